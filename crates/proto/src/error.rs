@@ -1,0 +1,26 @@
+//! Errors raised while framing, parsing or validating protocol data.
+
+/// Everything that can be wrong with bytes received from the network.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtoError {
+    /// A length prefix announced a message larger than the hard limit.
+    #[error("message of {len} bytes exceeds the {max}-byte limit")]
+    MessageTooLarge {
+        /// The announced length.
+        len: usize,
+        /// The limit in force.
+        max: usize,
+    },
+    /// A message body could not be parsed as the expected type.
+    #[error("malformed message: {0}")]
+    Malformed(#[from] postcard::Error),
+    /// The stream ended in the middle of a message.
+    #[error("stream ended in the middle of a message ({buffered} bytes buffered)")]
+    Truncated {
+        /// Bytes of the incomplete message that had arrived.
+        buffered: usize,
+    },
+    /// A session code did not have the form `123-456-789`.
+    #[error("invalid session code {0:?}: expected 9 digits such as 123-456-789")]
+    InvalidCode(String),
+}
