@@ -1,0 +1,128 @@
+//! Error types.
+
+use crate::frame::MAX_DIMENSION;
+
+/// Why a [`Frame`](crate::Frame) could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// A dimension is 0 or larger than [`MAX_DIMENSION`].
+    #[error("frame dimensions {width}x{height} outside 1..={MAX_DIMENSION}")]
+    InvalidDimensions {
+        /// The requested width.
+        width: u32,
+        /// The requested height.
+        height: u32,
+    },
+    /// The pixel buffer does not hold exactly `width * height * 4` bytes.
+    #[error("pixel buffer holds {actual} bytes, expected {expected}")]
+    LengthMismatch {
+        /// `width * height * 4`.
+        expected: usize,
+        /// The length of the buffer given.
+        actual: usize,
+    },
+}
+
+/// Why [`Decoder::apply`](crate::Decoder::apply) rejected an update.
+///
+/// Every variant leaves the decoder's framebuffer unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The update ends before a field it announces.
+    #[error("update truncated")]
+    Truncated,
+    /// The update does not start with the magic bytes `TQ`.
+    #[error("bad magic bytes")]
+    BadMagic,
+    /// The update is in a format version this decoder does not know.
+    #[error("unsupported format version {0}")]
+    UnsupportedVersion(u8),
+    /// The flags byte has bits set that this version does not define.
+    #[error("unknown flags {0:#04x}")]
+    UnknownFlags(u8),
+    /// The width or the height is 0.
+    #[error("zero dimension {width}x{height}")]
+    ZeroDimension {
+        /// The announced width.
+        width: u32,
+        /// The announced height.
+        height: u32,
+    },
+    /// The tile size is outside 8..=256.
+    #[error("tile size {0} outside 8..=256")]
+    BadTileSize(u16),
+    /// The update is larger than the decoder's limits (or [`MAX_DIMENSION`]).
+    #[error("dimensions {width}x{height} exceed the limit of {max_width}x{max_height}")]
+    DimensionsTooLarge {
+        /// The announced width.
+        width: u32,
+        /// The announced height.
+        height: u32,
+        /// The largest width accepted.
+        max_width: u32,
+        /// The largest height accepted.
+        max_height: u32,
+    },
+    /// A delta update arrived before any key update.
+    #[error("delta update before any key update")]
+    NoKeyFrame,
+    /// A delta update's dimensions differ from the framebuffer's.
+    #[error("delta update for {width}x{height} but the framebuffer is {expected_width}x{expected_height}")]
+    SizeMismatch {
+        /// The announced width.
+        width: u32,
+        /// The announced height.
+        height: u32,
+        /// The framebuffer's width.
+        expected_width: u32,
+        /// The framebuffer's height.
+        expected_height: u32,
+    },
+    /// A key update does not list every tile of its grid.
+    #[error("key update lists {tile_count} tiles, its grid has {grid_tiles}")]
+    IncompleteKeyUpdate {
+        /// The announced tile count.
+        tile_count: u32,
+        /// The number of tiles in the grid.
+        grid_tiles: u32,
+    },
+    /// A delta update announces more tiles than its grid has.
+    #[error("update lists {tile_count} tiles, its grid has only {grid_tiles}")]
+    TooManyTiles {
+        /// The announced tile count.
+        tile_count: u32,
+        /// The number of tiles in the grid.
+        grid_tiles: u32,
+    },
+    /// A tile index lies outside the grid.
+    #[error("tile ({column}, {row}) outside the grid")]
+    TileOutOfBounds {
+        /// The tile's column.
+        column: u16,
+        /// The tile's row.
+        row: u16,
+    },
+    /// A tile index does not come strictly after the previous one in
+    /// row-major order (a duplicate or out of order).
+    #[error("tile ({column}, {row}) not after the previous tile")]
+    TilesNotIncreasing {
+        /// The tile's column.
+        column: u16,
+        /// The tile's row.
+        row: u16,
+    },
+    /// The zstd payload is corrupt.
+    #[error("zstd payload: {0}")]
+    Decompress(String),
+    /// The payload does not decompress to exactly the bytes of the listed tiles.
+    #[error("payload holds {actual} pixel bytes, the tiles need {expected}")]
+    LengthMismatch {
+        /// The number of pixel bytes the listed tiles need.
+        expected: u64,
+        /// The number of bytes the payload declares or decompressed to.
+        actual: u64,
+    },
+    /// Bytes follow the zstd payload.
+    #[error("{0} trailing bytes after the payload")]
+    TrailingBytes(usize),
+}

@@ -1,0 +1,311 @@
+//! Property tests: encoder/decoder round trips are bit-exact, and the decoder
+//! survives hostile input.
+
+use proptest::prelude::*;
+use tether_codec::{
+    DecodeError, Decoder, DecoderLimits, Encoder, EncoderConfig, Frame, Rect, UpdateSummary,
+};
+
+/// A cheap deterministic byte stream (splitmix64), so frames can be derived
+/// from a small seed and shrink well.
+fn noise(seed: u64) -> impl Iterator<Item = u8> {
+    let mut state = seed;
+    std::iter::repeat_with(move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) as u8
+    })
+}
+
+/// A `width` x `height` frame: solid for seeds divisible by 4 (compresses
+/// well), noise otherwise.
+fn patterned(width: u32, height: u32, seed: u64) -> Frame {
+    let len = width as usize * height as usize * 4;
+    let pixels = if seed % 4 == 0 {
+        vec![seed.to_le_bytes()[1]; len]
+    } else {
+        noise(seed).take(len).collect()
+    };
+    Frame::new(width, height, pixels).unwrap()
+}
+
+/// Overwrites a rectangle of `frame` (clipped to it) with seeded bytes:
+/// either one solid BGRA colour or noise.
+fn paint(frame: &mut Frame, x: u32, y: u32, width: u32, height: u32, seed: u64) {
+    let (frame_width, frame_height) = (frame.width(), frame.height());
+    let (x, y) = (x % frame_width, y % frame_height);
+    let (width, height) = (width.min(frame_width - x), height.min(frame_height - y));
+    let solid = seed % 2 == 0;
+    let colour: Vec<u8> = noise(seed).take(4).collect();
+    let mut bytes = noise(seed ^ 0x5555);
+    for row in y..y + height {
+        let start = (row * frame_width + x) as usize * 4;
+        let line = &mut frame.pixels_mut()[start..start + width as usize * 4];
+        for (i, byte) in line.iter_mut().enumerate() {
+            *byte = if solid {
+                colour[i % 4]
+            } else {
+                bytes.next().unwrap()
+            };
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    /// Repaint a rectangle; its corner is taken modulo the frame size.
+    Paint {
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+        seed: u64,
+    },
+    /// Encode the same frame again.
+    Repeat,
+    /// Switch to a new frame of another size.
+    Resize { width: u32, height: u32, seed: u64 },
+    /// Reset the encoder before the next frame.
+    Reset,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        8 => (any::<u32>(), any::<u32>(), 1..=80u32, 1..=80u32, any::<u64>()).prop_map(
+            |(x, y, width, height, seed)| Step::Paint { x, y, width, height, seed }
+        ),
+        2 => Just(Step::Repeat),
+        1 => (1..=150u32, 1..=150u32, any::<u64>())
+            .prop_map(|(width, height, seed)| Step::Resize { width, height, seed }),
+        1 => Just(Step::Reset),
+    ]
+}
+
+fn tile_size() -> impl Strategy<Value = u32> {
+    prop_oneof![Just(8u32), Just(16), Just(64)]
+}
+
+fn contains(rect: &Rect, x: u32, y: u32) -> bool {
+    (rect.x..rect.x + rect.width).contains(&x) && (rect.y..rect.y + rect.height).contains(&y)
+}
+
+/// Checks that every pixel that differs between `old` and `new` lies inside
+/// one of the `changed` rectangles.
+fn covers_changes(old: &Frame, new: &Frame, changed: &[Rect]) -> bool {
+    let width = new.width();
+    old.pixels()
+        .chunks_exact(4)
+        .zip(new.pixels().chunks_exact(4))
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .all(|(i, _)| {
+            let (x, y) = (i as u32 % width, i as u32 / width);
+            changed.iter().any(|rect| contains(rect, x, y))
+        })
+}
+
+/// Applies `update` and checks the decoder's promise: an error leaves the
+/// framebuffer untouched, a success leaves one of the announced size.
+fn apply_checked(decoder: &mut Decoder, update: &[u8]) -> Result<UpdateSummary, DecodeError> {
+    let before = decoder.framebuffer().cloned();
+    let result = decoder.apply(update);
+    match &result {
+        Err(_) => assert_eq!(decoder.framebuffer().cloned(), before),
+        Ok(summary) => {
+            let framebuffer = decoder.framebuffer().expect("a picture after success");
+            assert_eq!(
+                (framebuffer.width(), framebuffer.height()),
+                (summary.width, summary.height)
+            );
+        }
+    }
+    result
+}
+
+#[derive(Clone, Debug)]
+enum Mutation {
+    Flip { at: usize, xor: u8 },
+    Truncate { len: usize },
+    Insert { at: usize, byte: u8 },
+    Remove { at: usize },
+    SetU32 { at: usize, value: u32 },
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        4 => (any::<usize>(), 1..=255u8).prop_map(|(at, xor)| Mutation::Flip { at, xor }),
+        2 => any::<usize>().prop_map(|len| Mutation::Truncate { len }),
+        1 => (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Insert { at, byte }),
+        1 => any::<usize>().prop_map(|at| Mutation::Remove { at }),
+        2 => (any::<usize>(), any::<u32>()).prop_map(|(at, value)| Mutation::SetU32 { at, value }),
+    ]
+}
+
+fn mutate(mut update: Vec<u8>, mutation: &Mutation) -> Vec<u8> {
+    let len = update.len();
+    match *mutation {
+        Mutation::Flip { at, xor } => update[at % len] ^= xor,
+        Mutation::Truncate { len: keep } => update.truncate(keep % len),
+        Mutation::Insert { at, byte } => update.insert(at % (len + 1), byte),
+        Mutation::Remove { at } => {
+            update.remove(at % len);
+        }
+        Mutation::SetU32 { at, value } => {
+            let at = at % (len - 3);
+            update[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        }
+    }
+    update
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn sequences_decode_bit_exactly(
+        width in 1..=150u32,
+        height in 1..=150u32,
+        seed in any::<u64>(),
+        tile_size in tile_size(),
+        zstd_level in -3..=3i32,
+        steps in prop::collection::vec(step(), 1..16),
+    ) {
+        let mut encoder = Encoder::new(EncoderConfig { tile_size, zstd_level });
+        let mut decoder = Decoder::new(DecoderLimits::default());
+        // What the encoder should hold as its reference.
+        let mut reference: Option<Frame> = None;
+        let mut frame = patterned(width, height, seed);
+
+        for step in std::iter::once(&Step::Repeat).chain(&steps) {
+            match *step {
+                Step::Paint { x, y, width, height, seed } => {
+                    paint(&mut frame, x, y, width, height, seed);
+                }
+                Step::Repeat => {}
+                Step::Resize { width, height, seed } => frame = patterned(width, height, seed),
+                Step::Reset => {
+                    encoder.reset();
+                    reference = None;
+                }
+            }
+            let update = encoder.encode(&frame);
+            if reference.as_ref() == Some(&frame) {
+                prop_assert!(update.is_none(), "unchanged frame produced an update");
+                continue;
+            }
+            let update = update.expect("a changed frame produces an update");
+            let old = decoder.framebuffer().cloned();
+            let summary = apply_checked(&mut decoder, &update).expect("valid update rejected");
+            let expect_key = reference.as_ref().is_none_or(|r| {
+                (r.width(), r.height()) != (frame.width(), frame.height())
+            });
+            prop_assert_eq!(summary.key, expect_key);
+            prop_assert_eq!((summary.width, summary.height), (frame.width(), frame.height()));
+            prop_assert_eq!(decoder.framebuffer(), Some(&frame));
+            if !summary.key {
+                let old = old.expect("a delta follows a key update");
+                prop_assert!(!summary.changed.is_empty());
+                prop_assert!(covers_changes(&old, &frame, &summary.changed));
+            }
+            reference = Some(frame.clone());
+        }
+    }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_are_rejected(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let mut fresh = Decoder::new(DecoderLimits::default());
+        prop_assert!(apply_checked(&mut fresh, &bytes).is_err());
+
+        let mut ready = Decoder::new(DecoderLimits::default());
+        let key = Encoder::new(EncoderConfig::default()).encode(&patterned(9, 9, 1)).unwrap();
+        ready.apply(&key).unwrap();
+        prop_assert!(apply_checked(&mut ready, &bytes).is_err());
+    }
+
+    #[test]
+    fn arbitrary_bytes_after_a_valid_prefix_never_panic(
+        flags in 0..=1u8,
+        width in 1..=40u32,
+        height in 1..=40u32,
+        tile_size in 8..=16u16,
+        tile_count in 0..=4u32,
+        tail in prop::collection::vec(any::<u8>(), 0..128),
+    ) {
+        let mut update = b"TQ\0".to_vec();
+        update.push(flags);
+        update.extend_from_slice(&width.to_le_bytes());
+        update.extend_from_slice(&height.to_le_bytes());
+        update.extend_from_slice(&tile_size.to_le_bytes());
+        update.extend_from_slice(&tile_count.to_le_bytes());
+        update.extend_from_slice(&tail);
+        let mut decoder = Decoder::new(DecoderLimits::default());
+        let key = Encoder::new(EncoderConfig { tile_size: 8, zstd_level: 1 })
+            .encode(&patterned(width, height, 3))
+            .unwrap();
+        decoder.apply(&key).unwrap();
+        let _ = apply_checked(&mut decoder, &update);
+    }
+
+    #[test]
+    fn mutated_updates_never_panic(
+        width in 1..=40u32,
+        height in 1..=40u32,
+        tile_size in tile_size(),
+        seed in any::<u64>(),
+        mutate_key in any::<bool>(),
+        mutations in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let mut encoder = Encoder::new(EncoderConfig { tile_size, zstd_level: 1 });
+        let mut frame = patterned(width, height, seed);
+        let key = encoder.encode(&frame).unwrap();
+        paint(&mut frame, 0, 0, 9, 9, seed ^ 1);
+        frame.pixels_mut()[0] ^= 1;
+        let delta = encoder.encode(&frame).unwrap();
+
+        let mut decoder = Decoder::new(DecoderLimits::default());
+        let target = if mutate_key {
+            // Give the decoder an unrelated picture that must survive.
+            decoder.apply(&Encoder::new(EncoderConfig::default())
+                .encode(&patterned(5, 5, 7)).unwrap()).unwrap();
+            key
+        } else {
+            decoder.apply(&key).unwrap();
+            delta
+        };
+        let mut update = target;
+        for mutation in &mutations {
+            if update.len() < 4 {
+                break;
+            }
+            update = mutate(update, mutation);
+        }
+        let _ = apply_checked(&mut decoder, &update);
+    }
+}
+
+#[test]
+fn every_truncation_of_a_valid_update_is_rejected() {
+    let mut encoder = Encoder::new(EncoderConfig::default());
+    let mut frame = patterned(100, 70, 5);
+    let key = encoder.encode(&frame).unwrap();
+    paint(&mut frame, 60, 60, 20, 20, 9);
+    let delta = encoder.encode(&frame).unwrap();
+
+    let mut decoder = Decoder::new(DecoderLimits::default());
+    for len in 0..key.len() {
+        assert!(apply_checked(&mut decoder, &key[..len]).is_err());
+    }
+    decoder.apply(&key).unwrap();
+    for len in 0..delta.len() {
+        assert!(apply_checked(&mut decoder, &delta[..len]).is_err());
+    }
+    decoder.apply(&delta).unwrap();
+    assert_eq!(decoder.framebuffer(), Some(&frame));
+}
