@@ -1,0 +1,20 @@
+//! Certificates and trust for Tether.
+//!
+//! - [`RelayIdentity`]: the relay's self-signed certificate and key, created on first start in
+//!   its data directory (key file mode 0600) and reused afterwards.
+//! - [`Fingerprint`]: the SHA-256 of a certificate, written `sha256:HEX`; what clients pin.
+//! - [`KnownRelays`]: an ssh-`known_hosts`-like file mapping relay addresses to fingerprints.
+//! - [`PinnedRelayVerifier`]: a rustls verifier that accepts exactly the pinned certificate (or,
+//!   on first use, any certificate, which the caller then records).
+
+mod error;
+mod fingerprint;
+mod identity;
+mod known_relays;
+mod verifier;
+
+pub use error::CertError;
+pub use fingerprint::Fingerprint;
+pub use identity::{RelayIdentity, RELAY_SERVER_NAME};
+pub use known_relays::KnownRelays;
+pub use verifier::{PinnedRelayVerifier, RelayTrust};
