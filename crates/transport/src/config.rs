@@ -1,0 +1,61 @@
+//! Endpoint configurations: TLS 1.3 over the ring provider, ALPN `tether/1`, and liveness.
+
+use std::{sync::Arc, time::Duration};
+
+use quinn::{
+    crypto::rustls::{QuicClientConfig, QuicServerConfig},
+    IdleTimeout, TransportConfig, VarInt,
+};
+use tether_certs::{PinnedRelayVerifier, RelayIdentity};
+use tether_proto::ALPN;
+
+/// How often an idle connection proves it is alive.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// How long a silent peer is given before its connection (and session) is declared dead.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn transport(idle_timeout: Duration) -> Arc<TransportConfig> {
+    let mut transport = TransportConfig::default();
+    transport.keep_alive_interval(Some(KEEP_ALIVE));
+    // Durations this small always fit a QUIC varint of milliseconds; fall back to the default
+    // rather than failing if a caller passes something absurd.
+    let idle = IdleTimeout::try_from(idle_timeout)
+        .unwrap_or_else(|_| IdleTimeout::from(VarInt::from_u32(10_000)));
+    transport.max_idle_timeout(Some(idle));
+    transport.max_concurrent_uni_streams(VarInt::from_u32(0));
+    Arc::new(transport)
+}
+
+/// The relay's server configuration.
+pub fn server_config(
+    identity: &RelayIdentity,
+    idle_timeout: Duration,
+) -> Result<quinn::ServerConfig, Box<dyn std::error::Error + Send + Sync>> {
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_no_client_auth()
+        .with_single_cert(identity.cert_chain(), identity.private_key())?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(QuicServerConfig::try_from(tls)?));
+    config.transport_config(transport(idle_timeout));
+    Ok(config)
+}
+
+/// A client configuration that trusts the relay only through `verifier`.
+pub fn client_config(
+    verifier: Arc<PinnedRelayVerifier>,
+) -> Result<quinn::ClientConfig, Box<dyn std::error::Error + Send + Sync>> {
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    let mut config = quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls)?));
+    config.transport_config(transport(DEFAULT_IDLE_TIMEOUT));
+    Ok(config)
+}

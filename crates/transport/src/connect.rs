@@ -1,0 +1,125 @@
+//! Dialling a relay with its certificate pinned.
+//!
+//! Trust comes from, in order: an explicit `--relay-fingerprint`; the known-relays file; or, for
+//! a relay never seen before, trust on first use, after which its fingerprint is recorded so any
+//! later change is a hard failure (like ssh's `known_hosts`).
+
+use std::{
+    net::{SocketAddr, ToSocketAddrs},
+    path::PathBuf,
+};
+
+use tether_certs::{Fingerprint, KnownRelays, PinnedRelayVerifier, RelayTrust, RELAY_SERVER_NAME};
+
+use crate::{config::client_config, ConnectError};
+
+/// Which relay to dial and how to trust it.
+#[derive(Debug, Clone)]
+pub struct RelayTarget {
+    /// `HOST:PORT` as the user wrote it; also the key in the known-relays file.
+    pub relay: String,
+    /// A fingerprint to require, overriding the known-relays file.
+    pub fingerprint: Option<Fingerprint>,
+    /// The known-relays file.
+    pub known_relays: PathBuf,
+}
+
+/// An open connection to a relay. Keeps its endpoint alive.
+pub struct RelayConnection {
+    /// The QUIC connection.
+    pub connection: quinn::Connection,
+    /// The local endpoint the connection runs on.
+    pub endpoint: quinn::Endpoint,
+    /// The relay's verified fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Whether this connection trusted the relay for the first time and recorded it.
+    pub first_use: bool,
+}
+
+/// `$XDG_CONFIG_HOME/tether/known_relays` (or the platform's equivalent).
+pub fn default_known_relays_path() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("tether")
+        .join("known_relays")
+}
+
+fn resolve(relay: &str) -> Result<SocketAddr, ConnectError> {
+    let failed = |reason: String| ConnectError::Resolve {
+        relay: relay.to_owned(),
+        reason,
+    };
+    relay
+        .to_socket_addrs()
+        .map_err(|e| failed(e.to_string()))?
+        .next()
+        .ok_or_else(|| failed("no addresses".to_owned()))
+}
+
+/// Connects to the relay, verifying (or on first use recording) its certificate fingerprint.
+pub async fn connect_to_relay(target: &RelayTarget) -> Result<RelayConnection, ConnectError> {
+    let mut known = KnownRelays::load(&target.known_relays)?;
+    let pinned = target.fingerprint.or_else(|| known.get(&target.relay));
+    let trust = pinned.map_or(RelayTrust::FirstUse, RelayTrust::Pinned);
+    let verifier = PinnedRelayVerifier::new(trust);
+    let config =
+        client_config(verifier.clone()).map_err(|e| ConnectError::Endpoint(e.to_string()))?;
+
+    let addr = resolve(&target.relay)?;
+    let bind: SocketAddr = if addr.is_ipv6() {
+        "[::]:0".parse()
+    } else {
+        "0.0.0.0:0".parse()
+    }
+    .map_err(|e: std::net::AddrParseError| ConnectError::Endpoint(e.to_string()))?;
+    let endpoint =
+        quinn::Endpoint::client(bind).map_err(|e| ConnectError::Endpoint(e.to_string()))?;
+    let connecting = endpoint
+        .connect_with(config, addr, RELAY_SERVER_NAME)
+        .map_err(|e| ConnectError::Endpoint(e.to_string()))?;
+
+    let handshake = |source| ConnectError::Handshake {
+        relay: target.relay.clone(),
+        source,
+    };
+    let connection = match connecting.await {
+        Ok(connection) => connection,
+        Err(source) => {
+            return Err(match (pinned, verifier.presented()) {
+                (Some(expected), Some(presented)) if expected != presented => {
+                    ConnectError::IdentityChanged {
+                        relay: target.relay.clone(),
+                        expected,
+                        presented,
+                        known_relays: target.known_relays.clone(),
+                    }
+                }
+                _ => handshake(source),
+            })
+        }
+    };
+    let Some(fingerprint) = verifier.presented() else {
+        // rustls always verifies the certificate before the handshake completes.
+        return Err(ConnectError::Endpoint(
+            "handshake completed without a certificate".to_owned(),
+        ));
+    };
+    let first_use = pinned.is_none();
+    if known.get(&target.relay).is_none() {
+        known.add(&target.relay, fingerprint)?;
+    }
+    if first_use {
+        tracing::warn!(
+            relay = %target.relay,
+            %fingerprint,
+            file = %known.path().display(),
+            "trusting this relay from now on (first use)"
+        );
+    }
+    Ok(RelayConnection {
+        connection,
+        endpoint,
+        fingerprint,
+        first_use,
+    })
+}

@@ -1,0 +1,92 @@
+//! Errors of the transport layer.
+
+use std::path::PathBuf;
+
+use tether_certs::Fingerprint;
+
+/// A message stream failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The peer sent bytes that are not a valid message.
+    #[error(transparent)]
+    Proto(#[from] tether_proto::ProtoError),
+    /// Reading from the stream failed.
+    #[error("read failed: {0}")]
+    Read(#[from] quinn::ReadError),
+    /// Writing to the stream failed.
+    #[error("write failed: {0}")]
+    Write(#[from] quinn::WriteError),
+    /// The connection is gone.
+    #[error(transparent)]
+    Connection(#[from] quinn::ConnectionError),
+    /// The stream was already finished.
+    #[error("stream already closed")]
+    ClosedStream(#[from] quinn::ClosedStream),
+}
+
+/// Dialling the relay failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The address did not resolve.
+    #[error("cannot resolve relay address {relay:?}: {reason}")]
+    Resolve {
+        /// What was dialled.
+        relay: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The relay presented another certificate than the pinned one: possibly an attack.
+    #[error(
+        "RELAY IDENTITY CHANGED for {relay}: expected {expected}, but the relay presented \
+         {presented}. Someone could be intercepting the connection, or the relay's certificate \
+         was replaced. If the change is legitimate, remove the line for {relay} from {} or pass \
+         --relay-fingerprint.",
+        known_relays.display()
+    )]
+    IdentityChanged {
+        /// What was dialled.
+        relay: String,
+        /// The pinned fingerprint.
+        expected: Fingerprint,
+        /// The fingerprint presented.
+        presented: Fingerprint,
+        /// The known-relays file consulted.
+        known_relays: PathBuf,
+    },
+    /// The QUIC or TLS handshake failed.
+    #[error("cannot connect to relay {relay}: {source}")]
+    Handshake {
+        /// What was dialled.
+        relay: String,
+        /// The underlying error.
+        source: quinn::ConnectionError,
+    },
+    /// The local endpoint could not be set up.
+    #[error("cannot set up a QUIC endpoint: {0}")]
+    Endpoint(String),
+    /// The known-relays file could not be read or written.
+    #[error(transparent)]
+    KnownRelays(#[from] tether_certs::CertError),
+}
+
+impl TransportError {
+    /// Whether the peer (or its connection) simply went away, as opposed to misbehaving.
+    pub fn is_disconnect(&self) -> bool {
+        let connection = match self {
+            TransportError::Read(quinn::ReadError::ConnectionLost(e))
+            | TransportError::Write(quinn::WriteError::ConnectionLost(e))
+            | TransportError::Connection(e) => e,
+            TransportError::Read(quinn::ReadError::Reset(_))
+            | TransportError::Write(quinn::WriteError::Stopped(_)) => return true,
+            _ => return false,
+        };
+        matches!(
+            connection,
+            quinn::ConnectionError::ApplicationClosed(_)
+                | quinn::ConnectionError::ConnectionClosed(_)
+                | quinn::ConnectionError::TimedOut
+                | quinn::ConnectionError::Reset
+                | quinn::ConnectionError::LocallyClosed
+        )
+    }
+}

@@ -1,0 +1,17 @@
+//! QUIC plumbing shared by Tether's relay, agent and viewer.
+//!
+//! - [`config`]: quinn endpoint configurations (TLS 1.3 with the ring provider, ALPN
+//!   `tether/1`, keep-alives and idle timeouts).
+//! - [`connect`]: dialling a relay with its certificate pinned (flag, known-relays file, or trust
+//!   on first use).
+//! - [`framed`]: typed, length-prefixed message streams over quinn streams, built on
+//!   [`tether_proto::Deframer`].
+
+pub mod config;
+pub mod connect;
+pub mod error;
+pub mod framed;
+
+pub use connect::{connect_to_relay, default_known_relays_path, RelayConnection, RelayTarget};
+pub use error::{ConnectError, TransportError};
+pub use framed::{MessageReceiver, MessageSender};
