@@ -1,0 +1,129 @@
+//! The relay's side of an agent: issue codes, wait for a viewer, and report the session's end.
+
+use std::time::Instant;
+
+use quinn::Connection;
+use rand::rngs::OsRng;
+use tether_proto::control::{ClientMessage, EndReason, RelayMessage};
+use tokio::sync::oneshot;
+use tracing::info;
+
+use crate::{control::Control, server::Shared};
+
+/// What the registry holds for an agent waiting with a code.
+pub(crate) struct WaitingAgent {
+    pub name: String,
+    pub connection: Connection,
+    pub pair: oneshot::Sender<ViewerArrived>,
+}
+
+/// Handed from the viewer's task to the agent's when a code is claimed.
+pub(crate) struct ViewerArrived {
+    pub session_id: u64,
+    pub name: String,
+    pub connection: Connection,
+}
+
+/// Serves an agent: one code and at most one session at a time, for as long as it keeps asking.
+pub(crate) async fn serve(
+    shared: &Shared,
+    connection: &Connection,
+    mut control: Control,
+    name: String,
+) -> anyhow::Result<()> {
+    let remote = connection.remote_address();
+    loop {
+        let (pair, arrived) = oneshot::channel();
+        let waiting = WaitingAgent {
+            name: name.clone(),
+            connection: connection.clone(),
+            pair,
+        };
+        let (code, expires_at) = shared
+            .registry
+            .lock()
+            .map_err(|_| anyhow::anyhow!("registry lock poisoned"))?
+            .issue(&mut OsRng, Instant::now(), waiting);
+        info!(%remote, %name, "issued a session code");
+        let expires_in_secs = shared
+            .config
+            .code_ttl
+            .as_secs()
+            .try_into()
+            .unwrap_or(u32::MAX);
+        control
+            .send
+            .send(&RelayMessage::Registered {
+                code,
+                expires_in_secs,
+            })
+            .await?;
+
+        let viewer = tokio::select! {
+            arrived = arrived => arrived.ok(),
+            _ = tokio::time::sleep_until(expires_at.into()) => None,
+            message = control.next() => {
+                withdraw(shared, code);
+                return match message? {
+                    None => Ok(()),
+                    Some(other) => anyhow::bail!("unexpected {other:?} while waiting for a viewer"),
+                };
+            }
+        };
+        let Some(viewer) = viewer else {
+            let expired = shared
+                .registry
+                .lock()
+                .map(|mut registry| registry.expire(code, Instant::now()))
+                .unwrap_or(true);
+            if expired {
+                info!(%remote, "session code expired unused");
+                let reason = EndReason::CodeExpired;
+                control.send.send(&RelayMessage::Ended { reason }).await?;
+                if !wants_another_code(&mut control).await? {
+                    return Ok(());
+                }
+            }
+            continue;
+        };
+
+        control
+            .send
+            .send(&RelayMessage::Paired {
+                session_id: viewer.session_id,
+                peer: viewer.name,
+            })
+            .await?;
+        tokio::select! {
+            _ = viewer.connection.closed() => {
+                let reason = EndReason::ViewerDisconnected;
+                info!(session_id = viewer.session_id, "session ended: {reason}");
+                control.send.send(&RelayMessage::Ended { reason }).await?;
+                if !wants_another_code(&mut control).await? {
+                    return Ok(());
+                }
+            }
+            message = control.next() => {
+                return match message? {
+                    None => Ok(()),
+                    Some(other) => anyhow::bail!("unexpected {other:?} during a session"),
+                };
+            }
+        }
+    }
+}
+
+fn withdraw(shared: &Shared, code: tether_proto::SessionCode) {
+    if let Ok(mut registry) = shared.registry.lock() {
+        registry.withdraw(code);
+    }
+}
+
+/// After a session or an expired code, the agent either registers again or hangs up.
+async fn wants_another_code(control: &mut Control) -> anyhow::Result<bool> {
+    match control.next().await? {
+        Some(ClientMessage::Register { .. }) => Ok(true),
+        None => Ok(false),
+        Some(other) => anyhow::bail!("expected register, got {other:?}"),
+    }
+}

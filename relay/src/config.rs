@@ -1,0 +1,28 @@
+//! The relay's settings.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+/// Everything the relay needs to run.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// UDP address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Where the relay keeps its certificate and key.
+    pub data_dir: PathBuf,
+    /// How long an issued session code stays valid.
+    pub code_ttl: Duration,
+    /// How long a silent connection lives before its session is declared dead.
+    pub idle_timeout: Duration,
+}
+
+impl RelayConfig {
+    /// Defaults for a relay listening on `listen` with its data in `data_dir`.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            data_dir,
+            code_ttl: Duration::from_secs(600),
+            idle_timeout: tether_transport::config::DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+}

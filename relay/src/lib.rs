@@ -1,0 +1,19 @@
+//! The Tether relay: pairs a viewer with an agent by one-time session code, then forwards the
+//! session's streams as opaque bytes.
+//!
+//! The relay reads only its own control conversation ([`tether_proto::control`]). Once a session
+//! is paired, every stream the viewer opens is mirrored by a stream to the agent, prefixed with a
+//! [`tether_proto::control::StreamHeader`], and the two are spliced byte for byte: the relay never
+//! parses (and with end-to-end encryption cannot read) screen content, input or shell bytes.
+
+mod agent_side;
+mod config;
+mod control;
+mod forward;
+mod registry;
+mod server;
+mod viewer_side;
+
+pub use config::RelayConfig;
+pub use registry::CodeRegistry;
+pub use server::Relay;
