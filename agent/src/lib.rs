@@ -1,0 +1,14 @@
+//! The Tether agent: registers with a relay, shows the user a one-time session code, and
+//! streams its screen to the viewer that joins with it.
+//!
+//! [`run`] is the whole agent as a library function (the `tether-agent` binary and the viewer's
+//! in-process demo both call it); it reports progress as [`AgentEvent`]s.
+
+mod pacer;
+mod pipeline;
+mod session;
+mod stream;
+
+pub use pacer::{FramePacer, UnexpectedAck};
+pub use pipeline::Pipeline;
+pub use session::{run, AgentConfig, AgentEvent};

@@ -1,0 +1,127 @@
+//! `tether-agent`: shares this machine's screen through a Tether relay.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::Parser;
+use tether_agent::{AgentConfig, AgentEvent};
+use tether_certs::Fingerprint;
+use tether_screen::DemoDesktop;
+use tether_transport::{default_known_relays_path, RelayTarget};
+use tokio::sync::mpsc;
+
+/// Shares this machine's screen with a technician through a Tether relay.
+///
+/// Connects to the relay, prints a one-time session code (`session code: 123-456-789`) for the
+/// user to read to the technician, and streams the screen to the viewer that joins with it. The
+/// agent exits when the session ends: 0 when the viewer left, 1 on errors.
+///
+/// The screen is the built-in demo desktop for now; real capture comes with the X11 backend.
+#[derive(Debug, Parser)]
+#[command(name = "tether-agent", version)]
+struct Args {
+    /// The relay, as HOST:PORT.
+    #[arg(long, env = "TETHER_RELAY")]
+    relay: String,
+
+    /// Require the relay's certificate to have this fingerprint (`sha256:HEX`, as the relay
+    /// prints it). Without it the known-relays file is used, trusting a new relay on first use.
+    #[arg(long, env = "TETHER_RELAY_FINGERPRINT")]
+    relay_fingerprint: Option<Fingerprint>,
+
+    /// The known-relays file (default: ~/.config/tether/known_relays).
+    #[arg(long, env = "TETHER_KNOWN_RELAYS")]
+    known_relays: Option<PathBuf>,
+
+    /// How this machine is shown to the technician (default: the host name).
+    #[arg(long, env = "TETHER_AGENT_NAME")]
+    name: Option<String>,
+
+    /// Upper bound on screen captures per second.
+    #[arg(long, env = "TETHER_MAX_FPS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=240))]
+    max_fps: u32,
+
+    /// Size of the demo desktop, WIDTHxHEIGHT.
+    #[arg(long, env = "TETHER_DEMO_SIZE", default_value = "1280x720", value_parser = parse_size)]
+    demo_size: (u32, u32),
+
+    /// Seed of the demo desktop (its pictures are a pure function of seed and frame number).
+    #[arg(long, env = "TETHER_DEMO_SEED", default_value_t = 1)]
+    demo_seed: u64,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT"))?;
+    let parse = |v: &str| v.trim().parse::<u32>().map_err(|e| format!("{v:?}: {e}"));
+    Ok((parse(w)?, parse(h)?))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let config = AgentConfig {
+        target: RelayTarget {
+            relay: args.relay,
+            fingerprint: args.relay_fingerprint,
+            known_relays: args.known_relays.unwrap_or_else(default_known_relays_path),
+        },
+        name: args
+            .name
+            .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
+        max_fps: args.max_fps,
+    };
+    let (width, height) = args.demo_size;
+    let source = Box::new(DemoDesktop::new(width, height, args.demo_seed));
+
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            print_event(&event);
+        }
+    });
+    let result = tether_agent::run(config, source, events_tx).await;
+    let _ = printer.await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tether-agent: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints what the user needs to see on stdout (scripts read the `session code:` line).
+fn print_event(event: &AgentEvent) {
+    match event {
+        AgentEvent::Connected {
+            fingerprint,
+            first_use,
+        } => {
+            if *first_use {
+                println!("relay trusted on first use: {fingerprint}");
+            }
+        }
+        AgentEvent::Code {
+            code,
+            expires_in_secs,
+        } => {
+            println!("session code: {code}");
+            println!(
+                "Read this code to your technician; it works once, for {} minutes.",
+                expires_in_secs / 60
+            );
+        }
+        AgentEvent::CodeExpired => println!("The code expired unused; here is a new one."),
+        AgentEvent::SessionStarted { viewer, .. } => {
+            println!("session started: {viewer} can now see this screen")
+        }
+        AgentEvent::SessionEnded { reason } => println!("session ended: {reason}"),
+    }
+}

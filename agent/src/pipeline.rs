@@ -1,0 +1,68 @@
+//! Capture and encode, run off the async runtime.
+
+use tether_codec::{Encoder, EncoderConfig};
+use tether_screen::{CaptureError, ScreenSource};
+
+/// One captured and encoded screen.
+pub struct Encoded {
+    /// The capture counter of this frame (0-based); the update's sequence number.
+    pub seq: u64,
+    /// Screen size of this frame.
+    pub width: u32,
+    /// Screen size of this frame.
+    pub height: u32,
+    /// The encoded update; `None` when nothing changed since the last update.
+    pub update: Option<Vec<u8>>,
+}
+
+/// The screen source with the encoder that diffs its frames.
+pub struct Pipeline {
+    source: Box<dyn ScreenSource>,
+    encoder: Encoder,
+    captures: u64,
+}
+
+impl Pipeline {
+    /// A pipeline over `source`.
+    pub fn new(source: Box<dyn ScreenSource>) -> Self {
+        Self {
+            source,
+            encoder: Encoder::new(EncoderConfig::default()),
+            captures: 0,
+        }
+    }
+
+    /// Describes the screen source.
+    pub fn describe(&self) -> String {
+        self.source.describe()
+    }
+
+    /// Makes the next update a key update (a new viewer starts from nothing).
+    pub fn reset(&mut self) {
+        self.encoder.reset();
+    }
+
+    /// Captures and encodes one frame on a blocking thread; gives the pipeline back with the
+    /// result so it can be used again.
+    pub async fn step(self: Box<Self>) -> anyhow::Result<(Box<Self>, Encoded)> {
+        let (pipeline, encoded) = tokio::task::spawn_blocking(move || {
+            let mut pipeline = self;
+            let encoded = pipeline.capture_and_encode();
+            (pipeline, encoded)
+        })
+        .await?;
+        Ok((pipeline, encoded?))
+    }
+
+    fn capture_and_encode(&mut self) -> Result<Encoded, CaptureError> {
+        let seq = self.captures;
+        let frame = self.source.capture()?;
+        self.captures += 1;
+        Ok(Encoded {
+            seq,
+            width: frame.width(),
+            height: frame.height(),
+            update: self.encoder.encode(frame),
+        })
+    }
+}
