@@ -1,0 +1,96 @@
+//! `tether-viewer demo`: a complete session in one process: a relay on 127.0.0.1, an agent
+//! sharing the built-in demo desktop, and this viewer joining it by code.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::{bail, Context};
+use tether_agent::{AgentConfig, AgentEvent};
+use tether_relay::{Relay, RelayConfig};
+use tether_screen::DemoDesktop;
+use tether_transport::RelayTarget;
+use tokio::sync::mpsc;
+
+use crate::{join, write_png, JoinOptions, ViewOutcome};
+
+/// What the demo runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Frame updates to receive.
+    pub frames: u64,
+    /// Demo desktop size.
+    pub width: u32,
+    /// Demo desktop size.
+    pub height: u32,
+    /// Demo desktop seed.
+    pub seed: u64,
+    /// Where to write the final framebuffer.
+    pub snapshot: PathBuf,
+}
+
+/// What the demo observed.
+#[derive(Debug)]
+pub struct DemoReport {
+    /// The in-process relay's address.
+    pub relay: SocketAddr,
+    /// The code the agent got.
+    pub code: String,
+    /// The viewing's outcome.
+    pub outcome: ViewOutcome,
+    /// Whether the viewer's framebuffer equals the agent's screen at the last update, byte for
+    /// byte.
+    pub bit_exact: bool,
+}
+
+/// Runs relay, agent and viewer in-process and reports what the viewer received.
+pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
+    let data = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let relay = Relay::start(RelayConfig::new(listen, data.path().join("relay"))).await?;
+    let target = RelayTarget {
+        relay: relay.local_addr().to_string(),
+        fingerprint: Some(relay.fingerprint()),
+        known_relays: data.path().join("known_relays"),
+    };
+
+    let desktop = DemoDesktop::new(options.width, options.height, options.seed);
+    let expected = DemoDesktop::new(options.width, options.height, options.seed);
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let agent_config = AgentConfig {
+        target: target.clone(),
+        name: "demo agent".to_owned(),
+        max_fps: 30,
+    };
+    let agent = tokio::spawn(tether_agent::run(
+        agent_config,
+        Box::new(desktop),
+        events_tx,
+    ));
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+            Ok(Some(AgentEvent::Code { code, .. })) => break code,
+            Ok(Some(_)) => continue,
+            Ok(None) | Err(_) => bail!("the demo agent did not get a session code"),
+        }
+    };
+
+    let outcome = join(&JoinOptions {
+        target,
+        code,
+        name: "demo technician".to_owned(),
+        frames: Some(options.frames),
+    })
+    .await?;
+    write_png(&outcome.framebuffer, &options.snapshot)?;
+    let bit_exact = expected.frame(outcome.last_seq) == outcome.framebuffer;
+
+    // The agent sees the viewer leave and ends its session.
+    let _ = tokio::time::timeout(Duration::from_secs(5), agent).await;
+    let relay_addr = relay.local_addr();
+    relay.shutdown().await;
+    Ok(DemoReport {
+        relay: relay_addr,
+        code: code.to_string(),
+        outcome,
+        bit_exact,
+    })
+}

@@ -1,0 +1,192 @@
+//! `tether-viewer`: the technician's client.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+use tether_certs::Fingerprint;
+use tether_proto::SessionCode;
+use tether_transport::{default_known_relays_path, RelayTarget};
+use tether_viewer::{demo, join, write_png, JoinOptions, ViewerError};
+
+/// The technician's client: joins a user's session by its one-time code.
+///
+/// Exit codes: 0 done, 1 error, 2 bad usage, 3 join refused (wrong, expired or used code),
+/// 4 the session ended from the other side, 5 the relay is unreachable or not trusted.
+#[derive(Debug, Parser)]
+#[command(name = "tether-viewer", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Join the session whose code the user read out (e.g. 123-456-789).
+    Join(JoinArgs),
+    /// Run a complete local session: relay, agent (built-in demo desktop) and viewer in this
+    /// process. Writes the final picture as a PNG and prints a summary.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct JoinArgs {
+    /// The session code, e.g. 123-456-789.
+    code: SessionCode,
+
+    /// The relay, as HOST:PORT.
+    #[arg(long, env = "TETHER_RELAY")]
+    relay: String,
+
+    /// Require the relay's certificate to have this fingerprint (`sha256:HEX`). Without it the
+    /// known-relays file is used, trusting a new relay on first use.
+    #[arg(long, env = "TETHER_RELAY_FINGERPRINT")]
+    relay_fingerprint: Option<Fingerprint>,
+
+    /// The known-relays file (default: ~/.config/tether/known_relays).
+    #[arg(long, env = "TETHER_KNOWN_RELAYS")]
+    known_relays: Option<PathBuf>,
+
+    /// How you are shown to the user (default: your host name).
+    #[arg(long, env = "TETHER_VIEWER_NAME")]
+    name: Option<String>,
+
+    /// Write the remote screen to this PNG after --frames updates, then exit.
+    #[arg(long, requires = "frames")]
+    snapshot: Option<PathBuf>,
+
+    /// Frame updates to receive before exiting (default: until the session ends).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    frames: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Frame updates to receive.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..))]
+    frames: u64,
+
+    /// Demo desktop size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    size: (u32, u32),
+
+    /// Demo desktop seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// Where to write the final picture.
+    #[arg(long, default_value = "tether-demo.png")]
+    snapshot: PathBuf,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT"))?;
+    let parse = |v: &str| v.trim().parse::<u32>().map_err(|e| format!("{v:?}: {e}"));
+    Ok((parse(w)?, parse(h)?))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Join(args) => run_join(args).await,
+        Command::Demo(args) => run_demo(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tether-viewer: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn run_join(args: JoinArgs) -> Result<(), ViewerError> {
+    let options = JoinOptions {
+        target: RelayTarget {
+            relay: args.relay,
+            fingerprint: args.relay_fingerprint,
+            known_relays: args.known_relays.unwrap_or_else(default_known_relays_path),
+        },
+        code: args.code,
+        name: args
+            .name
+            .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
+        frames: args.frames,
+    };
+    let outcome = tokio::select! {
+        outcome = join(&options) => outcome?,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted");
+            return Ok(());
+        }
+    };
+    println!(
+        "received {} frames ({} bytes) from {} showing {}",
+        outcome.frames, outcome.bytes, outcome.agent, outcome.screen
+    );
+    if let Some(path) = args.snapshot {
+        write_png(&outcome.framebuffer, &path)?;
+        println!(
+            "snapshot: {} (frame {}, {}x{})",
+            path.display(),
+            outcome.last_seq,
+            outcome.framebuffer.width(),
+            outcome.framebuffer.height()
+        );
+    }
+    Ok(())
+}
+
+async fn run_demo(args: DemoArgs) -> Result<(), ViewerError> {
+    let (width, height) = args.size;
+    let report = demo::run(&demo::DemoOptions {
+        frames: args.frames,
+        width,
+        height,
+        seed: args.seed,
+        snapshot: args.snapshot.clone(),
+    })
+    .await?;
+    let outcome = &report.outcome;
+    let secs = outcome.elapsed.as_secs_f64().max(1e-3);
+    println!("Tether demo: relay, agent and viewer in one process");
+    println!(
+        "  relay          {} (QUIC, pinned certificate)",
+        report.relay
+    );
+    println!("  session code   {}", report.code);
+    println!("  agent screen   {}", outcome.screen);
+    println!(
+        "  received       {} frame updates in {:.1} s ({:.1} fps)",
+        outcome.frames,
+        secs,
+        outcome.frames.saturating_sub(1) as f64 / secs
+    );
+    println!(
+        "  traffic        {} bytes, {:.0} bytes/frame, {:.0} kbit/s",
+        outcome.bytes,
+        outcome.bytes as f64 / outcome.frames.max(1) as f64,
+        outcome.bytes as f64 * 8.0 / 1000.0 / secs
+    );
+    println!(
+        "  bit-exact      {}",
+        if report.bit_exact {
+            "yes: the viewer's framebuffer equals the agent's screen"
+        } else {
+            "NO: the viewer's framebuffer differs from the agent's screen"
+        }
+    );
+    println!("  snapshot       {}", args.snapshot.display());
+    if report.bit_exact {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!("decoded picture is not bit-exact").into())
+    }
+}
