@@ -41,7 +41,7 @@ struct Args {
     max_fps: u32,
 
     /// Size of the demo desktop, WIDTHxHEIGHT.
-    #[arg(long, env = "TETHER_DEMO_SIZE", default_value = "1280x720", value_parser = parse_size)]
+    #[arg(long, env = "TETHER_DEMO_SIZE", default_value = "1280x720", value_parser = tether_cli::parse_size)]
     demo_size: (u32, u32),
 
     /// Seed of the demo desktop (its pictures are a pure function of seed and frame number).
@@ -49,22 +49,9 @@ struct Args {
     demo_seed: u64,
 }
 
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once('x')
-        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT"))?;
-    let parse = |v: &str| v.trim().parse::<u32>().map_err(|e| format!("{v:?}: {e}"));
-    Ok((parse(w)?, parse(h)?))
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    tether_cli::init_logging("info");
     let args = Args::parse();
     let config = AgentConfig {
         target: RelayTarget {

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use tether_proto::{
-    session::{AgentMessage, FrameChunk, ViewerMessage},
-    PROTOCOL_VERSION,
+    session::{AgentMessage, ViewerMessage},
+    split_update, PROTOCOL_VERSION,
 };
 use tether_transport::{MessageReceiver, MessageSender};
 use tokio::{sync::mpsc, time::MissedTickBehavior};
@@ -104,14 +104,8 @@ async fn send_update(
     seq: u64,
     update: &[u8],
 ) -> anyhow::Result<()> {
-    let mut chunks = update.chunks(CHUNK_BYTES).peekable();
-    while let Some(chunk) = chunks.next() {
-        let message = AgentMessage::Frame(FrameChunk {
-            seq,
-            data: chunk.to_vec(),
-            last: chunks.peek().is_none(),
-        });
-        send.send(&message).await?;
+    for chunk in split_update(seq, update, CHUNK_BYTES) {
+        send.send(&AgentMessage::Frame(chunk)).await?;
     }
     Ok(())
 }

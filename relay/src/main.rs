@@ -30,8 +30,9 @@ struct Args {
     )]
     code_ttl_secs: u64,
 
-    /// Seconds of silence after which a connection (and its session) is declared dead.
-    #[arg(long, env = "TETHER_RELAY_IDLE_TIMEOUT_SECS", default_value_t = 10)]
+    /// Seconds of silence after which a connection (and its session) is declared dead
+    /// (at least 3; clients send keep-alives every second).
+    #[arg(long, env = "TETHER_RELAY_IDLE_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(3..=3600))]
     idle_timeout_secs: u64,
 }
 
@@ -43,16 +44,11 @@ fn default_data_dir() -> PathBuf {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    tether_cli::init_logging("info");
     let args = Args::parse();
     let mut config = RelayConfig::new(args.listen, args.data_dir.unwrap_or_else(default_data_dir));
     config.code_ttl = Duration::from_secs(args.code_ttl_secs);
-    config.idle_timeout = Duration::from_secs(args.idle_timeout_secs.max(1));
+    config.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
 
     let relay = match Relay::start(config).await {
         Ok(relay) => relay,

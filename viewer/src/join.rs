@@ -8,11 +8,11 @@ use tether_codec::{Decoder, DecoderLimits, Frame};
 use tether_proto::{
     control::{ClientMessage, RelayMessage},
     session::{AgentMessage, ViewerMessage},
-    SessionCode, PROTOCOL_VERSION,
+    SessionCode, UpdateAssembler, PROTOCOL_VERSION,
 };
 use tether_transport::{connect_to_relay, MessageReceiver, MessageSender, RelayTarget};
 
-use crate::{assembler::UpdateAssembler, ViewerError};
+use crate::ViewerError;
 
 /// Updates the viewer lets the agent send ahead of its acknowledgements.
 const WINDOW: u8 = 2;
@@ -113,8 +113,11 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                 Err(e) => return Err(anyhow!("lost the relay: {e}").into()),
             },
             message = recv.recv() => {
-                let message = message.context("session stream failed")?
-                    .ok_or_else(|| anyhow!("the agent closed the session stream"))?;
+                let message = match message {
+                    Ok(Some(message)) => message,
+                    Ok(None) => return Err(explain_end(&mut control, anyhow!("the agent closed the session stream")).await),
+                    Err(e) => return Err(explain_end(&mut control, anyhow!("session stream failed: {e}")).await),
+                };
                 if let Some(seq) = stream.handle(message)? {
                     send.send(&ViewerMessage::Ack { seq }).await.map_err(anyhow::Error::from)?;
                     if options.frames.is_some_and(|n| stream.frames >= n) {
@@ -123,6 +126,18 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                 }
             }
         }
+    }
+}
+
+/// The session stream broke: the relay usually says why on the control stream at the same
+/// moment (e.g. the agent vanished), and that reason is the one worth reporting.
+async fn explain_end(
+    control: &mut MessageReceiver<RelayMessage>,
+    error: anyhow::Error,
+) -> ViewerError {
+    match tokio::time::timeout(Duration::from_secs(2), control.recv()).await {
+        Ok(Ok(Some(RelayMessage::Ended { reason }))) => ViewerError::Ended(reason),
+        _ => error.into(),
     }
 }
 

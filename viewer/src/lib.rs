@@ -4,13 +4,11 @@
 //! [`join`] runs a session headless (snapshot mode); [`demo`] runs relay, agent and viewer in
 //! one process for a first look.
 
-mod assembler;
 pub mod demo;
 mod error;
 mod join;
 mod snapshot;
 
-pub use assembler::{AssembleError, UpdateAssembler};
 pub use error::ViewerError;
 pub use join::{join, JoinOptions, ViewOutcome};
 pub use snapshot::write_png;

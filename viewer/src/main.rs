@@ -66,7 +66,7 @@ struct DemoArgs {
     frames: u64,
 
     /// Demo desktop size, WIDTHxHEIGHT.
-    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    #[arg(long, default_value = "1280x720", value_parser = tether_cli::parse_size)]
     size: (u32, u32),
 
     /// Demo desktop seed.
@@ -78,22 +78,9 @@ struct DemoArgs {
     snapshot: PathBuf,
 }
 
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once('x')
-        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT"))?;
-    let parse = |v: &str| v.trim().parse::<u32>().map_err(|e| format!("{v:?}: {e}"));
-    Ok((parse(w)?, parse(h)?))
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    tether_cli::init_logging("warn");
     let result = match Cli::parse().command {
         Command::Join(args) => run_join(args).await,
         Command::Demo(args) => run_demo(args).await,

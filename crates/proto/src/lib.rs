@@ -12,12 +12,14 @@
 //!   it. Frame updates flow under a pull window so a slow viewer never makes the agent queue stale
 //!   frames.
 
+pub mod chunks;
 pub mod code;
 pub mod control;
 pub mod error;
 pub mod framing;
 pub mod session;
 
+pub use chunks::{split_update, AssembleError, UpdateAssembler};
 pub use code::SessionCode;
 pub use error::ProtoError;
 pub use framing::{encode_message, Deframer, MAX_MESSAGE_SIZE};

@@ -9,8 +9,11 @@ use quinn::{
 use tether_certs::{PinnedRelayVerifier, RelayIdentity};
 use tether_proto::ALPN;
 
-/// How often an idle connection proves it is alive.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// How often an idle connection proves it is alive. The peers' idle timeouts must be several
+/// times longer (see [`MIN_IDLE_TIMEOUT`]) or quiet but healthy connections would be dropped.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
+/// The shortest idle timeout that still leaves room for lost keep-alives.
+pub const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a silent peer is given before its connection (and session) is declared dead.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -23,7 +26,7 @@ fn transport(idle_timeout: Duration) -> Arc<TransportConfig> {
     transport.keep_alive_interval(Some(KEEP_ALIVE));
     // Durations this small always fit a QUIC varint of milliseconds; fall back to the default
     // rather than failing if a caller passes something absurd.
-    let idle = IdleTimeout::try_from(idle_timeout)
+    let idle = IdleTimeout::try_from(idle_timeout.max(MIN_IDLE_TIMEOUT))
         .unwrap_or_else(|_| IdleTimeout::from(VarInt::from_u32(10_000)));
     transport.max_idle_timeout(Some(idle));
     transport.max_concurrent_uni_streams(VarInt::from_u32(0));

@@ -1,6 +1,28 @@
-//! Reassembles chunked frame updates, with a hard bound on an update's size.
+//! Frame updates in pieces: [`split_update`] cuts an encoded update into [`FrameChunk`]s that
+//! each fit a message; [`UpdateAssembler`] joins them again, with a hard bound on an update's
+//! size.
 
-use tether_proto::session::FrameChunk;
+use crate::session::FrameChunk;
+
+/// Cuts `update` into chunks of at most `chunk_bytes` (at least 1) bytes, all carrying `seq`;
+/// the last one is marked. An empty update is one empty, last chunk.
+pub fn split_update(
+    seq: u64,
+    update: &[u8],
+    chunk_bytes: usize,
+) -> impl Iterator<Item = FrameChunk> + '_ {
+    let chunk_bytes = chunk_bytes.max(1);
+    let count = update.len().div_ceil(chunk_bytes).max(1);
+    (0..count).map(move |i| {
+        let start = (i * chunk_bytes).min(update.len());
+        let end = (start + chunk_bytes).min(update.len());
+        FrameChunk {
+            seq,
+            data: update[start..end].to_vec(),
+            last: i + 1 == count,
+        }
+    })
+}
 
 /// A chunk stream the viewer cannot accept.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -81,6 +103,27 @@ impl UpdateAssembler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn split_then_assemble_round_trips(
+            updates in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..2000), 1..6),
+            chunk_bytes in 1usize..700,
+        ) {
+            let mut assembler = UpdateAssembler::new(2000);
+            for (seq, update) in updates.iter().enumerate() {
+                let seq = seq as u64 * 3;
+                let mut done = None;
+                for chunk in split_update(seq, update, chunk_bytes) {
+                    prop_assert!(chunk.data.len() <= chunk_bytes);
+                    prop_assert!(done.is_none(), "chunk after the last one");
+                    done = assembler.push(chunk).unwrap();
+                }
+                prop_assert_eq!(done, Some((seq, update.clone())));
+            }
+        }
+    }
 
     fn chunk(seq: u64, data: &[u8], last: bool) -> FrameChunk {
         FrameChunk {

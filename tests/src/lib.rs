@@ -1,0 +1,273 @@
+//! Harness for Tether's end-to-end tests: runs the real `tether-relay`, `tether-agent` and
+//! `tether-viewer` binaries on 127.0.0.1 with ephemeral ports and reads what they print.
+//!
+//! The binaries are (re)built once per test process with the same cargo and profile as the
+//! tests, so a test never runs against a stale binary.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{mpsc, Arc, Mutex, OnceLock},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// How long any single wait in a test may take before the test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Path of one of the workspace's binaries, built on first use.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        // Test executables live in target/<profile>/deps.
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable inside target/<profile>/deps")
+            .to_owned();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut build = Command::new(cargo);
+        build.args([
+            "build",
+            "--bins",
+            "-p",
+            "tether-relay",
+            "-p",
+            "tether-agent",
+            "-p",
+            "tether-viewer",
+        ]);
+        // Cargo gives test processes the variables of their own package; build scripts (ring's
+        // among them) rerun when those change, so passing them on would rebuild half the
+        // dependency tree on every test run.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_"]
+                .iter()
+                .any(|prefix| key.starts_with(prefix))
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "OUT_DIR",
+                ]
+                .contains(&key.as_ref());
+            if per_package {
+                build.env_remove(key.as_ref());
+            }
+        }
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building the binaries failed");
+        profile_dir
+    });
+    dir.join(name)
+}
+
+/// Lines a child printed on one of its streams, collected by a reader thread.
+pub struct Lines {
+    all: Arc<Mutex<Vec<String>>>,
+    fresh: mpsc::Receiver<String>,
+}
+
+impl Lines {
+    fn collect(stream: impl Read + Send + 'static) -> Self {
+        let all = Arc::new(Mutex::new(Vec::new()));
+        let (tx, fresh) = mpsc::channel();
+        let sink = all.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        Self { all, fresh }
+    }
+
+    /// Waits for the next line starting with `prefix` and returns the rest of it.
+    pub fn wait_for(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.fresh.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix(prefix) {
+                        return rest.trim().to_owned();
+                    }
+                }
+                Err(_) => panic!("no line starting with {prefix:?}; got:\n{}", self.text()),
+            }
+        }
+    }
+
+    /// Waits until some line (already printed or still to come) contains `needle`.
+    pub fn wait_for_substring(&self, needle: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        while !self.all.lock().unwrap().iter().any(|l| l.contains(needle)) {
+            assert!(
+                Instant::now() < deadline,
+                "nothing containing {needle:?}; got:\n{}",
+                self.text()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything printed so far.
+    pub fn text(&self) -> String {
+        self.all.lock().unwrap().join("\n")
+    }
+}
+
+/// A running binary, killed when dropped.
+pub struct Process {
+    child: Child,
+    /// Its standard output.
+    pub stdout: Lines,
+    /// Its standard error (logs).
+    pub stderr: Lines,
+}
+
+impl Process {
+    /// Starts `name` with `args` and extra environment.
+    pub fn spawn(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(binary(name));
+        command
+            .args(args)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let stdout = Lines::collect(child.stdout.take().expect("piped stdout"));
+        let stderr = Lines::collect(child.stderr.take().expect("piped stderr"));
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Let the reader threads drain the pipes.
+                thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process did not exit; stdout:\n{}\nstderr:\n{}",
+                self.stdout.text(),
+                self.stderr.text()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the process at once (SIGKILL: no goodbye reaches its peers).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A relay on 127.0.0.1 with an ephemeral port and its own data directory.
+pub struct Relay {
+    /// The process.
+    pub process: Process,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// `sha256:HEX`.
+    pub fingerprint: String,
+    /// Scratch space for the relay and its clients (known-relays files, snapshots).
+    pub dir: tempfile::TempDir,
+}
+
+impl Relay {
+    /// Starts a relay with extra arguments and waits until it is ready.
+    pub fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("relay");
+        let data = data.to_str().expect("utf-8 path");
+        let mut args = vec!["--listen", "127.0.0.1:0", "--data-dir", data];
+        args.extend_from_slice(extra);
+        let process = Process::spawn("tether-relay", &args, &[]);
+        let addr = process.stdout.wait_for("listening on ");
+        let fingerprint = process.stdout.wait_for("fingerprint: ");
+        Self {
+            process,
+            addr,
+            fingerprint,
+            dir,
+        }
+    }
+
+    /// A path inside the scratch directory.
+    pub fn path(&self, name: &str) -> String {
+        self.dir
+            .path()
+            .join(name)
+            .to_str()
+            .expect("utf-8")
+            .to_owned()
+    }
+
+    /// Starts an agent with the given demo seed and size, pinned to this relay, and waits for
+    /// its session code.
+    pub fn agent(&self, seed: u64, size: &str) -> (Process, String) {
+        let known = self.path("agent_known_relays");
+        let seed = seed.to_string();
+        let agent = Process::spawn(
+            "tether-agent",
+            &[
+                "--relay",
+                &self.addr,
+                "--relay-fingerprint",
+                &self.fingerprint,
+                "--demo-seed",
+                &seed,
+                "--demo-size",
+                size,
+            ],
+            &[("TETHER_KNOWN_RELAYS", &known)],
+        );
+        let code = agent.stdout.wait_for("session code: ");
+        (agent, code)
+    }
+
+    /// Starts `tether-viewer join CODE` against this relay (pinned) with extra arguments.
+    pub fn viewer(&self, code: &str, extra: &[&str]) -> Process {
+        let mut args = vec!["--relay-fingerprint", self.fingerprint.as_str()];
+        args.extend_from_slice(extra);
+        self.viewer_trusting(code, &args, &self.path("viewer_known_relays"))
+    }
+
+    /// Starts `tether-viewer join CODE` without a pinned fingerprint: trust comes from the
+    /// known-relays file `known_relays` (or first use).
+    pub fn viewer_trusting(&self, code: &str, extra: &[&str], known_relays: &str) -> Process {
+        let mut args = vec!["join", code, "--relay", &self.addr];
+        args.extend_from_slice(extra);
+        Process::spawn(
+            "tether-viewer",
+            &args,
+            &[("TETHER_KNOWN_RELAYS", known_relays)],
+        )
+    }
+}

@@ -1,0 +1,107 @@
+//! Codes that must not work, and sessions that end from one side.
+
+use tether_tests::{Process, Relay};
+
+/// A different, well-formed code than `code`.
+fn other_code(code: &str) -> String {
+    let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+    let n: u32 = digits.parse().expect("nine digits");
+    let other = format!("{:09}", (n + 1) % 1_000_000_000);
+    format!("{}-{}-{}", &other[..3], &other[3..6], &other[6..])
+}
+
+fn assert_refused(viewer: &mut Process, words: &str) {
+    let status = viewer.wait();
+    assert_eq!(status.code(), Some(3), "stderr: {}", viewer.stderr.text());
+    let stderr = viewer.stderr.text();
+    assert!(stderr.contains(words), "expected {words:?} in: {stderr}");
+}
+
+#[test]
+fn a_wrong_code_is_refused_and_logged() {
+    let relay = Relay::start(&[]);
+    let (_agent, code) = relay.agent(1, "320x200");
+    let mut viewer = relay.viewer(&other_code(&code), &["--frames", "1"]);
+    assert_refused(&mut viewer, "unknown session code");
+    relay
+        .process
+        .stderr
+        .wait_for_substring("join refused: unknown session code");
+}
+
+#[test]
+fn a_used_code_is_refused_the_second_time() {
+    let relay = Relay::start(&[]);
+    let (_agent, code) = relay.agent(1, "320x200");
+    let mut first = relay.viewer(&code, &["--frames", "1"]);
+    assert!(
+        first.wait().success(),
+        "first viewer: {}",
+        first.stderr.text()
+    );
+    let mut second = relay.viewer(&code, &["--frames", "1"]);
+    assert_refused(&mut second, "already used");
+    relay
+        .process
+        .stderr
+        .wait_for_substring("join refused: session code already used");
+}
+
+#[test]
+fn an_expired_code_is_refused_and_the_agent_gets_a_new_one() {
+    let relay = Relay::start(&["--code-ttl-secs", "1"]);
+    let (agent, code) = relay.agent(1, "320x200");
+    let fresh = agent.stdout.wait_for("session code: ");
+    assert_ne!(
+        fresh, code,
+        "the agent should receive a new code after expiry"
+    );
+    let mut viewer = relay.viewer(&code, &["--frames", "1"]);
+    assert_refused(&mut viewer, "expired");
+    relay
+        .process
+        .stderr
+        .wait_for_substring("join refused: session code expired");
+}
+
+#[test]
+fn a_malformed_code_is_a_usage_error() {
+    let relay = Relay::start(&[]);
+    let mut viewer = relay.viewer("12-34", &["--frames", "1"]);
+    assert_eq!(viewer.wait().code(), Some(2));
+    assert!(viewer.stderr.text().contains("invalid session code"));
+}
+
+#[test]
+fn killing_the_agent_mid_session_ends_the_viewer_with_a_clear_message() {
+    let relay = Relay::start(&["--idle-timeout-secs", "3"]);
+    let (mut agent, code) = relay.agent(1, "320x200");
+    let mut viewer = relay.viewer(&code, &[]);
+    agent.stdout.wait_for("session started");
+    viewer.stderr.wait_for_substring("joined the session");
+    agent.kill();
+    let status = viewer.wait();
+    assert_eq!(status.code(), Some(4), "stderr: {}", viewer.stderr.text());
+    assert!(
+        viewer
+            .stderr
+            .text()
+            .contains("session ended: the agent disconnected"),
+        "{}",
+        viewer.stderr.text()
+    );
+}
+
+#[test]
+fn killing_the_viewer_mid_session_ends_the_agent_with_a_clear_message() {
+    let relay = Relay::start(&["--idle-timeout-secs", "3"]);
+    let (mut agent, code) = relay.agent(1, "320x200");
+    let mut viewer = relay.viewer(&code, &[]);
+    viewer.stderr.wait_for_substring("joined the session");
+    viewer.kill();
+    assert!(agent.wait().success(), "agent: {}", agent.stderr.text());
+    assert_eq!(
+        agent.stdout.wait_for("session ended: "),
+        "the viewer disconnected"
+    );
+}

@@ -1,0 +1,76 @@
+//! A viewer joins an agent through the relay, all three as real processes on 127.0.0.1.
+
+use tether_screen::DemoDesktop;
+use tether_tests::Relay;
+
+/// Reads a PNG snapshot back into BGRA bytes, the framebuffer's layout.
+fn read_png_as_bgra(path: &str) -> (u32, u32, Vec<u8>) {
+    let image = image::open(path)
+        .expect("snapshot is a readable PNG")
+        .into_rgba8();
+    let (width, height) = image.dimensions();
+    let mut pixels = image.into_raw();
+    for pixel in pixels.chunks_exact_mut(4) {
+        pixel.swap(0, 2);
+    }
+    (width, height, pixels)
+}
+
+/// The agent frame number in the viewer's `snapshot: PATH (frame N, WxH)` line.
+fn snapshot_frame_number(line: &str) -> u64 {
+    line.split("(frame ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame number in {line:?}"))
+}
+
+#[test]
+fn viewer_snapshot_equals_the_agents_demo_frame_bit_exactly() {
+    let relay = Relay::start(&[]);
+    let (mut agent, code) = relay.agent(7, "640x360");
+    assert!(
+        code.len() == 11 && code.chars().filter(char::is_ascii_digit).count() == 9,
+        "code {code:?} is not 123-456-789 shaped"
+    );
+    let snapshot = relay.path("snapshot.png");
+    let mut viewer = relay.viewer(&code, &["--snapshot", &snapshot, "--frames", "12"]);
+
+    let status = viewer.wait();
+    assert!(status.success(), "viewer failed: {}", viewer.stderr.text());
+    let line = viewer.stdout.wait_for("snapshot: ");
+    let frame = snapshot_frame_number(&line);
+    assert!(
+        frame >= 11,
+        "12 updates of an always-changing desktop end at frame >= 11, got {frame}"
+    );
+
+    let (width, height, pixels) = read_png_as_bgra(&snapshot);
+    let expected = DemoDesktop::new(640, 360, 7).frame(frame);
+    assert_eq!((width, height), (expected.width(), expected.height()));
+    assert!(
+        pixels == expected.pixels(),
+        "snapshot differs from demo frame {frame}"
+    );
+
+    // The viewer left: the agent is told and exits cleanly.
+    assert!(agent.wait().success(), "agent: {}", agent.stderr.text());
+    assert_eq!(
+        agent.stdout.wait_for("session ended: "),
+        "the viewer disconnected"
+    );
+}
+
+#[test]
+fn a_4k_screen_arrives_whole() {
+    let relay = Relay::start(&[]);
+    let (_agent, code) = relay.agent(3, "3840x2160");
+    let snapshot = relay.path("big.png");
+    let mut viewer = relay.viewer(&code, &["--snapshot", &snapshot, "--frames", "2"]);
+    assert!(viewer.wait().success(), "viewer: {}", viewer.stderr.text());
+    let line = viewer.stdout.wait_for("snapshot: ");
+    let (width, height, pixels) = read_png_as_bgra(&snapshot);
+    assert_eq!((width, height), (3840, 2160));
+    let expected = DemoDesktop::new(3840, 2160, 3).frame(snapshot_frame_number(&line));
+    assert!(pixels == expected.pixels(), "4K snapshot is not bit-exact");
+}
