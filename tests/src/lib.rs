@@ -1,8 +1,11 @@
 //! Harness for Tether's end-to-end tests: runs the real `tether-relay`, `tether-agent` and
 //! `tether-viewer` binaries on 127.0.0.1 with ephemeral ports and reads what they print.
 //!
-//! The binaries are (re)built once per test process with the same cargo and profile as the
-//! tests, so a test never runs against a stale binary.
+//! The binaries are (re)built once per test process with the same cargo, profile and command
+//! as `cargo test --workspace` (so after that command it is a no-op), and a test never runs
+//! against a stale binary.
+
+pub mod display;
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -29,16 +32,10 @@ pub fn binary(name: &str) -> PathBuf {
             .to_owned();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--bins",
-            "-p",
-            "tether-relay",
-            "-p",
-            "tether-agent",
-            "-p",
-            "tether-viewer",
-        ]);
+        // The same feature resolution as `cargo test --workspace`: a narrower build would
+        // compile a second copy of much of the dependency tree. Each binary crate has
+        // integration tests, so cargo builds its executable here.
+        build.args(["test", "--workspace", "--no-run", "--quiet"]);
         // Cargo gives test processes the variables of their own package; build scripts (ring's
         // among them) rerun when those change, so passing them on would rebuild half the
         // dependency tree on every test run.

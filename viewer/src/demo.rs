@@ -1,22 +1,22 @@
 //! `tether-viewer demo`: a complete session in one process: a relay on 127.0.0.1, an agent
 //! sharing the built-in demo desktop, and this viewer joining it by code.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use tether_agent::{AgentConfig, AgentEvent};
 use tether_relay::{Relay, RelayConfig};
 use tether_screen::DemoDesktop;
 use tether_transport::RelayTarget;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
-use crate::{join, write_png, JoinOptions, ViewOutcome};
+use crate::{join, write_png, FrameObserver, JoinOptions, ViewOutcome};
 
 /// What the demo runs.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
-    /// Frame updates to receive.
-    pub frames: u64,
+    /// Frame updates to receive (`None`: until `stop`).
+    pub frames: Option<u64>,
     /// Demo desktop size.
     pub width: u32,
     /// Demo desktop size.
@@ -25,6 +25,10 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Where to write the final framebuffer.
     pub snapshot: PathBuf,
+    /// Shown every applied update (the window, when there is one).
+    pub observer: Option<FrameObserver>,
+    /// Notified to end the session early.
+    pub stop: Option<Arc<Notify>>,
 }
 
 /// What the demo observed.
@@ -77,7 +81,9 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         target,
         code,
         name: "demo technician".to_owned(),
-        frames: Some(options.frames),
+        frames: options.frames,
+        observer: options.observer.clone(),
+        stop: options.stop.clone(),
     })
     .await?;
     write_png(&outcome.framebuffer, &options.snapshot)?;

@@ -1,6 +1,10 @@
 //! Joining a session by code and receiving the agent's screen into a framebuffer.
 
-use std::time::{Duration, Instant};
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::{anyhow, bail, Context};
 use quinn::Connection;
@@ -11,6 +15,7 @@ use tether_proto::{
     SessionCode, UpdateAssembler, PROTOCOL_VERSION,
 };
 use tether_transport::{connect_to_relay, MessageReceiver, MessageSender, RelayTarget};
+use tokio::sync::Notify;
 
 use crate::ViewerError;
 
@@ -31,8 +36,29 @@ pub struct JoinOptions {
     pub code: SessionCode,
     /// How the technician presents itself to the user.
     pub name: String,
-    /// Stop after this many frame updates (`None`: until the session ends).
+    /// Stop after this many frame updates (`None`: until the session ends or `stop`).
     pub frames: Option<u64>,
+    /// Shown every applied update (e.g. by a window).
+    pub observer: Option<FrameObserver>,
+    /// Notified to end the viewing early with what has been received.
+    pub stop: Option<Arc<Notify>>,
+}
+
+/// Called with the framebuffer after every applied update.
+#[derive(Clone)]
+pub struct FrameObserver(Arc<dyn Fn(&Frame) + Send + Sync>);
+
+impl FrameObserver {
+    /// Wraps a callback.
+    pub fn new(callback: impl Fn(&Frame) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(callback))
+    }
+}
+
+impl fmt::Debug for FrameObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FrameObserver")
+    }
 }
 
 /// The result of a completed viewing.
@@ -55,7 +81,7 @@ pub struct ViewOutcome {
 }
 
 /// Joins the session behind `options.code` and receives frame updates until `options.frames`
-/// have been applied.
+/// have been applied or `options.stop` is notified.
 pub async fn join(options: &JoinOptions) -> Result<ViewOutcome, ViewerError> {
     let relay = connect_to_relay(&options.target).await?;
     let connection = relay.connection;
@@ -107,6 +133,7 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
     let mut stream = FrameStream::new();
     loop {
         tokio::select! {
+            () = stopped(options.stop.as_deref()) => return stream.finish(agent).map_err(Into::into),
             message = control.recv() => match message {
                 Ok(Some(RelayMessage::Ended { reason })) => return Err(ViewerError::Ended(reason)),
                 Ok(other) => return Err(anyhow!("unexpected message from the relay: {other:?}").into()),
@@ -119,6 +146,9 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                     Err(e) => return Err(explain_end(&mut control, anyhow!("session stream failed: {e}")).await),
                 };
                 if let Some(seq) = stream.handle(message)? {
+                    if let (Some(observer), Some(frame)) = (&options.observer, stream.decoder.framebuffer()) {
+                        (observer.0)(frame);
+                    }
                     send.send(&ViewerMessage::Ack { seq }).await.map_err(anyhow::Error::from)?;
                     if options.frames.is_some_and(|n| stream.frames >= n) {
                         return stream.finish(agent).map_err(Into::into);
@@ -126,6 +156,14 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                 }
             }
         }
+    }
+}
+
+/// Resolves when `stop` is notified; never without one.
+async fn stopped(stop: Option<&Notify>) {
+    match stop {
+        Some(stop) => stop.notified().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -7,8 +7,10 @@
 pub mod demo;
 mod error;
 mod join;
+mod scale;
 mod snapshot;
+pub mod window;
 
 pub use error::ViewerError;
-pub use join::{join, JoinOptions, ViewOutcome};
+pub use join::{join, FrameObserver, JoinOptions, ViewOutcome};
 pub use snapshot::write_png;

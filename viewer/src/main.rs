@@ -1,12 +1,21 @@
 //! `tether-viewer`: the technician's client.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Args, Parser, Subcommand};
 use tether_certs::Fingerprint;
 use tether_proto::SessionCode;
 use tether_transport::{default_known_relays_path, RelayTarget};
-use tether_viewer::{demo, join, write_png, JoinOptions, ViewerError};
+use tether_viewer::{
+    demo::{self, DemoOptions, DemoReport},
+    join,
+    window::{display_available, LiveView, ViewerWindow},
+    write_png, JoinOptions, ViewerError,
+};
+use tokio::{runtime::Runtime, sync::Notify};
+
+/// Frame updates a headless demo receives unless told otherwise.
+const HEADLESS_DEMO_FRAMES: u64 = 90;
 
 /// The technician's client: joins a user's session by its one-time code.
 ///
@@ -24,7 +33,8 @@ enum Command {
     /// Join the session whose code the user read out (e.g. 123-456-789).
     Join(JoinArgs),
     /// Run a complete local session: relay, agent (built-in demo desktop) and viewer in this
-    /// process. Writes the final picture as a PNG and prints a summary.
+    /// process. Shows it in a window when a display exists; always writes the final picture as
+    /// a PNG and prints a summary.
     Demo(DemoArgs),
 }
 
@@ -61,9 +71,9 @@ struct JoinArgs {
 
 #[derive(Debug, Args)]
 struct DemoArgs {
-    /// Frame updates to receive.
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..))]
-    frames: u64,
+    /// Frame updates to receive (default: 90 headless; until the window is closed otherwise).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    frames: Option<u64>,
 
     /// Demo desktop size, WIDTHxHEIGHT.
     #[arg(long, default_value = "1280x720", value_parser = tether_cli::parse_size)]
@@ -76,14 +86,25 @@ struct DemoArgs {
     /// Where to write the final picture.
     #[arg(long, default_value = "tether-demo.png")]
     snapshot: PathBuf,
+
+    /// Never open a window, even when a display exists.
+    #[arg(long)]
+    headless: bool,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     tether_cli::init_logging("warn");
-    let result = match Cli::parse().command {
-        Command::Join(args) => run_join(args).await,
-        Command::Demo(args) => run_demo(args).await,
+    let cli = Cli::parse();
+    let runtime = match Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tether-viewer: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Join(args) => runtime.block_on(run_join(args)),
+        Command::Demo(args) => run_demo(&runtime, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -106,6 +127,8 @@ async fn run_join(args: JoinArgs) -> Result<(), ViewerError> {
             .name
             .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
         frames: args.frames,
+        observer: None,
+        stop: None,
     };
     let outcome = tokio::select! {
         outcome = join(&options) => outcome?,
@@ -131,16 +154,74 @@ async fn run_join(args: JoinArgs) -> Result<(), ViewerError> {
     Ok(())
 }
 
-async fn run_demo(args: DemoArgs) -> Result<(), ViewerError> {
+fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
     let (width, height) = args.size;
-    let report = demo::run(&demo::DemoOptions {
+    let options = DemoOptions {
         frames: args.frames,
         width,
         height,
         seed: args.seed,
-        snapshot: args.snapshot.clone(),
-    })
-    .await?;
+        snapshot: args.snapshot,
+        observer: None,
+        stop: None,
+    };
+    if !args.headless && display_available() {
+        match ViewerWindow::new() {
+            Ok((window, live)) => return run_demo_in_window(runtime, options, window, live),
+            Err(e) => eprintln!("tether-viewer: no window ({e:#}); running headless"),
+        }
+    }
+    let options = DemoOptions {
+        frames: Some(options.frames.unwrap_or(HEADLESS_DEMO_FRAMES)),
+        ..options
+    };
+    let report = runtime.block_on(demo::run(&options))?;
+    print_demo_report(&report, &options);
+    require_bit_exact(&report)
+}
+
+/// Runs the demo session on the runtime while the window owns the main thread. The session
+/// ends at `--frames` (the window then stays open on the last frame) or when the window closes.
+fn run_demo_in_window(
+    runtime: &Runtime,
+    options: DemoOptions,
+    window: ViewerWindow,
+    live: LiveView,
+) -> Result<(), ViewerError> {
+    let stop = Arc::new(Notify::new());
+    let options = DemoOptions {
+        observer: Some(live.observer()),
+        stop: Some(stop.clone()),
+        ..options
+    };
+    let size = (options.width, options.height);
+    let session = runtime.spawn(async move {
+        let result = demo::run(&options).await;
+        match &result {
+            Ok(report) => {
+                print_demo_report(report, &options);
+                live.ended(format!(
+                    "demo complete after {} frames",
+                    report.outcome.frames
+                ));
+            }
+            Err(e) => live.ended(format!("{e:#}")),
+        }
+        result
+    });
+    let shown = window.run("demo agent".to_owned(), size);
+    stop.notify_one();
+    let report = runtime
+        .block_on(session)
+        .map_err(|e| anyhow::anyhow!("the demo session crashed: {e}"))??;
+    match shown {
+        Ok(shown) => println!("  window         {} frames presented", shown.presented),
+        Err(e) => eprintln!("tether-viewer: the window failed: {e:#}"),
+    }
+    require_bit_exact(&report)
+}
+
+fn print_demo_report(report: &DemoReport, options: &DemoOptions) {
     let outcome = &report.outcome;
     let secs = outcome.elapsed.as_secs_f64().max(1e-3);
     println!("Tether demo: relay, agent and viewer in one process");
@@ -170,7 +251,10 @@ async fn run_demo(args: DemoArgs) -> Result<(), ViewerError> {
             "NO: the viewer's framebuffer differs from the agent's screen"
         }
     );
-    println!("  snapshot       {}", args.snapshot.display());
+    println!("  snapshot       {}", options.snapshot.display());
+}
+
+fn require_bit_exact(report: &DemoReport) -> Result<(), ViewerError> {
     if report.bit_exact {
         Ok(())
     } else {

@@ -1,0 +1,293 @@
+//! The viewer window: the remote framebuffer scaled to fit, live frame rate in the title, and a
+//! clear "session ended" state. winit runs the event loop on the main thread; the session runs
+//! on the tokio runtime and hands frames over through a [`LiveView`].
+
+use std::{
+    num::NonZeroU32,
+    rc::Rc,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, PoisonError,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use tether_codec::Frame;
+use winit::{
+    application::ApplicationHandler,
+    dpi::PhysicalSize,
+    event::WindowEvent,
+    event_loop::{ActiveEventLoop, EventLoop, EventLoopProxy},
+    window::{Window, WindowId},
+};
+
+use crate::{scale::blit_fit, FrameObserver};
+
+/// Whether a graphical display is available to open a window on.
+pub fn display_available() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+/// Wake-ups the session sends the window.
+#[derive(Debug)]
+enum ViewEvent {
+    /// A newer frame is waiting in [`Shared::latest`].
+    Frame,
+    /// The session is over; show why.
+    Ended(String),
+}
+
+struct Shared {
+    latest: Mutex<Option<Frame>>,
+    /// Set while a [`ViewEvent::Frame`] is queued, so a fast session never floods the loop.
+    wake_pending: AtomicBool,
+    proxy: EventLoopProxy<ViewEvent>,
+}
+
+/// The session's handle on the window: publish frames and the end of the session.
+#[derive(Clone)]
+pub struct LiveView {
+    shared: Arc<Shared>,
+}
+
+impl LiveView {
+    /// Offers `frame` to the window; only the newest frame is kept.
+    pub fn show(&self, frame: &Frame) {
+        {
+            let mut latest = self
+                .shared
+                .latest
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match latest.as_mut() {
+                Some(kept) if kept.width() == frame.width() && kept.height() == frame.height() => {
+                    kept.pixels_mut().copy_from_slice(frame.pixels());
+                }
+                _ => *latest = Some(frame.clone()),
+            }
+        }
+        if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
+            let _ = self.shared.proxy.send_event(ViewEvent::Frame);
+        }
+    }
+
+    /// Tells the window the session ended and why; the window stays open on the last frame.
+    pub fn ended(&self, reason: String) {
+        let _ = self.shared.proxy.send_event(ViewEvent::Ended(reason));
+    }
+
+    /// A frame observer for [`crate::JoinOptions`] that shows every applied update.
+    pub fn observer(&self) -> FrameObserver {
+        let view = self.clone();
+        FrameObserver::new(move |frame| view.show(frame))
+    }
+}
+
+/// A window that is not running yet.
+pub struct ViewerWindow {
+    event_loop: EventLoop<ViewEvent>,
+    shared: Arc<Shared>,
+}
+
+/// What the window did.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowReport {
+    /// Frames drawn to the screen.
+    pub presented: u64,
+}
+
+impl ViewerWindow {
+    /// Connects to the display. Must be called on the main thread.
+    pub fn new() -> anyhow::Result<(Self, LiveView)> {
+        let event_loop = EventLoop::<ViewEvent>::with_user_event()
+            .build()
+            .context("cannot open the display")?;
+        let shared = Arc::new(Shared {
+            latest: Mutex::new(None),
+            wake_pending: AtomicBool::new(false),
+            proxy: event_loop.create_proxy(),
+        });
+        let live = LiveView {
+            shared: shared.clone(),
+        };
+        Ok((Self { event_loop, shared }, live))
+    }
+
+    /// Shows the window titled after `remote` until the user closes it.
+    pub fn run(self, remote: String, size: (u32, u32)) -> anyhow::Result<WindowReport> {
+        let mut app = App {
+            shared: self.shared,
+            remote,
+            size,
+            surface: None,
+            ended: None,
+            presented: 0,
+            fps: FpsMeter::default(),
+            error: None,
+        };
+        self.event_loop.run_app(&mut app)?;
+        match app.error {
+            Some(error) => Err(error),
+            None => Ok(WindowReport {
+                presented: app.presented,
+            }),
+        }
+    }
+}
+
+type Surface = softbuffer::Surface<Rc<Window>, Rc<Window>>;
+
+struct App {
+    shared: Arc<Shared>,
+    remote: String,
+    size: (u32, u32),
+    surface: Option<(Rc<Window>, Surface)>,
+    ended: Option<String>,
+    presented: u64,
+    fps: FpsMeter,
+    error: Option<anyhow::Error>,
+}
+
+impl App {
+    fn open(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
+        let attributes = Window::default_attributes()
+            .with_title(self.title())
+            .with_inner_size(PhysicalSize::new(self.size.0, self.size.1));
+        let window = Rc::new(event_loop.create_window(attributes)?);
+        let context = softbuffer::Context::new(window.clone())
+            .map_err(|e| anyhow::anyhow!("cannot draw on the display: {e}"))?;
+        let surface = Surface::new(&context, window.clone())
+            .map_err(|e| anyhow::anyhow!("cannot draw in the window: {e}"))?;
+        self.surface = Some((window, surface));
+        Ok(())
+    }
+
+    fn title(&self) -> String {
+        match &self.ended {
+            Some(reason) => format!("Tether · {} · session ended: {reason}", self.remote),
+            None => format!("Tether · {} · {:.0} fps", self.remote, self.fps.rate()),
+        }
+    }
+
+    fn redraw(&mut self) -> anyhow::Result<()> {
+        let Some((window, surface)) = self.surface.as_mut() else {
+            return Ok(());
+        };
+        let size = window.inner_size();
+        let (Some(width), Some(height)) =
+            (NonZeroU32::new(size.width), NonZeroU32::new(size.height))
+        else {
+            return Ok(());
+        };
+        surface
+            .resize(width, height)
+            .map_err(|e| anyhow::anyhow!("cannot resize the drawing surface: {e}"))?;
+        let mut buffer = surface
+            .buffer_mut()
+            .map_err(|e| anyhow::anyhow!("cannot get the drawing buffer: {e}"))?;
+        {
+            let latest = self
+                .shared
+                .latest
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match latest.as_ref() {
+                Some(frame) => blit_fit(frame, &mut buffer, size.width, size.height),
+                None => buffer.fill(0),
+            }
+        }
+        buffer
+            .present()
+            .map_err(|e| anyhow::anyhow!("cannot present the frame: {e}"))?;
+        self.presented += 1;
+        Ok(())
+    }
+
+    fn fail(&mut self, event_loop: &ActiveEventLoop, error: anyhow::Error) {
+        self.error = Some(error);
+        event_loop.exit();
+    }
+}
+
+impl ApplicationHandler<ViewEvent> for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.surface.is_none() {
+            if let Err(e) = self.open(event_loop) {
+                self.fail(event_loop, e);
+            }
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::RedrawRequested => {
+                if let Err(e) = self.redraw() {
+                    self.fail(event_loop, e);
+                }
+            }
+            WindowEvent::Resized(_) => self.request_redraw(),
+            _ => {}
+        }
+    }
+
+    fn user_event(&mut self, _: &ActiveEventLoop, event: ViewEvent) {
+        match event {
+            ViewEvent::Frame => {
+                self.shared.wake_pending.store(false, Ordering::Release);
+                if self.fps.tick(Instant::now()) {
+                    self.set_title();
+                }
+                self.request_redraw();
+            }
+            ViewEvent::Ended(reason) => {
+                self.ended = Some(reason);
+                self.set_title();
+                self.request_redraw();
+            }
+        }
+    }
+}
+
+impl App {
+    fn request_redraw(&self) {
+        if let Some((window, _)) = &self.surface {
+            window.request_redraw();
+        }
+    }
+
+    fn set_title(&self) {
+        if let Some((window, _)) = &self.surface {
+            window.set_title(&self.title());
+        }
+    }
+}
+
+/// Frames per second over the last full second.
+#[derive(Default)]
+struct FpsMeter {
+    window_start: Option<Instant>,
+    count: u32,
+    rate: f64,
+}
+
+impl FpsMeter {
+    /// Counts a frame; returns true when a new rate was computed (about once a second).
+    fn tick(&mut self, now: Instant) -> bool {
+        let start = *self.window_start.get_or_insert(now);
+        self.count += 1;
+        let elapsed = now - start;
+        if elapsed < Duration::from_secs(1) {
+            return false;
+        }
+        self.rate = f64::from(self.count) / elapsed.as_secs_f64();
+        self.count = 0;
+        self.window_start = Some(now);
+        true
+    }
+
+    fn rate(&self) -> f64 {
+        self.rate
+    }
+}
