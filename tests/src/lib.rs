@@ -256,6 +256,27 @@ impl Relay {
         self.viewer_trusting(code, &args, &self.path("viewer_known_relays"))
     }
 
+    /// Starts `tether-viewer join CODE` (pinned) with its window on X display `display`.
+    pub fn viewer_on_display(&self, code: &str, display: &str) -> Process {
+        let known = self.path("viewer_known_relays");
+        let args = [
+            "join",
+            code,
+            "--relay",
+            &self.addr,
+            "--relay-fingerprint",
+            &self.fingerprint,
+        ];
+        Process::spawn(
+            "tether-viewer",
+            &args,
+            &[
+                ("TETHER_KNOWN_RELAYS", known.as_str()),
+                ("DISPLAY", display),
+            ],
+        )
+    }
+
     /// Starts `tether-viewer join CODE` without a pinned fingerprint: trust comes from the
     /// known-relays file `known_relays` (or first use).
     pub fn viewer_trusting(&self, code: &str, extra: &[&str], known_relays: &str) -> Process {

@@ -1,6 +1,6 @@
 //! `tether-viewer demo` with a display: the session appears in a real window on a real X server.
 
-use tether_tests::{display::wait_for_window, display::Xvfb, Process};
+use tether_tests::{display::wait_for_window, display::Xvfb, Process, Relay};
 
 #[test]
 fn demo_shows_the_remote_screen_in_a_window_pixel_for_pixel() {
@@ -46,5 +46,32 @@ fn demo_shows_the_remote_screen_in_a_window_pixel_for_pixel() {
         shot.title.contains("demo complete after 20 frames"),
         "{}",
         shot.title
+    );
+}
+
+#[test]
+fn join_shows_a_live_window_that_reports_the_end_of_the_session() {
+    let Some(xvfb) = Xvfb::start("1400x900x24") else {
+        return;
+    };
+    let relay = Relay::start(&["--idle-timeout-secs", "3"]);
+    let (mut agent, code) = relay.agent(5, "640x360");
+    let _viewer = relay.viewer_on_display(&code, &xvfb.display);
+    let title = format!("Tether · session {code}");
+    let live = wait_for_window(&xvfb.display, &title, |shot| {
+        // Live: a frame rate in the title and the remote desktop drawn (not the black backdrop).
+        shot.title.ends_with("fps") && shot.pixels.chunks_exact(4).any(|p| p[..3] != [0, 0, 0])
+    });
+    assert_eq!((live.width, live.height), (1280, 720));
+    agent.kill();
+    let ended = wait_for_window(&xvfb.display, &title, |shot| {
+        shot.title.contains("session ended")
+    });
+    assert!(
+        ended
+            .title
+            .ends_with("session ended: the agent disconnected"),
+        "{}",
+        ended.title
     );
 }

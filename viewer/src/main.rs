@@ -1,6 +1,6 @@
 //! `tether-viewer`: the technician's client.
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{future::Future, path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Args, Parser, Subcommand};
 use tether_certs::Fingerprint;
@@ -10,7 +10,7 @@ use tether_viewer::{
     demo::{self, DemoOptions, DemoReport},
     join,
     window::{display_available, LiveView, ViewerWindow},
-    write_png, JoinOptions, ViewerError,
+    write_png, JoinOptions, ViewOutcome, ViewerError,
 };
 use tokio::{runtime::Runtime, sync::Notify};
 
@@ -60,9 +60,13 @@ struct JoinArgs {
     #[arg(long, env = "TETHER_VIEWER_NAME")]
     name: Option<String>,
 
-    /// Write the remote screen to this PNG after --frames updates, then exit.
+    /// Write the remote screen to this PNG after --frames updates, then exit (no window).
     #[arg(long, requires = "frames")]
     snapshot: Option<PathBuf>,
+
+    /// Never open a window, even when a display exists.
+    #[arg(long)]
+    headless: bool,
 
     /// Frame updates to receive before exiting (default: until the session ends).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -93,7 +97,8 @@ struct DemoArgs {
 }
 
 fn main() -> ExitCode {
-    tether_cli::init_logging("warn");
+    // winit warns about harmless display quirks (e.g. Xvfb reporting a 0 mm screen).
+    tether_cli::init_logging("warn,winit=error");
     let cli = Cli::parse();
     let runtime = match Runtime::new() {
         Ok(runtime) => runtime,
@@ -103,7 +108,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Join(args) => runtime.block_on(run_join(args)),
+        Command::Join(args) => run_join(&runtime, args),
         Command::Demo(args) => run_demo(&runtime, args),
     };
     match result {
@@ -115,7 +120,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run_join(args: JoinArgs) -> Result<(), ViewerError> {
+fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
     let options = JoinOptions {
         target: RelayTarget {
             relay: args.relay,
@@ -130,19 +135,55 @@ async fn run_join(args: JoinArgs) -> Result<(), ViewerError> {
         observer: None,
         stop: None,
     };
-    let outcome = tokio::select! {
-        outcome = join(&options) => outcome?,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted");
-            return Ok(());
+    let snapshot = args.snapshot;
+    if snapshot.is_none() && !args.headless && display_available() {
+        let title = format!("session {}", options.code);
+        let windowed = options.clone();
+        let shown = in_window(runtime, title, (1280, 720), move |live, stop| async move {
+            let options = JoinOptions {
+                observer: Some(live.observer()),
+                stop: Some(stop),
+                ..windowed
+            };
+            let result = join(&options).await;
+            match &result {
+                Ok(outcome) => {
+                    live.ended(format!("session ended: {} frames received", outcome.frames))
+                }
+                Err(e) => live.ended(e.to_string()),
+            }
+            result
+        });
+        match shown {
+            Some(outcome) => return report_join(&outcome?, None),
+            None => eprintln!("tether-viewer: running headless"),
         }
-    };
+    }
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            outcome = join(&options) => outcome.map(Some),
+            _ = tokio::signal::ctrl_c() => Ok(None),
+        }
+    })?;
+    match outcome {
+        Some(outcome) => report_join(&outcome, snapshot.as_deref()),
+        None => {
+            eprintln!("interrupted");
+            Ok(())
+        }
+    }
+}
+
+fn report_join(
+    outcome: &ViewOutcome,
+    snapshot: Option<&std::path::Path>,
+) -> Result<(), ViewerError> {
     println!(
         "received {} frames ({} bytes) from {} showing {}",
         outcome.frames, outcome.bytes, outcome.agent, outcome.screen
     );
-    if let Some(path) = args.snapshot {
-        write_png(&outcome.framebuffer, &path)?;
+    if let Some(path) = snapshot {
+        write_png(&outcome.framebuffer, path)?;
         println!(
             "snapshot: {} (frame {}, {}x{})",
             path.display(),
@@ -152,6 +193,41 @@ async fn run_join(args: JoinArgs) -> Result<(), ViewerError> {
         );
     }
     Ok(())
+}
+
+/// Runs `session` on the runtime while a window owns the main thread, until the user closes
+/// the window (which signals `stop`) and the session has wound down. Returns the session's
+/// result, or `None` when no window could be opened.
+fn in_window<T, F>(
+    runtime: &Runtime,
+    title: String,
+    size: (u32, u32),
+    session: impl FnOnce(LiveView, Arc<Notify>) -> F,
+) -> Option<Result<T, ViewerError>>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, ViewerError>> + Send + 'static,
+{
+    let (window, live) = match ViewerWindow::new() {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("tether-viewer: no window ({e:#})");
+            return None;
+        }
+    };
+    let stop = Arc::new(Notify::new());
+    let task = runtime.spawn(session(live, stop.clone()));
+    let shown = window.run(title, size);
+    stop.notify_one();
+    let result = match runtime.block_on(task) {
+        Ok(result) => result,
+        Err(e) => Err(anyhow::anyhow!("the session task crashed: {e}").into()),
+    };
+    match shown {
+        Ok(shown) => eprintln!("window closed after presenting {} frames", shown.presented),
+        Err(e) => eprintln!("tether-viewer: the window failed: {e:#}"),
+    }
+    Some(result)
 }
 
 fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
@@ -166,9 +242,35 @@ fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
         stop: None,
     };
     if !args.headless && display_available() {
-        match ViewerWindow::new() {
-            Ok((window, live)) => return run_demo_in_window(runtime, options, window, live),
-            Err(e) => eprintln!("tether-viewer: no window ({e:#}); running headless"),
+        let size = (options.width, options.height);
+        let windowed = options.clone();
+        let shown = in_window(
+            runtime,
+            "demo agent".to_owned(),
+            size,
+            |live, stop| async move {
+                let options = DemoOptions {
+                    observer: Some(live.observer()),
+                    stop: Some(stop),
+                    ..windowed
+                };
+                let result = demo::run(&options).await;
+                match &result {
+                    Ok(report) => {
+                        print_demo_report(report, &options);
+                        live.ended(format!(
+                            "session ended: demo complete after {} frames",
+                            report.outcome.frames
+                        ));
+                    }
+                    Err(e) => live.ended(format!("{e:#}")),
+                }
+                result.map_err(ViewerError::from)
+            },
+        );
+        match shown {
+            Some(report) => return require_bit_exact(&report?),
+            None => eprintln!("tether-viewer: running headless"),
         }
     }
     let options = DemoOptions {
@@ -177,47 +279,6 @@ fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
     };
     let report = runtime.block_on(demo::run(&options))?;
     print_demo_report(&report, &options);
-    require_bit_exact(&report)
-}
-
-/// Runs the demo session on the runtime while the window owns the main thread. The session
-/// ends at `--frames` (the window then stays open on the last frame) or when the window closes.
-fn run_demo_in_window(
-    runtime: &Runtime,
-    options: DemoOptions,
-    window: ViewerWindow,
-    live: LiveView,
-) -> Result<(), ViewerError> {
-    let stop = Arc::new(Notify::new());
-    let options = DemoOptions {
-        observer: Some(live.observer()),
-        stop: Some(stop.clone()),
-        ..options
-    };
-    let size = (options.width, options.height);
-    let session = runtime.spawn(async move {
-        let result = demo::run(&options).await;
-        match &result {
-            Ok(report) => {
-                print_demo_report(report, &options);
-                live.ended(format!(
-                    "demo complete after {} frames",
-                    report.outcome.frames
-                ));
-            }
-            Err(e) => live.ended(format!("{e:#}")),
-        }
-        result
-    });
-    let shown = window.run("demo agent".to_owned(), size);
-    stop.notify_one();
-    let report = runtime
-        .block_on(session)
-        .map_err(|e| anyhow::anyhow!("the demo session crashed: {e}"))??;
-    match shown {
-        Ok(shown) => println!("  window         {} frames presented", shown.presented),
-        Err(e) => eprintln!("tether-viewer: the window failed: {e:#}"),
-    }
     require_bit_exact(&report)
 }
 

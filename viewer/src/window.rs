@@ -34,7 +34,7 @@ pub fn display_available() -> bool {
 enum ViewEvent {
     /// A newer frame is waiting in [`Shared::latest`].
     Frame,
-    /// The session is over; show why.
+    /// The session is over; the text says how (e.g. "session ended: the agent disconnected").
     Ended(String),
 }
 
@@ -72,7 +72,8 @@ impl LiveView {
         }
     }
 
-    /// Tells the window the session ended and why; the window stays open on the last frame.
+    /// Tells the window the session is over, in words for its title ("session ended: …");
+    /// the window stays open on the last frame.
     pub fn ended(&self, reason: String) {
         let _ = self.shared.proxy.send_event(ViewEvent::Ended(reason));
     }
@@ -165,7 +166,7 @@ impl App {
 
     fn title(&self) -> String {
         match &self.ended {
-            Some(reason) => format!("Tether · {} · session ended: {reason}", self.remote),
+            Some(reason) => format!("Tether · {} · {reason}", self.remote),
             None => format!("Tether · {} · {:.0} fps", self.remote, self.fps.rate()),
         }
     }
