@@ -1,12 +1,11 @@
 //! `tether-agent`: shares this machine's screen through a Tether relay.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::process::ExitCode;
 
 use clap::Parser;
 use tether_agent::{AgentConfig, AgentEvent};
-use tether_certs::Fingerprint;
+use tether_cli::RelayArgs;
 use tether_screen::DemoDesktop;
-use tether_transport::{default_known_relays_path, RelayTarget};
 use tokio::sync::mpsc;
 
 /// Shares this machine's screen with a technician through a Tether relay.
@@ -19,18 +18,8 @@ use tokio::sync::mpsc;
 #[derive(Debug, Parser)]
 #[command(name = "tether-agent", version)]
 struct Args {
-    /// The relay, as HOST:PORT.
-    #[arg(long, env = "TETHER_RELAY")]
-    relay: String,
-
-    /// Require the relay's certificate to have this fingerprint (`sha256:HEX`, as the relay
-    /// prints it). Without it the known-relays file is used, trusting a new relay on first use.
-    #[arg(long, env = "TETHER_RELAY_FINGERPRINT")]
-    relay_fingerprint: Option<Fingerprint>,
-
-    /// The known-relays file (default: ~/.config/tether/known_relays).
-    #[arg(long, env = "TETHER_KNOWN_RELAYS")]
-    known_relays: Option<PathBuf>,
+    #[command(flatten)]
+    relay: RelayArgs,
 
     /// How this machine is shown to the technician (default: the host name).
     #[arg(long, env = "TETHER_AGENT_NAME")]
@@ -54,11 +43,7 @@ async fn main() -> ExitCode {
     tether_cli::init_logging("info");
     let args = Args::parse();
     let config = AgentConfig {
-        target: RelayTarget {
-            relay: args.relay,
-            fingerprint: args.relay_fingerprint,
-            known_relays: args.known_relays.unwrap_or_else(default_known_relays_path),
-        },
+        target: args.relay.target(),
         name: args
             .name
             .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),

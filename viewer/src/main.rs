@@ -3,9 +3,8 @@
 use std::{future::Future, path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Args, Parser, Subcommand};
-use tether_certs::Fingerprint;
+use tether_cli::RelayArgs;
 use tether_proto::SessionCode;
-use tether_transport::{default_known_relays_path, RelayTarget};
 use tether_viewer::{
     demo::{self, DemoOptions, DemoReport},
     join,
@@ -43,18 +42,8 @@ struct JoinArgs {
     /// The session code, e.g. 123-456-789.
     code: SessionCode,
 
-    /// The relay, as HOST:PORT.
-    #[arg(long, env = "TETHER_RELAY")]
-    relay: String,
-
-    /// Require the relay's certificate to have this fingerprint (`sha256:HEX`). Without it the
-    /// known-relays file is used, trusting a new relay on first use.
-    #[arg(long, env = "TETHER_RELAY_FINGERPRINT")]
-    relay_fingerprint: Option<Fingerprint>,
-
-    /// The known-relays file (default: ~/.config/tether/known_relays).
-    #[arg(long, env = "TETHER_KNOWN_RELAYS")]
-    known_relays: Option<PathBuf>,
+    #[command(flatten)]
+    relay: RelayArgs,
 
     /// How you are shown to the user (default: your host name).
     #[arg(long, env = "TETHER_VIEWER_NAME")]
@@ -122,11 +111,7 @@ fn main() -> ExitCode {
 
 fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
     let options = JoinOptions {
-        target: RelayTarget {
-            relay: args.relay,
-            fingerprint: args.relay_fingerprint,
-            known_relays: args.known_relays.unwrap_or_else(default_known_relays_path),
-        },
+        target: args.relay.target(),
         code: args.code,
         name: args
             .name

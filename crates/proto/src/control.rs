@@ -53,7 +53,8 @@ pub enum RelayMessage {
         /// The other side's self-declared name.
         peer: String,
     },
-    /// The request was refused, or the session ended; the relay closes the connection after it.
+    /// The request was refused; the relay closes the connection after it. (A client that breaks
+    /// the protocol gets no message: its connection is closed with the error as the reason.)
     Refused {
         /// Why.
         reason: Refusal,
@@ -79,8 +80,6 @@ pub enum Refusal {
     ExpiredCode,
     /// The code was already used by another viewer.
     CodeAlreadyUsed,
-    /// The client sent something out of order or malformed.
-    ProtocolViolation,
 }
 
 impl std::fmt::Display for Refusal {
@@ -95,7 +94,6 @@ impl std::fmt::Display for Refusal {
             Refusal::UnknownCode => f.write_str("unknown session code: check the digits"),
             Refusal::ExpiredCode => f.write_str("session code expired: ask for a new one"),
             Refusal::CodeAlreadyUsed => f.write_str("session code already used: ask for a new one"),
-            Refusal::ProtocolViolation => f.write_str("protocol violation"),
         }
     }
 }
