@@ -1,0 +1,48 @@
+//! Feeds a hostile byte stream, cut into arbitrary pieces, through everything that parses
+//! network input in `tether-proto`: the deframer, every message type, and the reassembly of
+//! frame chunks. Any of it may be rejected; none of it may panic or buffer without bound.
+//!
+//! Run from `crates/proto`: `RUSTC_BOOTSTRAP=1 cargo fuzz run deframe`.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tether_proto::{
+    control::{ClientMessage, RelayMessage, StreamHeader},
+    session::{AgentMessage, ViewerMessage},
+    Deframer, UpdateAssembler,
+};
+
+const MAX_MESSAGE: usize = 4096;
+const MAX_UPDATE: usize = 16 * 1024;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&cut, stream)) = data.split_first() else {
+        return;
+    };
+    let piece = usize::from(cut % 64) + 1;
+    let mut deframer = Deframer::new(MAX_MESSAGE);
+    let mut assembler = UpdateAssembler::new(MAX_UPDATE);
+    for chunk in stream.chunks(piece) {
+        deframer.feed(chunk);
+        assert!(deframer.buffered() <= MAX_MESSAGE + 4 + piece);
+        loop {
+            match deframer.next_body() {
+                Ok(Some(body)) => {
+                    let _ = postcard::from_bytes::<ClientMessage>(&body);
+                    let _ = postcard::from_bytes::<RelayMessage>(&body);
+                    let _ = postcard::from_bytes::<StreamHeader>(&body);
+                    let _ = postcard::from_bytes::<ViewerMessage>(&body);
+                    if let Ok(AgentMessage::Frame(frame)) = postcard::from_bytes(&body) {
+                        if let Ok(Some((_, update))) = assembler.push(frame) {
+                            assert!(update.len() <= MAX_UPDATE);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+    }
+    let _ = deframer.finish();
+});
