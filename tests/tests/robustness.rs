@@ -1,7 +1,8 @@
 //! Misbehaving clients lose their own connection, never the relay process or other sessions.
 
+use tether_proto::control::{ClientMessage, Refusal, RelayMessage};
 use tether_tests::Relay;
-use tether_transport::{connect_to_relay, RelayTarget};
+use tether_transport::{connect_to_relay, MessageReceiver, MessageSender, RelayTarget};
 
 async fn send_raw_and_get_closed(target: &RelayTarget, bytes: &[u8]) -> String {
     let relay = connect_to_relay(target).await.expect("connect");
@@ -15,14 +16,48 @@ async fn send_raw_and_get_closed(target: &RelayTarget, bytes: &[u8]) -> String {
     }
 }
 
+fn pinned_target(relay: &Relay, known_relays: &str) -> RelayTarget {
+    RelayTarget {
+        relay: relay.addr.clone(),
+        fingerprint: Some(relay.fingerprint.parse().expect("fingerprint")),
+        known_relays: relay.dir.path().join(known_relays),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_of_another_protocol_version_is_refused_by_name() {
+    let relay = Relay::start(&[]);
+    let connected = connect_to_relay(&pinned_target(&relay, "version_known_relays"))
+        .await
+        .expect("connect");
+    let (send, recv) = connected.connection.open_bi().await.expect("open stream");
+    let mut send = MessageSender::<ClientMessage>::new(send);
+    let mut recv = MessageReceiver::<RelayMessage>::new(recv);
+    send.send(&ClientMessage::Hello {
+        version: tether_proto::PROTOCOL_VERSION + 1,
+        software: "tether from the future".to_owned(),
+    })
+    .await
+    .expect("send hello");
+    let answer = recv.recv().await.expect("an answer");
+    assert_eq!(
+        answer,
+        Some(RelayMessage::Refused {
+            reason: Refusal::VersionMismatch {
+                relay: tether_proto::PROTOCOL_VERSION
+            }
+        })
+    );
+    relay
+        .process
+        .stderr
+        .wait_for_substring("refused: protocol version mismatch");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_malformed_messages_end_only_that_connection() {
     let relay = Relay::start(&[]);
-    let target = RelayTarget {
-        relay: relay.addr.clone(),
-        fingerprint: Some(relay.fingerprint.parse().expect("fingerprint")),
-        known_relays: relay.dir.path().join("raw_known_relays"),
-    };
+    let target = pinned_target(&relay, "raw_known_relays");
 
     let reason = send_raw_and_get_closed(&target, &u32::MAX.to_le_bytes()).await;
     assert!(reason.contains("exceeds"), "{reason}");
