@@ -2,48 +2,73 @@
 
 use std::fmt;
 
+use rayon::prelude::*;
 use zstd::bulk::Compressor;
 
-use crate::format::{
-    self, Header, TileGrid, HEADER_LEN, MAX_TILE_SIZE, MIN_TILE_SIZE, PAYLOAD_LEN_LEN,
-    TILE_INDEX_LEN,
-};
-use crate::frame::{row_ranges, Frame};
+use crate::cache::TileCache;
+use crate::choose::{self, CacheAction, Context};
+use crate::detect::changed_tiles;
+use crate::format::{Header, TileGrid, MAX_TILE_SIZE, MIN_TILE_SIZE};
+use crate::frame::{row_ranges, Frame, Rect};
+use crate::motion;
+
+/// Fewer changed tiles than this are not searched for moved content.
+const MIN_TILES_FOR_MOTION: usize = 4;
 
 /// Settings of an [`Encoder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EncoderConfig {
-    /// Side of the square tiles, in pixels, between 8 and 256 inclusive.
-    /// Smaller tiles send less around small changes but cost more index
-    /// bytes and comparisons. Default 64.
+    /// Side of the square tiles of delta updates, in pixels, between 8 and
+    /// 256 inclusive. Smaller tiles send less around small changes and
+    /// moved window edges but cost more records and comparisons. Default 32.
     pub tile_size: u32,
-    /// zstd compression level; values outside zstd's supported range are
-    /// clamped into it. Default 1 (fast).
+    /// Side of the square tiles of key updates, same range. Larger tiles
+    /// compress a whole screen better. Default 64.
+    pub key_tile_size: u32,
+    /// zstd compression level of the body of delta updates; values outside
+    /// zstd's supported range are clamped into it. Default 1 (fast).
     pub zstd_level: i32,
+    /// zstd compression level of key updates, which are rare and large:
+    /// a slower level pays off. Clamped like `zstd_level`. Default 6.
+    pub key_zstd_level: i32,
 }
 
 impl Default for EncoderConfig {
     fn default() -> Self {
         EncoderConfig {
-            tile_size: 64,
+            tile_size: 32,
+            key_tile_size: 64,
             zstd_level: 1,
+            key_zstd_level: 6,
         }
     }
 }
 
 /// Encodes a sequence of frames into updates for a [`Decoder`](crate::Decoder).
 ///
-/// It keeps a copy of the last frame it encoded (its reference) and sends
-/// only the tiles that differ from it.
+/// It keeps a copy of the last frame it encoded (its reference) and a tile
+/// cache mirroring the decoder's, and sends only the tiles that differ from
+/// the reference, each coded as a solid fill, a cache reference, a copy of
+/// moved content, an XOR residual, a palette or raw pixels.
+///
+/// Tiles are analysed in parallel on the current rayon thread pool (run
+/// `encode` inside `ThreadPool::install` to choose the thread count); the
+/// output does not depend on the number of threads.
 pub struct Encoder {
     tile_size: u16,
+    key_tile_size: u16,
+    delta_level: i32,
+    key_level: i32,
     compressor: Compressor<'static>,
     /// The last frame encoded; `None` at first and after `reset`.
     reference: Option<Frame>,
-    /// Scratch: indices of the tiles being sent.
-    tiles: Vec<(u16, u16)>,
-    /// Scratch: pixel bytes of the tiles being sent, before compression.
-    pixels: Vec<u8>,
+    /// The frame of the last key update, a prediction source.
+    key_picture: Option<Frame>,
+    cache: TileCache,
+    /// Scratch: the uncompressed body.
+    body: Vec<u8>,
+    /// Scratch: the compressed body.
+    payload: Vec<u8>,
 }
 
 impl Encoder {
@@ -51,28 +76,28 @@ impl Encoder {
     ///
     /// # Panics
     ///
-    /// Panics when `config.tile_size` is outside 8..=256, a programming error.
+    /// Panics when `config.tile_size` or `config.key_tile_size` is outside
+    /// 8..=256, a programming error.
     pub fn new(config: EncoderConfig) -> Encoder {
-        let tile_size = u16::try_from(config.tile_size)
-            .ok()
-            .filter(|size| (MIN_TILE_SIZE..=MAX_TILE_SIZE).contains(size))
-            .unwrap_or_else(|| {
-                panic!(
-                    "EncoderConfig::tile_size {} outside {MIN_TILE_SIZE}..={MAX_TILE_SIZE}",
-                    config.tile_size
-                )
-            });
+        let tile_size = checked_tile_size("tile_size", config.tile_size);
+        let key_tile_size = checked_tile_size("key_tile_size", config.key_tile_size);
         let range = zstd::compression_level_range();
-        let level = config.zstd_level.clamp(*range.start(), *range.end());
+        let delta_level = config.zstd_level.clamp(*range.start(), *range.end());
+        let key_level = config.key_zstd_level.clamp(*range.start(), *range.end());
         // Creating a context fails only when zstd cannot allocate it, and a
         // level inside zstd's own range is always accepted.
-        let compressor = Compressor::new(level).expect("zstd compression context");
+        let compressor = Compressor::new(delta_level).expect("zstd compression context");
         Encoder {
             tile_size,
+            key_tile_size,
+            delta_level,
+            key_level,
             compressor,
             reference: None,
-            tiles: Vec::new(),
-            pixels: Vec::new(),
+            key_picture: None,
+            cache: TileCache::default(),
+            body: Vec::new(),
+            payload: Vec::new(),
         }
     }
 
@@ -82,67 +107,130 @@ impl Encoder {
     /// The first frame, a frame of a new size, or the first frame after
     /// [`reset`](Encoder::reset) is a key update (all tiles).
     pub fn encode(&mut self, frame: &Frame) -> Option<Vec<u8>> {
-        let grid = TileGrid::new(frame.width(), frame.height(), self.tile_size);
+        self.encode_inner(frame, None)
+    }
+
+    /// Like [`encode`](Encoder::encode), but only looks for changes inside
+    /// `damage`, the rectangles the capturer reports as possibly changed
+    /// (they may extend past the frame). Pixels outside every rectangle must
+    /// equal the previous frame's, or the decoder's picture will differ from
+    /// `frame` there. Key updates ignore `damage`.
+    pub fn encode_with_damage(&mut self, frame: &Frame, damage: &[Rect]) -> Option<Vec<u8>> {
+        self.encode_inner(frame, Some(damage))
+    }
+
+    /// Forgets the reference (and the tile cache) so the next
+    /// [`encode`](Encoder::encode) emits a key update (e.g. a new viewer
+    /// joined, or an update was lost).
+    pub fn reset(&mut self) {
+        self.reference = None;
+    }
+
+    fn encode_inner(&mut self, frame: &Frame, damage: Option<&[Rect]>) -> Option<Vec<u8>> {
         let reference = self.reference.as_ref().filter(|r| r.same_size(frame));
         let key = reference.is_none();
-
-        self.tiles.clear();
-        self.pixels.clear();
-        for (column, row) in grid.tiles() {
-            let rect = grid.rect(column, row);
-            let changed = reference.is_none_or(|reference| {
-                row_ranges(frame.width(), rect)
-                    .any(|rows| frame.pixels()[rows.clone()] != reference.pixels()[rows])
-            });
-            if changed {
-                self.tiles.push((column, row));
-                for rows in row_ranges(frame.width(), rect) {
-                    self.pixels.extend_from_slice(&frame.pixels()[rows]);
-                }
-            }
-        }
-        // A key update lists every tile, and a grid has at least one.
-        if self.tiles.is_empty() {
+        let tile_size = if key {
+            self.key_tile_size
+        } else {
+            self.tile_size
+        };
+        let grid = TileGrid::new(frame.width(), frame.height(), tile_size);
+        let positions: Vec<u32> = match reference {
+            Some(reference) => changed_tiles(frame, reference, &grid, damage),
+            None => (0..grid.len()).collect(),
+        };
+        if positions.is_empty() {
             return None;
         }
+        if key {
+            self.cache.clear();
+        }
+        let rects: Vec<Rect> = positions.iter().map(|&p| grid.rect(p)).collect();
+        let candidates = match reference {
+            Some(reference) if rects.len() >= MIN_TILES_FOR_MOTION => {
+                motion::candidates(frame, reference, &rects)
+            }
+            _ => Vec::new(),
+        };
+        let pictures = reference.zip(self.key_picture.as_ref());
+        let context = Context {
+            frame,
+            pictures,
+            cache: &self.cache,
+            candidates: &candidates,
+        };
+        let coded: Vec<_> = positions
+            .par_iter()
+            .zip(rects.par_iter())
+            .map(|(&position, &rect)| choose::code(&context, position, rect))
+            .collect();
 
-        // Compressing into a buffer of zstd's worst-case bound (what
-        // `compress` allocates) fails only when zstd cannot allocate.
-        let payload = self
-            .compressor
-            .compress(&self.pixels)
+        self.body.clear();
+        for tile in coded {
+            self.body.extend_from_slice(&tile.record);
+            match tile.cache {
+                CacheAction::Keep => {}
+                CacheAction::Touch(hash) => {
+                    self.cache.touch(hash);
+                }
+                CacheAction::Insert(hash, pixels) => self.cache.insert(hash, pixels),
+            }
+        }
+        // Setting a level inside zstd's range, and compressing into a buffer
+        // of zstd's worst-case bound (what `compress` allocates), fail only
+        // when zstd cannot allocate.
+        let level = if key {
+            self.key_level
+        } else {
+            self.delta_level
+        };
+        self.compressor
+            .set_compression_level(level)
+            .expect("zstd compression level");
+        self.payload.clear();
+        self.payload
+            .reserve(zstd::zstd_safe::compress_bound(self.body.len()));
+        self.compressor
+            .compress_to_buffer(&self.body, &mut self.payload)
             .expect("zstd compression into a worst-case sized buffer");
+        let payload = &self.payload;
         let header = Header {
             key,
             width: frame.width(),
             height: frame.height(),
-            tile_size: self.tile_size,
-            // At most `grid.len()` tiles, itself a u32.
-            tile_count: self.tiles.len() as u32,
+            tile_size,
+            // A body is at most the frame's pixels plus a few bytes per tile:
+            // below 2^31 for the largest frame.
+            body_len: self.body.len() as u32,
         };
-        let mut update = Vec::with_capacity(
-            HEADER_LEN + TILE_INDEX_LEN * self.tiles.len() + PAYLOAD_LEN_LEN + payload.len(),
-        );
-        header.write(&mut update);
-        for &(column, row) in &self.tiles {
-            format::write_tile_index(&mut update, column, row);
-        }
-        // The pixels are at most 1 GiB (MAX_DIMENSION^2 * 4), so the payload
-        // is well under 4 GiB.
-        format::write_payload(&mut update, &payload);
+        let mut update = Vec::with_capacity(crate::format::HEADER_LEN + payload.len());
+        header.write(&mut update, payload);
 
         match &mut self.reference {
-            Some(reference) if !key => reference.pixels_mut().copy_from_slice(frame.pixels()),
-            _ => self.reference = Some(frame.clone()),
+            Some(reference) if !key => {
+                for rect in rects {
+                    for rows in row_ranges(frame.width(), rect) {
+                        reference.pixels_mut()[rows.clone()].copy_from_slice(&frame.pixels()[rows]);
+                    }
+                }
+            }
+            _ => {
+                self.reference = Some(frame.clone());
+                self.key_picture = Some(frame.clone());
+            }
         }
         Some(update)
     }
+}
 
-    /// Forgets the reference so the next [`encode`](Encoder::encode) emits a
-    /// key update (e.g. a new viewer joined, or an update was lost).
-    pub fn reset(&mut self) {
-        self.reference = None;
-    }
+/// `size` as a tile side, panicking outside 8..=256.
+fn checked_tile_size(field: &str, size: u32) -> u16 {
+    u16::try_from(size)
+        .ok()
+        .filter(|size| (MIN_TILE_SIZE..=MAX_TILE_SIZE).contains(size))
+        .unwrap_or_else(|| {
+            panic!("EncoderConfig::{field} {size} outside {MIN_TILE_SIZE}..={MAX_TILE_SIZE}")
+        })
 }
 
 impl fmt::Debug for Encoder {
@@ -157,59 +245,79 @@ impl fmt::Debug for Encoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::Update;
+    use crate::{Decoder, DecoderLimits};
 
     fn encoder(tile_size: u32) -> Encoder {
         Encoder::new(EncoderConfig {
             tile_size,
+            key_tile_size: tile_size,
             ..EncoderConfig::default()
         })
     }
 
     #[test]
-    fn first_frame_is_key_with_every_tile() {
-        let update = encoder(16).encode(&Frame::blank(40, 20)).unwrap();
-        let parsed = Update::parse(&update).unwrap();
-        assert!(parsed.header.key);
-        assert_eq!(parsed.header.tile_count, 3 * 2);
-        assert_eq!(parsed.tiles().count(), 6);
-    }
-
-    #[test]
-    fn unchanged_frame_gives_none_and_reset_gives_key() {
+    fn first_frame_is_key_and_unchanged_frame_is_none() {
         let mut encoder = encoder(16);
         let frame = Frame::blank(40, 20);
-        assert!(encoder.encode(&frame).is_some());
+        let mut decoder = Decoder::new(DecoderLimits::default());
+        let summary = decoder.apply(&encoder.encode(&frame).unwrap()).unwrap();
+        assert!(summary.key);
         assert!(encoder.encode(&frame).is_none());
         encoder.reset();
-        let update = encoder.encode(&frame).unwrap();
-        assert!(Update::parse(&update).unwrap().header.key);
+        assert!(decoder.apply(&encoder.encode(&frame).unwrap()).unwrap().key);
     }
 
     #[test]
     fn one_pixel_change_sends_one_tile() {
         let mut encoder = encoder(16);
+        let mut decoder = Decoder::new(DecoderLimits::default());
         let mut frame = Frame::blank(40, 20);
-        encoder.encode(&frame);
-        // Pixel (x = 33, y = 17) lies in tile column 2, row 1.
-        let offset = (17 * 40 + 33) * 4;
-        frame.pixels_mut()[offset + 3] = 9;
-        let update = encoder.encode(&frame).unwrap();
-        let parsed = Update::parse(&update).unwrap();
-        assert!(!parsed.header.key);
-        assert_eq!(parsed.tiles().collect::<Vec<_>>(), vec![(2, 1)]);
-        // The reference now holds the change.
+        decoder.apply(&encoder.encode(&frame).unwrap()).unwrap();
+        frame.pixels_mut()[(17 * 40 + 33) * 4 + 3] = 9;
+        let summary = decoder.apply(&encoder.encode(&frame).unwrap()).unwrap();
+        assert!(!summary.key);
+        assert_eq!(
+            summary.changed,
+            vec![Rect {
+                x: 32,
+                y: 16,
+                width: 8,
+                height: 4
+            }]
+        );
+        assert_eq!(decoder.framebuffer(), Some(&frame));
         assert!(encoder.encode(&frame).is_none());
     }
 
     #[test]
-    fn new_size_is_key() {
-        let mut encoder = encoder(8);
-        encoder.encode(&Frame::blank(10, 10));
-        let update = encoder.encode(&Frame::blank(10, 11)).unwrap();
-        let parsed = Update::parse(&update).unwrap();
-        assert!(parsed.header.key);
-        assert_eq!(parsed.header.height, 11);
+    fn damage_limits_detection() {
+        let mut encoder = encoder(16);
+        let mut frame = Frame::blank(40, 20);
+        encoder.encode(&frame);
+        frame.pixels_mut()[0] = 1;
+        let far = Rect {
+            x: 30,
+            y: 10,
+            width: 5,
+            height: 5,
+        };
+        assert!(encoder.encode_with_damage(&frame, &[far]).is_none());
+        let near = Rect { x: 0, y: 0, ..far };
+        assert!(encoder.encode_with_damage(&frame, &[near]).is_some());
+    }
+
+    #[test]
+    fn format_md_example_holds() {
+        let pixels = [0, 0, 0, 255].repeat(20 * 9);
+        let frame = Frame::new(20, 9, pixels).unwrap();
+        let update = encoder(8).encode(&frame).unwrap();
+        assert_eq!(
+            &update[..18],
+            &[0x54, 0x51, 1, 1, 20, 0, 0, 0, 9, 0, 0, 0, 8, 0, 36, 0, 0, 0]
+        );
+        let body = zstd::bulk::decompress(&update[crate::format::HEADER_LEN..], 36).unwrap();
+        let expected: Vec<u8> = (0..6u8).flat_map(|p| [p, 0, 0, 0, 0, 255]).collect();
+        assert_eq!(body, expected);
     }
 
     #[test]
@@ -217,7 +325,9 @@ mod tests {
         for zstd_level in [i32::MIN, i32::MAX] {
             let mut encoder = Encoder::new(EncoderConfig {
                 tile_size: 8,
+                key_tile_size: 8,
                 zstd_level,
+                key_zstd_level: zstd_level,
             });
             assert!(encoder.encode(&Frame::blank(3, 3)).is_some());
         }

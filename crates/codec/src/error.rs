@@ -78,51 +78,70 @@ pub enum DecodeError {
         /// The framebuffer's height.
         expected_height: u32,
     },
-    /// A key update does not list every tile of its grid.
-    #[error("key update lists {tile_count} tiles, its grid has {grid_tiles}")]
+    /// A key update does not rebuild every tile of its grid.
+    #[error("key update rebuilds {tile_count} tiles, its grid has {grid_tiles}")]
     IncompleteKeyUpdate {
-        /// The announced tile count.
+        /// The number of tile records.
         tile_count: u32,
         /// The number of tiles in the grid.
         grid_tiles: u32,
     },
-    /// A delta update announces more tiles than its grid has.
-    #[error("update lists {tile_count} tiles, its grid has only {grid_tiles}")]
-    TooManyTiles {
-        /// The announced tile count.
-        tile_count: u32,
-        /// The number of tiles in the grid.
-        grid_tiles: u32,
+    /// A key update refers to the previous picture or the tile cache.
+    #[error("key update refers to earlier updates")]
+    HistoryInKeyUpdate,
+    /// A tile position lies outside the grid.
+    #[error("tile position {0} outside the grid")]
+    TileOutOfBounds(u32),
+    /// A tile position does not come strictly after the previous one (a
+    /// duplicate or out of order).
+    #[error("tile position {0} not after the previous tile")]
+    TilesNotIncreasing(u32),
+    /// A varint is longer than 5 bytes or exceeds u32.
+    #[error("malformed varint")]
+    BadVarint,
+    /// A tile record has an unknown kind byte.
+    #[error("unknown tile record kind {0}")]
+    UnknownTileKind(u8),
+    /// A prediction source names an unknown picture.
+    #[error("unknown source picture {0}")]
+    UnknownSource(u8),
+    /// A blend record's overlay area leaves its tile.
+    #[error("blend area outside its tile")]
+    BadBlendArea,
+    /// A palette index points past the palette.
+    #[error("palette index past the palette")]
+    BadPaletteIndex,
+    /// A tile refers to a cached tile the decoder does not hold.
+    #[error("tile cache has no tile {0:#018x}")]
+    CacheMiss(u64),
+    /// A copy or XOR tile reads outside the previous picture.
+    #[error("copy source ({x}, {y}) outside the picture")]
+    CopyOutOfBounds {
+        /// Left edge of the source rectangle.
+        x: i64,
+        /// Top edge of the source rectangle.
+        y: i64,
     },
-    /// A tile index lies outside the grid.
-    #[error("tile ({column}, {row}) outside the grid")]
-    TileOutOfBounds {
-        /// The tile's column.
-        column: u16,
-        /// The tile's row.
-        row: u16,
-    },
-    /// A tile index does not come strictly after the previous one in
-    /// row-major order (a duplicate or out of order).
-    #[error("tile ({column}, {row}) not after the previous tile")]
-    TilesNotIncreasing {
-        /// The tile's column.
-        column: u16,
-        /// The tile's row.
-        row: u16,
+    /// The announced body is larger than any valid body for the frame.
+    #[error("body of {body_len} bytes exceeds the bound {max} for this frame")]
+    BodyTooLarge {
+        /// The announced length.
+        body_len: u32,
+        /// The largest length accepted.
+        max: u64,
     },
     /// The zstd payload is corrupt.
     #[error("zstd payload: {0}")]
     Decompress(String),
-    /// The payload does not decompress to exactly the bytes of the listed tiles.
-    #[error("payload holds {actual} pixel bytes, the tiles need {expected}")]
+    /// The payload does not decompress to exactly the announced body length.
+    #[error("payload holds {actual} body bytes, the header announces {expected}")]
     LengthMismatch {
-        /// The number of pixel bytes the listed tiles need.
+        /// The announced body length.
         expected: u64,
         /// The number of bytes the payload declares or decompressed to.
         actual: u64,
     },
-    /// Bytes follow the zstd payload.
+    /// Bytes follow the payload.
     #[error("{0} trailing bytes after the payload")]
     TrailingBytes(usize),
 }

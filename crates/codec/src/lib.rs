@@ -1,27 +1,34 @@
-//! Tether's lossless frame codec, version 0: tile diff plus zstd.
+//! Tether's lossless frame codec, format version 1.
 //!
 //! The agent captures the screen as a sequence of [`Frame`]s (BGRA8, tightly
 //! packed) and feeds each one to an [`Encoder`]. The encoder keeps a copy of
-//! the last frame it encoded as its *reference*: it cuts the new frame into
-//! square tiles, compares every tile with the reference, and emits an update
-//! holding only the tiles that changed, compressed with zstd. When nothing
-//! changed it emits nothing at all. The first frame, a frame whose size
-//! differs from the reference, and the first frame after [`Encoder::reset`]
-//! produce a *key update*, which carries every tile.
+//! the last frame it encoded (its *reference*), the frame of its last key
+//! update, and a tile cache. It cuts the new frame into square tiles, finds
+//! the tiles that differ from the reference (optionally only inside the
+//! capturer's damage rectangles), looks for content that moved (scrolls,
+//! dragged windows) and codes each changed tile with the cheapest of: a
+//! solid fill, a reference to a cached tile, a copy from an earlier picture,
+//! a residual against one or two earlier pictures, a palette, or raw pixels.
+//! The records are compressed with zstd. When nothing changed it emits
+//! nothing at all. The first frame, a frame whose size differs from the
+//! reference, and the first frame after [`Encoder::reset`] produce a *key
+//! update*, which rebuilds every tile from scratch.
 //!
-//! The viewer feeds each update to a [`Decoder`], which owns the framebuffer:
-//! a key update (re)creates it, a delta update overwrites the tiles it lists.
-//! Updates must be applied in the order they were produced, without gaps;
-//! after a loss, the sender calls [`Encoder::reset`] so that the next update
-//! is a key update.
+//! The viewer feeds each update to a [`Decoder`], which owns the framebuffer
+//! and mirrors the encoder's state. Updates must be applied in the order they
+//! were produced, without gaps; after a loss, the sender calls
+//! [`Encoder::reset`] so that the next update is a key update.
 //!
 //! The decoder treats its input as untrusted: it validates the whole update
-//! before changing anything, never panics, and never allocates more than its
-//! [`DecoderLimits`] allow. A rejected update leaves the framebuffer exactly
+//! and rebuilds every tile in scratch memory before changing anything, never
+//! panics, and never allocates more than its [`DecoderLimits`] (plus a fixed
+//! 32 MiB tile cache) allow. A rejected update leaves the framebuffer exactly
 //! as it was. The wire format is described in `FORMAT.md` next to this
 //! crate's `Cargo.toml`.
 //!
-//! The crate is a pure library: no IO, threads, clocks or sockets.
+//! The crate is a pure library: no IO, clocks or sockets, and no threads of
+//! its own: tiles are analysed and rebuilt in parallel on the caller's rayon
+//! thread pool, with output independent of the number of threads.
 //!
 //! ```
 //! use tether_codec::{Decoder, DecoderLimits, Encoder, EncoderConfig, Frame};
@@ -47,11 +54,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cache;
+mod choose;
 mod decoder;
+mod detect;
 mod encoder;
 mod error;
 mod format;
 mod frame;
+mod motion;
+mod palette;
+mod rebuild;
+mod record;
 
 pub use decoder::{Decoder, DecoderLimits, UpdateSummary};
 pub use encoder::{Encoder, EncoderConfig};

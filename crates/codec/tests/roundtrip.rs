@@ -63,6 +63,12 @@ enum Step {
         height: u32,
         seed: u64,
     },
+    /// Move the whole picture by (dx, dy), like a scroll or a drag; the
+    /// exposed area is painted with seeded bytes.
+    Shift { dx: i32, dy: i32, seed: u64 },
+    /// Go back to the picture of `back` steps ago (if of the same size), so
+    /// cached tiles come back.
+    Recall { back: usize },
     /// Encode the same frame again.
     Repeat,
     /// Switch to a new frame of another size.
@@ -76,11 +82,33 @@ fn step() -> impl Strategy<Value = Step> {
         8 => (any::<u32>(), any::<u32>(), 1..=80u32, 1..=80u32, any::<u64>()).prop_map(
             |(x, y, width, height, seed)| Step::Paint { x, y, width, height, seed }
         ),
+        3 => (-40..=40i32, -40..=40i32, any::<u64>())
+            .prop_map(|(dx, dy, seed)| Step::Shift { dx, dy, seed }),
+        2 => (1..8usize).prop_map(|back| Step::Recall { back }),
         2 => Just(Step::Repeat),
         1 => (1..=150u32, 1..=150u32, any::<u64>())
             .prop_map(|(width, height, seed)| Step::Resize { width, height, seed }),
         1 => Just(Step::Reset),
     ]
+}
+
+/// `frame` moved by (dx, dy): the new pixel at (x, y) is the old one at
+/// (x - dx, y - dy); pixels with no source get seeded bytes.
+fn shifted(frame: &Frame, dx: i32, dy: i32, seed: u64) -> Frame {
+    let (width, height) = (frame.width() as i32, frame.height() as i32);
+    let mut out = patterned(frame.width(), frame.height(), seed | 1);
+    for y in 0..height {
+        for x in 0..width {
+            let (sx, sy) = (x - dx, y - dy);
+            if (0..width).contains(&sx) && (0..height).contains(&sy) {
+                let from = (sy * width + sx) as usize * 4;
+                let to = (y * width + x) as usize * 4;
+                let pixel: [u8; 4] = frame.pixels()[from..from + 4].try_into().unwrap();
+                out.pixels_mut()[to..to + 4].copy_from_slice(&pixel);
+            }
+        }
+    }
+    out
 }
 
 fn tile_size() -> impl Strategy<Value = u32> {
@@ -169,19 +197,34 @@ proptest! {
         height in 1..=150u32,
         seed in any::<u64>(),
         tile_size in tile_size(),
+        key_tile_size in tile_size(),
         zstd_level in -3..=3i32,
         steps in prop::collection::vec(step(), 1..16),
     ) {
-        let mut encoder = Encoder::new(EncoderConfig { tile_size, zstd_level });
+        let mut encoder = Encoder::new(EncoderConfig { tile_size, key_tile_size, zstd_level, key_zstd_level: zstd_level });
         let mut decoder = Decoder::new(DecoderLimits::default());
         // What the encoder should hold as its reference.
         let mut reference: Option<Frame> = None;
         let mut frame = patterned(width, height, seed);
+        let mut history: Vec<Frame> = Vec::new();
 
         for step in std::iter::once(&Step::Repeat).chain(&steps) {
+            history.push(frame.clone());
+            // Painting reports its rectangle as a damage hint (unclipped:
+            // hints may extend past the frame).
+            let mut damage = None;
             match *step {
                 Step::Paint { x, y, width, height, seed } => {
+                    damage = Some(Rect { x: x % frame.width(), y: y % frame.height(), width, height });
                     paint(&mut frame, x, y, width, height, seed);
+                }
+                Step::Shift { dx, dy, seed } => frame = shifted(&frame, dx, dy, seed),
+                Step::Recall { back } => {
+                    if let Some(old) = history.iter().rev().nth(back) {
+                        if (old.width(), old.height()) == (frame.width(), frame.height()) {
+                            frame = old.clone();
+                        }
+                    }
                 }
                 Step::Repeat => {}
                 Step::Resize { width, height, seed } => frame = patterned(width, height, seed),
@@ -190,7 +233,10 @@ proptest! {
                     reference = None;
                 }
             }
-            let update = encoder.encode(&frame);
+            let update = match damage {
+                Some(rect) => encoder.encode_with_damage(&frame, &[rect]),
+                None => encoder.encode(&frame),
+            };
             if reference.as_ref() == Some(&frame) {
                 prop_assert!(update.is_none(), "unchanged frame produced an update");
                 continue;
@@ -235,18 +281,19 @@ proptest! {
         width in 1..=40u32,
         height in 1..=40u32,
         tile_size in 8..=16u16,
-        tile_count in 0..=4u32,
+        body_len in 0..=64u32,
         tail in prop::collection::vec(any::<u8>(), 0..128),
     ) {
-        let mut update = b"TQ\0".to_vec();
+        let mut update = b"TQ\x01".to_vec();
         update.push(flags);
         update.extend_from_slice(&width.to_le_bytes());
         update.extend_from_slice(&height.to_le_bytes());
         update.extend_from_slice(&tile_size.to_le_bytes());
-        update.extend_from_slice(&tile_count.to_le_bytes());
+        update.extend_from_slice(&body_len.to_le_bytes());
+        update.extend_from_slice(&(tail.len() as u32).to_le_bytes());
         update.extend_from_slice(&tail);
         let mut decoder = Decoder::new(DecoderLimits::default());
-        let key = Encoder::new(EncoderConfig { tile_size: 8, zstd_level: 1 })
+        let key = Encoder::new(EncoderConfig { tile_size: 8, ..EncoderConfig::default() })
             .encode(&patterned(width, height, 3))
             .unwrap();
         decoder.apply(&key).unwrap();
@@ -262,7 +309,7 @@ proptest! {
         mutate_key in any::<bool>(),
         mutations in prop::collection::vec(mutation(), 1..4),
     ) {
-        let mut encoder = Encoder::new(EncoderConfig { tile_size, zstd_level: 1 });
+        let mut encoder = Encoder::new(EncoderConfig { tile_size, ..EncoderConfig::default() });
         let mut frame = patterned(width, height, seed);
         let key = encoder.encode(&frame).unwrap();
         paint(&mut frame, 0, 0, 9, 9, seed ^ 1);
@@ -288,6 +335,35 @@ proptest! {
         }
         let _ = apply_checked(&mut decoder, &update);
     }
+}
+
+/// A 512 x 512 frame of noise: 64 distinct 64 x 64 tiles (1 MiB).
+fn noise_frame(seed: u64) -> Frame {
+    Frame::new(512, 512, noise(seed).take(512 * 512 * 4).collect()).unwrap()
+}
+
+#[test]
+fn cache_eviction_round_trips() {
+    // 40 distinct screens of 1 MiB overflow the 32 MiB cache; going back to
+    // earlier ones then mixes cache hits (recent screens), tiles that were
+    // evicted and must be sent again, and copies from the key picture.
+    let mut encoder = Encoder::new(EncoderConfig::default());
+    let mut decoder = Decoder::new(DecoderLimits::default());
+    let mut sizes = Vec::new();
+    for seed in (0..40).chain([38, 37, 1, 0, 20, 39]) {
+        let frame = noise_frame(seed);
+        let update = encoder.encode(&frame).unwrap();
+        decoder.apply(&update).unwrap();
+        assert_eq!(decoder.framebuffer(), Some(&frame));
+        sizes.push(update.len());
+    }
+    // Recent screens come back as cache references: tiny updates.
+    assert!(sizes[40] < 4096, "{sizes:?}");
+    assert!(sizes[41] < 4096, "{sizes:?}");
+    // Screen 1 was evicted: it costs as much as fresh noise.
+    assert!(sizes[42] > 1_000_000, "{sizes:?}");
+    // Screen 0 is the key picture, which both sides keep: copied from it.
+    assert!(sizes[43] < 4096, "{sizes:?}");
 }
 
 #[test]

@@ -1,0 +1,347 @@
+//! Tile records: the body of an update is a sequence of them, one per tile
+//! sent. This module writes and parses them; it does not interpret pixels.
+
+use crate::error::DecodeError;
+use crate::format::{write_signed, write_varint, Reader, TileGrid};
+use crate::frame::{Rect, BYTES_PER_PIXEL};
+use crate::palette;
+
+/// Record kind bytes (see FORMAT.md).
+const SOLID: u8 = 0;
+const CACHE: u8 = 1;
+const COPY: u8 = 2;
+const RAW: u8 = 3;
+const PALETTE: u8 = 4;
+const XOR: u8 = 5;
+const BLEND: u8 = 6;
+
+/// Where predicted pixels come from: the previous picture or the picture
+/// of the last key update, at the tile's rectangle moved by (`dx`, `dy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// Whether the source is the last key update's picture (else the
+    /// previous picture).
+    pub key: bool,
+    /// Horizontal offset.
+    pub dx: i32,
+    /// Vertical offset.
+    pub dy: i32,
+}
+
+impl Source {
+    /// The previous picture at the same place.
+    pub const SAME: Source = Source {
+        key: false,
+        dx: 0,
+        dy: 0,
+    };
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.push(u8::from(self.key));
+        write_signed(out, self.dx);
+        write_signed(out, self.dy);
+    }
+
+    fn read(reader: &mut Reader<'_>) -> Result<Source, DecodeError> {
+        let key = match reader.u8()? {
+            0 => false,
+            1 => true,
+            other => return Err(DecodeError::UnknownSource(other)),
+        };
+        Ok(Source {
+            key,
+            dx: reader.signed()?,
+            dy: reader.signed()?,
+        })
+    }
+}
+
+/// How one tile's new pixels are obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TileOp<'a> {
+    /// Every pixel is this BGRA colour.
+    Solid([u8; 4]),
+    /// The pixels of the cached tile with this hash.
+    Cache(u64),
+    /// The pixels of a source.
+    Copy(Source),
+    /// The pixels, tile rows top to bottom.
+    Raw(&'a [u8]),
+    /// A palette of BGRA colours and packed indices (see [`palette`]).
+    Palette {
+        /// `n * 4` bytes of colours.
+        colours: &'a [u8],
+        /// The packed index rows.
+        indices: &'a [u8],
+    },
+    /// The pixels of a source, every byte XORed with `bytes`.
+    Xor {
+        /// The prediction.
+        source: Source,
+        /// `w * h * 4` bytes to XOR in.
+        bytes: &'a [u8],
+    },
+    /// The pixels of `base`, except `area` (in tile coordinates) taken from
+    /// `overlay`, then every byte XORed with `bytes`: a window edge over a
+    /// background, each part from its own source.
+    Blend {
+        /// The prediction outside `area`.
+        base: Source,
+        /// The prediction inside `area`.
+        overlay: Source,
+        /// The overlay's part of the tile, inside the tile.
+        area: Rect,
+        /// `w * h * 4` bytes to XOR in.
+        bytes: &'a [u8],
+    },
+}
+
+impl TileOp<'_> {
+    /// Whether the decoded tile enters the tile cache (see FORMAT.md).
+    pub fn is_cached(&self) -> bool {
+        !matches!(self, TileOp::Solid(_) | TileOp::Cache(_))
+    }
+
+    /// Whether this op reads earlier pictures or the cache.
+    pub fn needs_history(&self) -> bool {
+        matches!(
+            self,
+            TileOp::Cache(_) | TileOp::Copy(_) | TileOp::Xor { .. } | TileOp::Blend { .. }
+        )
+    }
+
+    /// Appends this op's record for the tile at `position` to `out`.
+    pub fn write(&self, position: u32, out: &mut Vec<u8>) {
+        write_varint(out, position);
+        match *self {
+            TileOp::Solid(colour) => {
+                out.push(SOLID);
+                out.extend_from_slice(&colour);
+            }
+            TileOp::Cache(hash) => {
+                out.push(CACHE);
+                out.extend_from_slice(&hash.to_le_bytes());
+            }
+            TileOp::Copy(source) => {
+                out.push(COPY);
+                source.write(out);
+            }
+            TileOp::Raw(bytes) => {
+                out.push(RAW);
+                out.extend_from_slice(bytes);
+            }
+            TileOp::Palette { colours, indices } => {
+                out.push(PALETTE);
+                // Palettes hold 1..=256 colours.
+                out.push((colours.len() / 4 - 1) as u8);
+                out.extend_from_slice(colours);
+                out.extend_from_slice(indices);
+            }
+            TileOp::Xor { source, bytes } => {
+                out.push(XOR);
+                source.write(out);
+                out.extend_from_slice(bytes);
+            }
+            TileOp::Blend {
+                base,
+                overlay,
+                area,
+                bytes,
+            } => {
+                out.push(BLEND);
+                base.write(out);
+                overlay.write(out);
+                for value in [area.x, area.y, area.width, area.height] {
+                    write_varint(out, value);
+                }
+                out.extend_from_slice(bytes);
+            }
+        }
+    }
+}
+
+/// One parsed record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// Row-major tile position.
+    pub position: u32,
+    /// How to rebuild the tile.
+    pub op: TileOp<'a>,
+}
+
+/// Parses a whole body. Positions are checked to be inside `grid` and
+/// strictly increasing; lengths come from the grid, so every slice is
+/// exactly what the tile needs. At most `grid.len()` records result.
+pub fn parse_body<'a>(body: &'a [u8], grid: &TileGrid) -> Result<Vec<Record<'a>>, DecodeError> {
+    let mut reader = Reader::new(body);
+    let mut records = Vec::new();
+    let mut next_allowed = 0u32;
+    while !reader.is_empty() {
+        let position = reader.varint()?;
+        if position >= grid.len() {
+            return Err(DecodeError::TileOutOfBounds(position));
+        }
+        if position < next_allowed {
+            return Err(DecodeError::TilesNotIncreasing(position));
+        }
+        next_allowed = position + 1;
+        let rect = grid.rect(position);
+        let pixels = rect.width as usize * rect.height as usize;
+        let op = match reader.u8()? {
+            SOLID => TileOp::Solid(reader.array()?),
+            CACHE => TileOp::Cache(reader.u64()?),
+            COPY => TileOp::Copy(Source::read(&mut reader)?),
+            RAW => TileOp::Raw(reader.take(pixels * BYTES_PER_PIXEL)?),
+            PALETTE => {
+                let count = usize::from(reader.u8()?) + 1;
+                let colours = reader.take(count * 4)?;
+                let row_len = palette::row_len(rect.width, palette::bits_for(count));
+                let indices = reader.take(row_len * rect.height as usize)?;
+                TileOp::Palette { colours, indices }
+            }
+            XOR => TileOp::Xor {
+                source: Source::read(&mut reader)?,
+                bytes: reader.take(pixels * BYTES_PER_PIXEL)?,
+            },
+            BLEND => {
+                let base = Source::read(&mut reader)?;
+                let overlay = Source::read(&mut reader)?;
+                let area = Rect {
+                    x: reader.varint()?,
+                    y: reader.varint()?,
+                    width: reader.varint()?,
+                    height: reader.varint()?,
+                };
+                let inside = u64::from(area.x) + u64::from(area.width) <= u64::from(rect.width)
+                    && u64::from(area.y) + u64::from(area.height) <= u64::from(rect.height);
+                if !inside {
+                    return Err(DecodeError::BadBlendArea);
+                }
+                TileOp::Blend {
+                    base,
+                    overlay,
+                    area,
+                    bytes: reader.take(pixels * BYTES_PER_PIXEL)?,
+                }
+            }
+            kind => return Err(DecodeError::UnknownTileKind(kind)),
+        };
+        records.push(Record { position, op });
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips() {
+        let grid = TileGrid::new(20, 24, 8);
+        // Tiles 3, 4 and 6 are 8 x 8 pixels (256 bytes); tile 5 is 4 x 8,
+        // and a 3-colour palette uses 2 bits: 8 rows of 1 byte.
+        let colours = [1u8; 12];
+        let ops = [
+            (0, TileOp::Solid([1, 2, 3, 4])),
+            (1, TileOp::Cache(0x0102_0304_0506_0708)),
+            (
+                2,
+                TileOp::Copy(Source {
+                    key: true,
+                    dx: -3,
+                    dy: 200,
+                }),
+            ),
+            (
+                3,
+                TileOp::Xor {
+                    source: Source::SAME,
+                    bytes: &[9u8; 256],
+                },
+            ),
+            (4, TileOp::Raw(&[5u8; 256])),
+            (
+                5,
+                TileOp::Palette {
+                    colours: &colours,
+                    indices: &[0b1001_0000; 8],
+                },
+            ),
+            (
+                6,
+                TileOp::Blend {
+                    base: Source::SAME,
+                    overlay: Source {
+                        key: false,
+                        dx: 5,
+                        dy: -2,
+                    },
+                    area: Rect {
+                        x: 1,
+                        y: 2,
+                        width: 3,
+                        height: 4,
+                    },
+                    bytes: &[3u8; 256],
+                },
+            ),
+        ];
+        let mut body = Vec::new();
+        for (position, op) in &ops {
+            op.write(*position, &mut body);
+        }
+        let records = parse_body(&body, &grid).unwrap();
+        let parsed: Vec<_> = records.iter().map(|r| (r.position, r.op)).collect();
+        assert_eq!(parsed, ops.to_vec());
+    }
+
+    #[test]
+    fn rejects_bad_positions_kinds_and_truncation() {
+        let grid = TileGrid::new(16, 8, 8);
+        let mut body = Vec::new();
+        TileOp::Solid([0; 4]).write(1, &mut body);
+        TileOp::Solid([0; 4]).write(1, &mut body);
+        assert!(matches!(
+            parse_body(&body, &grid),
+            Err(DecodeError::TilesNotIncreasing(1))
+        ));
+        let mut body = Vec::new();
+        TileOp::Solid([0; 4]).write(2, &mut body);
+        assert!(matches!(
+            parse_body(&body, &grid),
+            Err(DecodeError::TileOutOfBounds(2))
+        ));
+        assert!(matches!(
+            parse_body(&[0, 9], &grid),
+            Err(DecodeError::UnknownTileKind(9))
+        ));
+        assert!(matches!(
+            parse_body(&[0, COPY, 2, 0, 0], &grid),
+            Err(DecodeError::UnknownSource(2))
+        ));
+        let mut body = Vec::new();
+        TileOp::Blend {
+            base: Source::SAME,
+            overlay: Source::SAME,
+            area: Rect {
+                x: 4,
+                y: 0,
+                width: 5,
+                height: 1,
+            },
+            bytes: &[0; 256],
+        }
+        .write(0, &mut body);
+        assert!(matches!(
+            parse_body(&body, &grid),
+            Err(DecodeError::BadBlendArea)
+        ));
+        let mut body = Vec::new();
+        TileOp::Raw(&[0; 256]).write(0, &mut body);
+        body.pop();
+        assert!(matches!(
+            parse_body(&body, &grid),
+            Err(DecodeError::Truncated)
+        ));
+    }
+}
