@@ -1,7 +1,7 @@
 //! A private X server (Xvfb) for tests that open windows, and reading windows back from it.
 
 use std::{
-    path::Path,
+    io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -23,7 +23,9 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
-    /// Starts Xvfb with one screen of `geometry` (e.g. `1024x768x24`) on a free display number.
+    /// Starts Xvfb with one screen of `geometry` (e.g. `1024x768x24`) on a free display number,
+    /// which Xvfb picks itself (`-displayfd`), so tests running in parallel never share or race
+    /// for a display.
     ///
     /// Returns `None` (after saying so) when Xvfb is not installed and this is not CI; in CI a
     /// missing Xvfb fails the test, since `tests/run` installs it.
@@ -41,41 +43,35 @@ impl Xvfb {
             eprintln!("SKIPPED: Xvfb is not installed (run tests/run to install it)");
             return None;
         }
-        for number in 100..200 {
-            let socket = format!("/tmp/.X11-unix/X{number}");
-            let lock = format!("/tmp/.X{number}-lock");
-            if Path::new(&socket).exists() || Path::new(&lock).exists() {
-                continue;
-            }
-            let display = format!(":{number}");
-            let mut child = Command::new("Xvfb")
-                .args([
-                    &display,
-                    "-screen",
-                    "0",
-                    geometry,
-                    "-noreset",
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start Xvfb");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if child.try_wait().expect("poll Xvfb").is_some() {
-                    break; // lost a race for this display number; try the next
-                }
-                if Path::new(&socket).exists() && x11rb::connect(Some(&display)).is_ok() {
-                    return Some(Self { child, display });
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("no free X display number between :100 and :199");
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                geometry,
+                "-noreset",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        // Xvfb writes the display number to stdout once it accepts connections.
+        let mut number = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut number)
+            .expect("read Xvfb's display number");
+        let number = number.trim();
+        assert!(
+            !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()),
+            "Xvfb did not report a display number (got {number:?})"
+        );
+        Some(Self {
+            child,
+            display: format!(":{number}"),
+        })
     }
 }
 
