@@ -12,8 +12,10 @@ mod control;
 mod forward;
 mod registry;
 mod server;
+mod settings;
 mod viewer_side;
 
 pub use config::RelayConfig;
 pub use registry::CodeRegistry;
 pub use server::Relay;
+pub use settings::{RelaySettings, SettingsError};

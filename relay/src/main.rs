@@ -1,39 +1,38 @@
 //! `tether-relay`: the QUIC server that pairs viewers with agents.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{path::PathBuf, process::ExitCode};
 
-use clap::Parser;
-use tether_relay::{Relay, RelayConfig};
+use clap::{Parser, Subcommand};
+use tether_relay::{Relay, RelaySettings};
 
 /// Pairs Tether viewers with agents by one-time session code and forwards their (opaque)
 /// streams over QUIC.
 ///
 /// Once ready, prints `listening on ADDR` and `fingerprint: sha256:HEX` on stdout; clients pin
 /// that fingerprint. Logs go to stderr (set RUST_LOG, e.g. RUST_LOG=debug).
+///
+/// Settings come from flags, else environment variables, else the --config file, else
+/// defaults. Exit codes: 0 clean shutdown, 1 runtime failure (e.g. the port is taken), 2 bad
+/// usage or configuration.
 #[derive(Debug, Parser)]
 #[command(name = "tether-relay", version)]
-struct Args {
-    /// UDP address to listen on; port 0 picks a free port.
-    #[arg(long, env = "TETHER_RELAY_LISTEN", default_value = "0.0.0.0:4433")]
-    listen: SocketAddr,
+struct Cli {
+    /// A TOML file with any of the settings (same names as the flags, with underscores:
+    /// listen, data_dir, code_ttl_secs, idle_timeout_secs).
+    #[arg(long, env = "TETHER_RELAY_CONFIG", global = true)]
+    config: Option<PathBuf>,
 
-    /// Directory for the relay's certificate and key (created on first start).
-    #[arg(long, env = "TETHER_RELAY_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    settings: RelaySettings,
 
-    /// Seconds a session code stays valid.
-    #[arg(
-        long,
-        env = "TETHER_RELAY_CODE_TTL_SECS",
-        default_value_t = 600,
-        hide = true
-    )]
-    code_ttl_secs: u64,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-    /// Seconds of silence after which a connection (and its session) is declared dead
-    /// (at least 3; clients send keep-alives every second).
-    #[arg(long, env = "TETHER_RELAY_IDLE_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(3..=3600))]
-    idle_timeout_secs: u64,
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the configuration and print the effective settings as TOML, without starting.
+    CheckConfig,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -45,10 +44,28 @@ fn default_data_dir() -> PathBuf {
 #[tokio::main]
 async fn main() -> ExitCode {
     tether_cli::init_logging("info");
-    let args = Args::parse();
-    let mut config = RelayConfig::new(args.listen, args.data_dir.unwrap_or_else(default_data_dir));
-    config.code_ttl = Duration::from_secs(args.code_ttl_secs);
-    config.idle_timeout = Duration::from_secs(args.idle_timeout_secs);
+    let cli = Cli::parse();
+    let file = match cli
+        .config
+        .as_deref()
+        .map(RelaySettings::from_file)
+        .transpose()
+    {
+        Ok(file) => file.unwrap_or_default(),
+        Err(e) => return config_error(&e),
+    };
+    let config = match cli.settings.over(file).resolve(default_data_dir) {
+        Ok(config) => config,
+        Err(e) => return config_error(&e),
+    };
+    if let Some(Command::CheckConfig) = cli.command {
+        match toml::to_string(&RelaySettings::of(&config)) {
+            Ok(text) => print!("{text}"),
+            Err(e) => return config_error(&e),
+        }
+        println!("# configuration OK");
+        return ExitCode::SUCCESS;
+    }
 
     let relay = match Relay::start(config).await {
         Ok(relay) => relay,
@@ -79,4 +96,9 @@ async fn wait_for_shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+fn config_error(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("tether-relay: configuration error: {error}");
+    ExitCode::from(2)
 }

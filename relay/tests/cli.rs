@@ -55,3 +55,98 @@ fn a_bad_listen_address_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
 }
+
+fn check_config(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
+        .args(args)
+        .arg("check-config")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run relay");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn settings_layer_flags_over_environment_over_file_over_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("relay.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:9000\"\ncode_ttl_secs = 120\nidle_timeout_secs = 5\n",
+    )
+    .expect("write config");
+    let file = file.to_str().expect("utf-8");
+    let (code, stdout, stderr) = check_config(
+        &["--config", file, "--idle-timeout-secs", "30"],
+        &[
+            ("TETHER_RELAY_CODE_TTL_SECS", "60"),
+            ("TETHER_RELAY_IDLE_TIMEOUT_SECS", "20"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("listen = \"127.0.0.1:9000\""),
+        "file: {stdout}"
+    );
+    assert!(
+        stdout.contains("code_ttl_secs = 60"),
+        "environment over file: {stdout}"
+    );
+    assert!(
+        stdout.contains("idle_timeout_secs = 30"),
+        "flag over environment: {stdout}"
+    );
+    assert!(stdout.contains("# configuration OK"));
+}
+
+#[test]
+fn a_misspelt_key_in_the_file_is_a_configuration_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("relay.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\nidle_timout_secs = 5\n").expect("write");
+    let (code, _, stderr) = check_config(&["--config", file.to_str().expect("utf-8")], &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("unknown field `idle_timout_secs`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 2"), "{stderr}");
+}
+
+#[test]
+fn the_relay_runs_from_a_config_file_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let file = dir.path().join("relay.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n",
+            data.to_str().expect("utf-8")
+        ),
+    )
+    .expect("write config");
+    let mut relay = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
+        .arg("--config")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn relay");
+    let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
+    let listening = lines.next().expect("a line").expect("utf-8");
+    relay.kill().expect("kill");
+    relay.wait().expect("wait");
+    assert!(
+        listening.starts_with("listening on 127.0.0.1:"),
+        "{listening}"
+    );
+    assert!(
+        data.join("relay-cert.der").is_file(),
+        "the file's data_dir is used"
+    );
+}
