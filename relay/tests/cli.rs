@@ -2,15 +2,16 @@
 //! usage errors with exit code 2.
 
 use std::{
+    ffi::OsStr,
     io::{BufRead, BufReader},
+    path::Path,
     process::{Command, Stdio},
 };
 
-/// Starts the relay on an ephemeral port, returns its two readiness lines, and stops it.
-fn start_and_stop(data_dir: &std::path::Path) -> (String, String) {
+/// Starts the relay with `args`, returns its two readiness lines, and stops it.
+fn start_and_stop(args: &[&OsStr]) -> (String, String) {
     let mut relay = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -23,10 +24,20 @@ fn start_and_stop(data_dir: &std::path::Path) -> (String, String) {
     (listening, fingerprint)
 }
 
+/// Starts the relay on an ephemeral port with its data in `data_dir`.
+fn start_and_stop_in(data_dir: &Path) -> (String, String) {
+    start_and_stop(&[
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+    ])
+}
+
 #[test]
 fn prints_readiness_lines_and_keeps_its_identity_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (listening, first) = start_and_stop(dir.path());
+    let (listening, first) = start_and_stop_in(dir.path());
     assert!(
         listening.starts_with("listening on 127.0.0.1:"),
         "{listening}"
@@ -39,7 +50,7 @@ fn prints_readiness_lines_and_keeps_its_identity_across_restarts() {
         first.starts_with("fingerprint: sha256:") && first.len() == 13 + 7 + 64,
         "{first}"
     );
-    let (_, second) = start_and_stop(dir.path());
+    let (_, second) = start_and_stop_in(dir.path());
     assert_eq!(
         first, second,
         "a restarted relay must present the same certificate"
@@ -130,17 +141,7 @@ fn the_relay_runs_from_a_config_file_alone() {
         ),
     )
     .expect("write config");
-    let mut relay = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
-        .arg("--config")
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn relay");
-    let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
-    let listening = lines.next().expect("a line").expect("utf-8");
-    relay.kill().expect("kill");
-    relay.wait().expect("wait");
+    let (listening, _) = start_and_stop(&["--config".as_ref(), file.as_os_str()]);
     assert!(
         listening.starts_with("listening on 127.0.0.1:"),
         "{listening}"
