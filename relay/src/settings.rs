@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::RelayConfig;
 
-/// Shortest and longest allowed idle timeout, in seconds (clients send keep-alives every
-/// second, so shorter would drop healthy connections).
-const IDLE_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 3..=3600;
+/// Shortest and longest allowed idle timeout, in seconds: no shorter than the transport's
+/// minimum (clients send keep-alives every second, so shorter would drop healthy connections).
+const IDLE_TIMEOUT_SECS: std::ops::RangeInclusive<u64> =
+    tether_transport::config::MIN_IDLE_TIMEOUT.as_secs()..=3600;
 /// Shortest and longest allowed session-code lifetime, in seconds.
 const CODE_TTL_SECS: std::ops::RangeInclusive<u64> = 1..=86_400;
 
