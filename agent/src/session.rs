@@ -6,10 +6,12 @@ use tether_certs::Fingerprint;
 use tether_proto::{
     control::{ClientMessage, EndReason, RelayMessage, StreamHeader},
     session::{AgentMessage, ViewerMessage},
-    SessionCode, PROTOCOL_VERSION,
+    SessionCode,
 };
 use tether_screen::ScreenSource;
-use tether_transport::{connect_to_relay, MessageReceiver, MessageSender, RelayTarget};
+use tether_transport::{
+    connect_to_relay, open_control, MessageReceiver, MessageSender, RelayTarget,
+};
 use tokio::sync::mpsc;
 
 use crate::{pipeline::Pipeline, stream::stream_frames};
@@ -83,14 +85,8 @@ async fn serve(
     source: Box<dyn ScreenSource>,
     events: &mpsc::UnboundedSender<AgentEvent>,
 ) -> anyhow::Result<()> {
-    let (send, recv) = connection.open_bi().await?;
-    let mut send = MessageSender::<ClientMessage>::new(send);
-    let mut recv = MessageReceiver::<RelayMessage>::new(recv);
-    send.send(&ClientMessage::Hello {
-        version: PROTOCOL_VERSION,
-        software: concat!("tether-agent ", env!("CARGO_PKG_VERSION")).to_owned(),
-    })
-    .await?;
+    let software = concat!("tether-agent ", env!("CARGO_PKG_VERSION"));
+    let (mut send, mut recv) = open_control(connection, software).await?;
     match recv.recv().await? {
         Some(RelayMessage::Welcome { .. }) => {}
         Some(RelayMessage::Refused { reason }) => bail!("the relay refused: {reason}"),

@@ -14,7 +14,9 @@ use tether_proto::{
     session::{AgentMessage, ViewerMessage},
     SessionCode, UpdateAssembler, PROTOCOL_VERSION,
 };
-use tether_transport::{connect_to_relay, MessageReceiver, MessageSender, RelayTarget};
+use tether_transport::{
+    connect_to_relay, open_control, MessageReceiver, MessageSender, RelayTarget,
+};
 use tokio::sync::Notify;
 
 use crate::ViewerError;
@@ -92,14 +94,8 @@ pub async fn join(options: &JoinOptions) -> Result<ViewOutcome, ViewerError> {
 }
 
 async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutcome, ViewerError> {
-    let (send, recv) = connection.open_bi().await.map_err(anyhow::Error::from)?;
-    let mut control_send = MessageSender::<ClientMessage>::new(send);
-    let mut control = MessageReceiver::<RelayMessage>::new(recv);
-    control_send
-        .send(&ClientMessage::Hello {
-            version: PROTOCOL_VERSION,
-            software: concat!("tether-viewer ", env!("CARGO_PKG_VERSION")).to_owned(),
-        })
+    let software = concat!("tether-viewer ", env!("CARGO_PKG_VERSION"));
+    let (mut control_send, mut control) = open_control(connection, software)
         .await
         .map_err(anyhow::Error::from)?;
     control_send

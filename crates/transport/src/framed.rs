@@ -4,13 +4,32 @@ use std::marker::PhantomData;
 
 use quinn::{RecvStream, SendStream};
 use serde::{de::DeserializeOwned, Serialize};
-use tether_proto::{encode_message, Deframer};
+use tether_proto::{
+    control::{ClientMessage, RelayMessage},
+    encode_message, Deframer, PROTOCOL_VERSION,
+};
 
 use crate::TransportError;
 
 /// Largest read from the QUIC stream at once, bounding what the deframer buffers beyond one
 /// message.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Opens a client's control stream to the relay and says hello as `software` (e.g.
+/// "tether-agent 0.1.0"); the relay's answer is the caller's to read.
+pub async fn open_control(
+    connection: &quinn::Connection,
+    software: &str,
+) -> Result<(MessageSender<ClientMessage>, MessageReceiver<RelayMessage>), TransportError> {
+    let (send, recv) = connection.open_bi().await?;
+    let mut send = MessageSender::new(send);
+    send.send(&ClientMessage::Hello {
+        version: PROTOCOL_VERSION,
+        software: software.to_owned(),
+    })
+    .await?;
+    Ok((send, MessageReceiver::new(recv)))
+}
 
 /// Sends messages of type `T` on a QUIC stream.
 pub struct MessageSender<T> {

@@ -14,4 +14,4 @@ pub mod framed;
 
 pub use connect::{connect_to_relay, default_known_relays_path, RelayConnection, RelayTarget};
 pub use error::{ConnectError, TransportError};
-pub use framed::{MessageReceiver, MessageSender};
+pub use framed::{open_control, MessageReceiver, MessageSender};
