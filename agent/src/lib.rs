@@ -4,11 +4,14 @@
 //! [`run`] is the whole agent as a library function (the `tether-agent` binary and the viewer's
 //! in-process demo both call it); it reports progress as [`AgentEvent`]s.
 
+mod consent;
 mod pacer;
 mod pipeline;
 mod session;
 mod stream;
+pub mod terminal;
 
+pub use consent::{ConsentPolicy, ConsentRequest};
 pub use pacer::{FramePacer, UnexpectedAck};
 pub use pipeline::Pipeline;
-pub use session::{run, AgentConfig, AgentEvent};
+pub use session::{run, AgentConfig, AgentEvent, MAX_SPENT_CODES};

@@ -3,16 +3,20 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tether_agent::{AgentConfig, AgentEvent};
+use tether_agent::{terminal::spawn_terminal_front_end, AgentConfig, AgentEvent, ConsentPolicy};
 use tether_cli::RelayArgs;
 use tether_screen::DemoDesktop;
 use tokio::sync::mpsc;
 
 /// Shares this machine's screen with a technician through a Tether relay.
 ///
-/// Connects to the relay, prints a one-time session code (`session code: 123-456-789`) for the
-/// user to read to the technician, and streams the screen to the viewer that joins with it. The
-/// agent exits when the session ends: 0 when the viewer left, 1 on errors.
+/// Connects to the relay, prints a one-time session code (`session code: 123-456-789-012`) for
+/// the user to read to the technician, and streams the screen to the viewer that joins with it.
+/// The code's last six digits never reach the relay: they key an end-to-end handshake, so the
+/// relay only ever forwards ciphertext. Before anything is shared, the user is asked on this
+/// terminal whether the technician may see (and control) the screen; pressing Enter during the
+/// session ends it. The agent exits when the session ends: 0 when it ended normally or was
+/// declined, 1 on errors.
 ///
 /// The screen is the built-in demo desktop for now; real capture comes with the X11 backend.
 #[derive(Debug, Parser)]
@@ -36,13 +40,27 @@ struct Args {
     /// Seed of the demo desktop (its pictures are a pure function of seed and frame number).
     #[arg(long, env = "TETHER_DEMO_SEED", default_value_t = 1)]
     demo_seed: u64,
+
+    /// Admit every technician with what it asks for, without asking anyone. For unattended
+    /// machines and scripted tests only: every such session is logged with a warning.
+    #[arg(long, env = "TETHER_AUTO_ACCEPT")]
+    auto_accept: bool,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tether_cli::init_logging("info");
     let args = Args::parse();
+    let (consent, stop) = if args.auto_accept {
+        tracing::warn!("--auto-accept: technicians will be admitted without asking anyone");
+        (ConsentPolicy::AutoAccept, None)
+    } else {
+        let (requests, stop) = spawn_terminal_front_end();
+        (ConsentPolicy::Ask(requests), Some(stop))
+    };
     let config = AgentConfig {
+        consent,
+        stop,
         target: args.relay.target(),
         name: args
             .name
@@ -91,8 +109,15 @@ fn print_event(event: &AgentEvent) {
             );
         }
         AgentEvent::CodeExpired => println!("The code expired unused; here is a new one."),
-        AgentEvent::SessionStarted { viewer, .. } => {
-            println!("session started: {viewer} can now see this screen")
+        AgentEvent::CodeBurned { reason } => {
+            println!("code burnt: {reason}");
+            println!("That code no longer works.");
+        }
+        AgentEvent::SessionDeclined { viewer } => println!("session declined: {viewer}"),
+        AgentEvent::SessionStarted {
+            viewer, granted, ..
+        } => {
+            println!("session started: {viewer} ({granted})")
         }
         AgentEvent::SessionEnded { reason } => println!("session ended: {reason}"),
     }

@@ -1,20 +1,34 @@
-//! The agent's conversation with the relay: register, wait for a viewer, serve the session.
+//! The agent's conversation with the relay and the viewer: register, wait, secure the session
+//! stream end to end, ask for consent, serve the session.
+
+use std::{sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use quinn::Connection;
+use rand::rngs::OsRng;
 use tether_certs::Fingerprint;
 use tether_proto::{
     control::{ClientMessage, EndReason, RelayMessage, StreamHeader},
-    session::{AgentMessage, ViewerMessage},
-    SessionCode,
+    session::{AgentMessage, Capabilities, ViewerMessage},
+    SessionCode, PROTOCOL_VERSION,
 };
 use tether_screen::ScreenSource;
 use tether_transport::{
-    connect_to_relay, open_control, MessageReceiver, MessageSender, RelayTarget,
+    agent_handshake, connect_to_relay, open_control, MessageReceiver, RelayTarget, SecureStream,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
-use crate::{pipeline::Pipeline, stream::stream_frames};
+use crate::{
+    consent::ConsentPolicy,
+    pipeline::Pipeline,
+    stream::{stream_frames, StreamEnd},
+};
+
+/// Codes that may be spent without a session before the agent gives up: each failed
+/// handshake may have been someone's guess at the secret half.
+pub const MAX_SPENT_CODES: u32 = 3;
+/// How long the viewer may take from pairing to a confirmed key and its hello.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the agent runs.
 #[derive(Debug, Clone)]
@@ -25,6 +39,10 @@ pub struct AgentConfig {
     pub name: String,
     /// Upper bound on captures per second.
     pub max_fps: u32,
+    /// Who decides whether a technician may join.
+    pub consent: ConsentPolicy,
+    /// Notified when the user ends the session.
+    pub stop: Option<Arc<Notify>>,
 }
 
 /// Progress the agent reports to whoever runs it (a terminal, the demo, a tray icon).
@@ -46,10 +64,23 @@ pub enum AgentEvent {
     },
     /// The code expired unused; a new one follows.
     CodeExpired,
-    /// A viewer joined.
+    /// A viewer used the code but the session could not be secured (wrong code, tampering, or
+    /// it gave up); the code is burnt and, below [`MAX_SPENT_CODES`], a new one follows.
+    CodeBurned {
+        /// Why, in words for the user.
+        reason: String,
+    },
+    /// A session is live: the technician's key is confirmed and the user consented.
     SessionStarted {
         /// The relay's session id.
         session_id: u64,
+        /// The technician's self-declared name.
+        viewer: String,
+        /// What the session may do.
+        granted: Capabilities,
+    },
+    /// The user (or the policy) declined a technician.
+    SessionDeclined {
         /// The technician's self-declared name.
         viewer: String,
     },
@@ -60,31 +91,56 @@ pub enum AgentEvent {
     },
 }
 
-/// Runs the agent until its session ends: connects, registers, reports the code, serves one
-/// viewer. Returns `Ok` when the session ended normally (the viewer left).
+/// Runs the agent until one session is over: connects, registers, reports the code, and serves
+/// the viewer that joins with it. A code spent without a secured session is replaced by a new
+/// one up to [`MAX_SPENT_CODES`] times. Returns `Ok` when the session ended normally.
 pub async fn run(
     config: AgentConfig,
     source: Box<dyn ScreenSource>,
     events: mpsc::UnboundedSender<AgentEvent>,
 ) -> anyhow::Result<()> {
-    let relay = connect_to_relay(&config.target).await?;
-    let _ = events.send(AgentEvent::Connected {
-        fingerprint: relay.fingerprint,
-        first_use: relay.first_use,
-    });
-    let connection = relay.connection;
-    let result = serve(&config, &connection, source, &events).await;
-    connection.close(0u32.into(), b"agent done");
-    relay.endpoint.wait_idle().await;
-    result
+    let mut pipeline = Some(Box::new(Pipeline::new(source)));
+    let mut spent = 0;
+    loop {
+        let relay = connect_to_relay(&config.target).await?;
+        let _ = events.send(AgentEvent::Connected {
+            fingerprint: relay.fingerprint,
+            first_use: relay.first_use,
+        });
+        let connection = relay.connection;
+        let attempt = serve(&config, &connection, &mut pipeline, &events).await;
+        connection.close(0u32.into(), b"agent done");
+        relay.endpoint.wait_idle().await;
+        match attempt? {
+            Attempt::Done => return Ok(()),
+            Attempt::Burned(reason) => {
+                spent += 1;
+                let _ = events.send(AgentEvent::CodeBurned { reason });
+                if spent >= MAX_SPENT_CODES {
+                    bail!(
+                        "{spent} session codes were used without a secured session; stopping \
+                         in case someone is guessing codes. Start the agent again for a new code."
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// How one registration ended.
+enum Attempt {
+    /// A session took place (or was declined): the agent's job is done.
+    Done,
+    /// The code was spent without a secured session.
+    Burned(String),
 }
 
 async fn serve(
     config: &AgentConfig,
     connection: &Connection,
-    source: Box<dyn ScreenSource>,
+    pipeline: &mut Option<Box<Pipeline>>,
     events: &mpsc::UnboundedSender<AgentEvent>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Attempt> {
     let software = concat!("tether-agent ", env!("CARGO_PKG_VERSION"));
     let (mut send, mut recv) = open_control(connection, software).await?;
     match recv.recv().await? {
@@ -96,12 +152,16 @@ async fn serve(
         name: config.name.clone(),
     };
     send.send(&register).await?;
-    let session_id = loop {
+    let mut issued = None;
+    let (code, session_id, viewer) = loop {
         match recv.recv().await.context("lost the relay")? {
             Some(RelayMessage::Registered {
-                code,
+                nameplate,
                 expires_in_secs,
             }) => {
+                // The relay's nameplate, completed with a secret the relay never sees.
+                let code = SessionCode::generate(nameplate, &mut OsRng);
+                issued = Some(code);
                 let _ = events.send(AgentEvent::Code {
                     code,
                     expires_in_secs,
@@ -110,26 +170,57 @@ async fn serve(
             Some(RelayMessage::Ended {
                 reason: EndReason::CodeExpired,
             }) => {
+                issued = None;
                 let _ = events.send(AgentEvent::CodeExpired);
                 send.send(&register).await?;
             }
-            Some(RelayMessage::Paired { session_id, peer }) => {
-                let _ = events.send(AgentEvent::SessionStarted {
-                    session_id,
-                    viewer: peer,
-                });
-                break session_id;
-            }
+            Some(RelayMessage::Paired { session_id, peer }) => match issued {
+                Some(code) => break (code, session_id, peer),
+                None => bail!("the relay paired a viewer before issuing a code"),
+            },
+            Some(RelayMessage::Refused { reason }) => bail!("the relay refused: {reason}"),
             other => bail!("unexpected message from the relay: {other:?}"),
         }
     };
 
-    let pipeline = Box::new(Pipeline::new(source));
-    let reason = tokio::select! {
-        streamed = serve_viewer(connection, session_id, pipeline, config.max_fps) => {
-            streamed?;
-            EndReason::ViewerDisconnected.to_string()
+    let secured = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        secure_session(connection, code, session_id),
+    )
+    .await;
+    let (mut session, window, technician, wants) = match secured {
+        Ok(Ok(secured)) => secured,
+        Ok(Err(e)) => return Ok(Attempt::Burned(format!("{e:#}"))),
+        Err(_) => {
+            return Ok(Attempt::Burned(
+                "the viewer did not complete the secure handshake in time".into(),
+            ))
         }
+    };
+    tracing::info!(%viewer, %technician, sas = %session.sas, "session secured end to end");
+
+    let granted = config.consent.decide(&technician, wants, session.sas).await;
+    if !granted.view {
+        let _ = events.send(AgentEvent::SessionDeclined { viewer: technician });
+        session.send.send(&AgentMessage::Declined).await?;
+        session.send.close().await?;
+        return Ok(Attempt::Done);
+    }
+    let _ = events.send(AgentEvent::SessionStarted {
+        session_id,
+        viewer: technician,
+        granted,
+    });
+
+    let pipeline = pipeline
+        .take()
+        .context("the screen pipeline was already used")?;
+    let stop = config.stop.clone();
+    let reason = tokio::select! {
+        end = stream_frames(session, pipeline, config.max_fps, window, granted, stop) => match end? {
+            StreamEnd::ViewerLeft => EndReason::ViewerDisconnected.to_string(),
+            StreamEnd::Stopped => "you ended the session".to_owned(),
+        },
         message = recv.recv() => match message {
             Ok(Some(RelayMessage::Ended { reason })) => reason.to_string(),
             Ok(other) => bail!("unexpected message from the relay: {other:?}"),
@@ -137,24 +228,42 @@ async fn serve(
         },
     };
     let _ = events.send(AgentEvent::SessionEnded { reason });
-    Ok(())
+    Ok(Attempt::Done)
 }
 
-/// Accepts the viewer's session stream (forwarded by the relay) and streams frames on it.
-async fn serve_viewer(
+/// A keyed session stream and the viewer's hello on it: window, technician name, wishes.
+type Secured = (
+    SecureStream<AgentMessage, ViewerMessage>,
+    u8,
+    String,
+    Capabilities,
+);
+
+/// Accepts the viewer's session stream (forwarded by the relay), runs the end-to-end
+/// handshake keyed by the whole code, and reads the viewer's hello.
+async fn secure_session(
     connection: &Connection,
+    code: SessionCode,
     session_id: u64,
-    pipeline: Box<Pipeline>,
-    max_fps: u32,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Secured> {
     let (send, recv) = connection.accept_bi().await?;
     let mut recv = MessageReceiver::<StreamHeader>::new(recv);
     match recv.recv().await? {
         Some(header) if header.session_id == session_id => {}
         other => bail!("forwarded stream has a bad header: {other:?}"),
     }
-    let send = MessageSender::<AgentMessage>::new(send);
-    let recv = recv.retype::<ViewerMessage>();
-    stream_frames(send, recv, pipeline, max_fps).await?;
-    Ok(())
+    let mut session: SecureStream<AgentMessage, ViewerMessage> =
+        agent_handshake(send, recv.retype(), code, session_id).await?;
+    match session.recv.recv().await? {
+        Some(ViewerMessage::Hello {
+            version,
+            window,
+            technician,
+            wants,
+        }) if version == PROTOCOL_VERSION => Ok((session, window, technician, wants)),
+        Some(ViewerMessage::Hello { version, .. }) => {
+            bail!("viewer speaks protocol version {version}, this agent {PROTOCOL_VERSION}")
+        }
+        other => bail!("expected the viewer's hello, got {other:?}"),
+    }
 }

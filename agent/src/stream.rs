@@ -1,39 +1,43 @@
 //! Streaming frame updates to one viewer under the pull window.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use tether_proto::{
-    session::{AgentMessage, ViewerMessage},
+    session::{AgentMessage, Capabilities, ViewerMessage},
     split_update, PROTOCOL_VERSION,
 };
-use tether_transport::{MessageReceiver, MessageSender};
-use tokio::{sync::mpsc, time::MissedTickBehavior};
+use tether_transport::{SecureSender, SecureStream};
+use tokio::{
+    sync::{mpsc, Notify},
+    time::MissedTickBehavior,
+};
 
 use crate::{pacer::FramePacer, pipeline::Pipeline};
 
 /// Largest piece of an update per message; well under the protocol's message limit.
 const CHUNK_BYTES: usize = 1024 * 1024;
-/// How long the viewer may take to say hello on its session stream.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves one session stream until the viewer closes it.
+/// Why streaming stopped without an error.
+pub enum StreamEnd {
+    /// The viewer closed the session stream.
+    ViewerLeft,
+    /// The user ended the session here.
+    Stopped,
+}
+
+/// Serves one secured session stream until the viewer closes it or `stop` is notified.
 pub async fn stream_frames(
-    mut send: MessageSender<AgentMessage>,
-    mut recv: MessageReceiver<ViewerMessage>,
+    session: SecureStream<AgentMessage, ViewerMessage>,
     mut pipeline: Box<Pipeline>,
     max_fps: u32,
-) -> anyhow::Result<()> {
-    let hello = tokio::time::timeout(HELLO_TIMEOUT, recv.recv())
-        .await
-        .context("viewer sent no hello in time")??;
-    let window = match hello {
-        Some(ViewerMessage::Hello { version, window }) if version == PROTOCOL_VERSION => window,
-        Some(ViewerMessage::Hello { version, .. }) => {
-            bail!("viewer speaks protocol version {version}, this agent {PROTOCOL_VERSION}")
-        }
-        other => bail!("expected the viewer's hello, got {other:?}"),
-    };
+    window: u8,
+    granted: Capabilities,
+    stop: Option<Arc<Notify>>,
+) -> anyhow::Result<StreamEnd> {
+    let SecureStream {
+        mut send, mut recv, ..
+    } = session;
     let mut pacer = FramePacer::new(window);
 
     pipeline.reset();
@@ -44,6 +48,7 @@ pub async fn stream_frames(
         screen: pipeline.describe(),
         width: first.width,
         height: first.height,
+        granted,
     })
     .await?;
     if let Some(update) = first.update {
@@ -66,11 +71,12 @@ pub async fn stream_frames(
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / max_fps.max(1));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
-    let result = async move {
+    let result = async {
         loop {
             let message = if pacer.has_room() {
                 tokio::select! {
                     biased;
+                    () = stopped(stop.as_deref()) => return Ok(StreamEnd::Stopped),
                     message = acks.recv() => message,
                     _ = ticker.tick() => {
                         let (next, encoded) = pipeline.step().await?;
@@ -83,24 +89,38 @@ pub async fn stream_frames(
                     }
                 }
             } else {
-                acks.recv().await
+                tokio::select! {
+                    () = stopped(stop.as_deref()) => return Ok(StreamEnd::Stopped),
+                    message = acks.recv() => message,
+                }
             };
             match message {
                 Some(Ok(Some(ViewerMessage::Ack { seq }))) => pacer.on_ack(seq)?,
                 Some(Ok(Some(other))) => bail!("unexpected {other:?} from the viewer"),
-                Some(Ok(None)) | None => return Ok(()),
-                Some(Err(e)) if e.is_disconnect() => return Ok(()),
+                Some(Ok(None)) | None => return Ok(StreamEnd::ViewerLeft),
+                Some(Err(e)) if e.is_disconnect() => return Ok(StreamEnd::ViewerLeft),
                 Some(Err(e)) => return Err(e.into()),
             }
         }
     }
     .await;
     reader.abort();
+    if matches!(result, Ok(StreamEnd::Stopped)) {
+        send.close().await?;
+    }
     result
 }
 
+/// Resolves when `stop` is notified; never without one.
+async fn stopped(stop: Option<&Notify>) {
+    match stop {
+        Some(stop) => stop.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn send_update(
-    send: &mut MessageSender<AgentMessage>,
+    send: &mut SecureSender<AgentMessage>,
     seq: u64,
     update: &[u8],
 ) -> anyhow::Result<()> {

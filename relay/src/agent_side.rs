@@ -6,7 +6,7 @@ use quinn::Connection;
 use rand::rngs::OsRng;
 use tether_proto::control::{ClientMessage, EndReason, RelayMessage};
 use tokio::sync::oneshot;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::{control::Control, server::Shared};
 
@@ -39,12 +39,22 @@ pub(crate) async fn serve(
             connection: connection.clone(),
             pair,
         };
-        let (code, expires_at) = shared
+        let issued = shared
             .registry
             .lock()
             .map_err(|_| anyhow::anyhow!("registry lock poisoned"))?
             .issue(&mut OsRng, Instant::now(), waiting);
-        info!(%remote, %name, "issued a session code");
+        let (code, expires_at) = match issued {
+            Ok(issued) => issued,
+            Err(reason) => {
+                warn!(%remote, %name, "registration refused: {reason}");
+                control
+                    .last_word(connection, RelayMessage::Refused { reason })
+                    .await;
+                return Ok(());
+            }
+        };
+        info!(%remote, %name, nameplate = %code, "issued a nameplate");
         let expires_in_secs = shared
             .config
             .code_ttl
@@ -54,7 +64,7 @@ pub(crate) async fn serve(
         control
             .send
             .send(&RelayMessage::Registered {
-                code,
+                nameplate: code,
                 expires_in_secs,
             })
             .await?;
@@ -113,7 +123,7 @@ pub(crate) async fn serve(
     }
 }
 
-fn withdraw(shared: &Shared, code: tether_proto::SessionCode) {
+fn withdraw(shared: &Shared, code: tether_proto::Nameplate) {
     if let Ok(mut registry) = shared.registry.lock() {
         registry.withdraw(code);
     }

@@ -2,6 +2,8 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+use crate::JoinLimits;
+
 /// Everything the relay needs to run.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -13,6 +15,8 @@ pub struct RelayConfig {
     pub code_ttl: Duration,
     /// How long a silent connection lives before its session is declared dead.
     pub idle_timeout: Duration,
+    /// Rate limits on join attempts.
+    pub join_limits: JoinLimits,
 }
 
 impl RelayConfig {
@@ -23,6 +27,7 @@ impl RelayConfig {
             data_dir,
             code_ttl: Duration::from_secs(600),
             idle_timeout: tether_transport::config::DEFAULT_IDLE_TIMEOUT,
+            join_limits: JoinLimits::default(),
         }
     }
 }

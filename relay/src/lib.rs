@@ -10,12 +10,14 @@ mod agent_side;
 mod config;
 mod control;
 mod forward;
+mod limiter;
 mod registry;
 mod server;
 mod settings;
 mod viewer_side;
 
 pub use config::RelayConfig;
+pub use limiter::{JoinLimiter, JoinLimits};
 pub use registry::CodeRegistry;
 pub use server::Relay;
 pub use settings::{RelaySettings, SettingsError};

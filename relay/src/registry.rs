@@ -1,6 +1,10 @@
-//! The session-code registry, as a pure state machine: codes are issued to waiting agents,
-//! claimed once by a viewer, and remembered for a while after use or expiry so a late viewer
-//! learns precisely why its code no longer works. Time is passed in, never read.
+//! The nameplate registry, as a pure state machine: nameplates (the relay's half of a session
+//! code) are issued to waiting agents, claimed once by a viewer, and remembered for a while
+//! after use or expiry so a late viewer learns precisely why its code no longer works. Time is
+//! passed in, never read.
+//!
+//! Nameplates are looked up in a hash map, not compared in constant time: they are locators,
+//! not secrets. The secret half of the code never reaches the relay.
 
 use std::{
     collections::HashMap,
@@ -8,11 +12,11 @@ use std::{
 };
 
 use rand::{CryptoRng, RngCore};
-use tether_proto::{control::Refusal, SessionCode};
+use tether_proto::{control::Refusal, Nameplate};
 
-/// Codes issued to agents, each holding a `T` (how to reach the waiting agent).
+/// Nameplates issued to agents, each holding a `T` (how to reach the waiting agent).
 pub struct CodeRegistry<T> {
-    entries: HashMap<SessionCode, Entry<T>>,
+    entries: HashMap<Nameplate, Entry<T>>,
     ttl: Duration,
 }
 
@@ -37,29 +41,34 @@ impl<T> CodeRegistry<T> {
         }
     }
 
-    /// Issues a fresh code (never one currently waiting or remembered) for `agent`; returns it
-    /// with its expiry time.
+    /// Issues a fresh nameplate (never one currently waiting or remembered) for `agent`;
+    /// returns it with its expiry time, or [`Refusal::Busy`] when half the nameplate space is
+    /// taken (which keeps both guessing a live one and finding a free one hard and easy).
     pub fn issue<R: RngCore + CryptoRng>(
         &mut self,
         rng: &mut R,
         now: Instant,
         agent: T,
-    ) -> (SessionCode, Instant) {
+    ) -> Result<(Nameplate, Instant), Refusal> {
         self.prune(now);
-        let code = loop {
-            let candidate = SessionCode::generate(rng);
+        if self.entries.len() >= (Nameplate::SPACE / 2) as usize {
+            return Err(Refusal::Busy);
+        }
+        // At most half the space is taken, so each draw succeeds with probability ≥ 1/2.
+        let nameplate = loop {
+            let candidate = Nameplate::generate(rng);
             if !self.entries.contains_key(&candidate) {
                 break candidate;
             }
         };
         let expires_at = now + self.ttl;
         self.entries
-            .insert(code, Entry::Waiting { expires_at, agent });
-        (code, expires_at)
+            .insert(nameplate, Entry::Waiting { expires_at, agent });
+        Ok((nameplate, expires_at))
     }
 
     /// A viewer presents `code`: hands over the waiting agent exactly once.
-    pub fn claim(&mut self, code: SessionCode, now: Instant) -> Result<T, Refusal> {
+    pub fn claim(&mut self, code: Nameplate, now: Instant) -> Result<T, Refusal> {
         self.expire(code, now);
         match self.entries.remove(&code) {
             Some(Entry::Waiting { agent, .. }) => {
@@ -75,7 +84,7 @@ impl<T> CodeRegistry<T> {
     }
 
     /// Marks `code` expired if its time is up; returns whether it is (now) expired.
-    pub fn expire(&mut self, code: SessionCode, now: Instant) -> bool {
+    pub fn expire(&mut self, code: Nameplate, now: Instant) -> bool {
         match self.entries.get(&code) {
             Some(Entry::Waiting { expires_at, .. }) if *expires_at <= now => {
                 self.spend(code, Refusal::ExpiredCode, now);
@@ -90,7 +99,7 @@ impl<T> CodeRegistry<T> {
     }
 
     /// The agent behind a waiting code left: the code stops existing.
-    pub fn withdraw(&mut self, code: SessionCode) {
+    pub fn withdraw(&mut self, code: Nameplate) {
         if matches!(self.entries.get(&code), Some(Entry::Waiting { .. })) {
             self.entries.remove(&code);
         }
@@ -106,7 +115,7 @@ impl<T> CodeRegistry<T> {
         self.entries.is_empty()
     }
 
-    fn spend(&mut self, code: SessionCode, refusal: Refusal, now: Instant) {
+    fn spend(&mut self, code: Nameplate, refusal: Refusal, now: Instant) {
         let forget_at = now + self.ttl;
         self.entries
             .insert(code, Entry::Spent { refusal, forget_at });
@@ -138,7 +147,7 @@ mod tests {
     #[test]
     fn a_code_is_claimed_exactly_once() {
         let (mut reg, mut rng, now) = setup();
-        let (code, expires) = reg.issue(&mut rng, now, "agent");
+        let (code, expires) = reg.issue(&mut rng, now, "agent").unwrap();
         assert_eq!(expires, now + TTL);
         assert_eq!(reg.claim(code, now), Ok("agent"));
         assert_eq!(reg.claim(code, now), Err(Refusal::CodeAlreadyUsed));
@@ -147,8 +156,8 @@ mod tests {
     #[test]
     fn unknown_codes_are_refused() {
         let (mut reg, mut rng, now) = setup();
-        let (code, _) = reg.issue(&mut rng, now, "agent");
-        let other = SessionCode::try_from((code.value() + 1) % 1_000_000_000).unwrap();
+        let (code, _) = reg.issue(&mut rng, now, "agent").unwrap();
+        let other = Nameplate::try_from((code.value() + 1) % Nameplate::SPACE).unwrap();
         assert_eq!(reg.claim(other, now), Err(Refusal::UnknownCode));
         assert_eq!(reg.claim(code, now), Ok("agent"));
     }
@@ -156,7 +165,7 @@ mod tests {
     #[test]
     fn codes_expire_at_their_deadline_even_without_a_timer() {
         let (mut reg, mut rng, now) = setup();
-        let (code, expires) = reg.issue(&mut rng, now, "agent");
+        let (code, expires) = reg.issue(&mut rng, now, "agent").unwrap();
         assert_eq!(reg.claim(code, expires), Err(Refusal::ExpiredCode));
         assert!(reg.expire(code, expires));
     }
@@ -164,15 +173,15 @@ mod tests {
     #[test]
     fn spent_codes_are_forgotten_after_a_while_and_withdrawn_ones_at_once() {
         let (mut reg, mut rng, now) = setup();
-        let (used, _) = reg.issue(&mut rng, now, "a");
+        let (used, _) = reg.issue(&mut rng, now, "a").unwrap();
         reg.claim(used, now).unwrap();
-        let (left, _) = reg.issue(&mut rng, now, "b");
+        let (left, _) = reg.issue(&mut rng, now, "b").unwrap();
         reg.withdraw(left);
         assert_eq!(reg.claim(left, now), Err(Refusal::UnknownCode));
         assert_eq!(reg.len(), 1);
         // Issuing prunes memories older than the TTL.
         let later = now + TTL + Duration::from_secs(1);
-        let (fresh, _) = reg.issue(&mut rng, later, "c");
+        let (fresh, _) = reg.issue(&mut rng, later, "c").unwrap();
         assert_eq!(reg.len(), 1);
         assert_eq!(reg.claim(used, later), Err(Refusal::UnknownCode));
         assert_eq!(reg.claim(fresh, later), Ok("c"));
@@ -181,7 +190,7 @@ mod tests {
     #[test]
     fn withdraw_does_not_erase_the_memory_of_a_used_code() {
         let (mut reg, mut rng, now) = setup();
-        let (code, _) = reg.issue(&mut rng, now, "a");
+        let (code, _) = reg.issue(&mut rng, now, "a").unwrap();
         reg.claim(code, now).unwrap();
         reg.withdraw(code);
         assert_eq!(reg.claim(code, now), Err(Refusal::CodeAlreadyUsed));

@@ -3,7 +3,7 @@
 use std::{
     net::SocketAddr,
     sync::{atomic::AtomicU64, Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use anyhow::Context;
@@ -19,12 +19,13 @@ use tracing::{debug, info, warn};
 use crate::{
     agent_side::{self, WaitingAgent},
     control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, HELLO_TIMEOUT},
-    viewer_side, CodeRegistry, RelayConfig,
+    viewer_side, CodeRegistry, JoinLimiter, RelayConfig,
 };
 
 /// State shared by all connections.
 pub(crate) struct Shared {
     pub registry: Mutex<CodeRegistry<WaitingAgent>>,
+    pub join_limiter: Mutex<JoinLimiter>,
     pub next_session_id: AtomicU64,
     pub config: RelayConfig,
 }
@@ -52,6 +53,7 @@ impl Relay {
         let local_addr = endpoint.local_addr()?;
         let shared = Arc::new(Shared {
             registry: Mutex::new(CodeRegistry::new(config.code_ttl)),
+            join_limiter: Mutex::new(JoinLimiter::new(config.join_limits)),
             next_session_id: AtomicU64::new(1),
             config,
         });
@@ -144,8 +146,23 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
         Some(ClientMessage::Register { name }) => {
             agent_side::serve(&shared, connection, control, name).await
         }
-        Some(ClientMessage::Join { code, name }) => {
-            viewer_side::serve(&shared, connection, control, code, name).await
+        Some(ClientMessage::Join { nameplate, name }) => {
+            let remote = connection.remote_address();
+            let admitted = shared
+                .join_limiter
+                .lock()
+                .map_err(|_| anyhow::anyhow!("join limiter lock poisoned"))?
+                .check(remote.ip(), Instant::now());
+            if let Err(wait) = admitted {
+                let retry_after_secs = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
+                warn!(%remote, retry_after_secs, "join refused: rate limited");
+                let reason = Refusal::RateLimited { retry_after_secs };
+                control
+                    .last_word(connection, RelayMessage::Refused { reason })
+                    .await;
+                return Ok(());
+            }
+            viewer_side::serve(&shared, connection, control, nameplate, name).await
         }
         None => Ok(()),
         Some(other) => anyhow::bail!("expected register or join, got {other:?}"),

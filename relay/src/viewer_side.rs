@@ -5,18 +5,18 @@ use std::{sync::atomic::Ordering, time::Instant};
 use quinn::Connection;
 use tether_proto::{
     control::{EndReason, Refusal, RelayMessage},
-    SessionCode,
+    Nameplate,
 };
 use tracing::{debug, info, warn};
 
 use crate::{agent_side::ViewerArrived, control::Control, forward::forward_stream, server::Shared};
 
-/// Serves a viewer that asked to join `code`.
+/// Serves a viewer that asked to join the agent waiting under `code`.
 pub(crate) async fn serve(
     shared: &Shared,
     connection: &Connection,
     mut control: Control,
-    code: SessionCode,
+    code: Nameplate,
     name: String,
 ) -> anyhow::Result<()> {
     let remote = connection.remote_address();

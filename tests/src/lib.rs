@@ -226,8 +226,8 @@ impl Relay {
             .to_owned()
     }
 
-    /// Starts an agent with the given demo seed and size, pinned to this relay, and waits for
-    /// its session code.
+    /// Starts an agent with the given demo seed and size, pinned to this relay and admitting
+    /// technicians without asking (`--auto-accept`), and waits for its session code.
     pub fn agent(&self, seed: u64, size: &str) -> (Process, String) {
         let known = self.path("agent_known_relays");
         let seed = seed.to_string();
@@ -242,6 +242,7 @@ impl Relay {
                 &seed,
                 "--demo-size",
                 size,
+                "--auto-accept",
             ],
             &[("TETHER_KNOWN_RELAYS", &known)],
         );

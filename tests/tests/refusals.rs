@@ -2,12 +2,12 @@
 
 use tether_tests::{Process, Relay};
 
-/// A different, well-formed code than `code`.
+/// A well-formed code with another nameplate (first half) than `code`.
 fn other_code(code: &str) -> String {
     let digits: String = code.chars().filter(char::is_ascii_digit).collect();
-    let n: u32 = digits.parse().expect("nine digits");
-    let other = format!("{:09}", (n + 1) % 1_000_000_000);
-    format!("{}-{}-{}", &other[..3], &other[3..6], &other[6..])
+    let nameplate: u32 = digits[..6].parse().expect("six digits");
+    let other = format!("{:06}", (nameplate + 1) % 1_000_000);
+    format!("{}-{}-{}", &other[..3], &other[3..], &code[8..])
 }
 
 fn assert_refused(viewer: &mut Process, words: &str) {

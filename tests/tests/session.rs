@@ -30,8 +30,8 @@ fn viewer_snapshot_equals_the_agents_demo_frame_bit_exactly() {
     let relay = Relay::start(&[]);
     let (mut agent, code) = relay.agent(7, "640x360");
     assert!(
-        code.len() == 11 && code.chars().filter(char::is_ascii_digit).count() == 9,
-        "code {code:?} is not 123-456-789 shaped"
+        code.len() == 15 && code.chars().filter(char::is_ascii_digit).count() == 12,
+        "code {code:?} is not 123-456-789-012 shaped"
     );
     let snapshot = relay.path("snapshot.png");
     let mut viewer = relay.viewer(&code, &["--snapshot", &snapshot, "--frames", "12"]);

@@ -4,7 +4,8 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
-use tether_agent::{AgentConfig, AgentEvent};
+use tether_agent::{AgentConfig, AgentEvent, ConsentPolicy};
+use tether_proto::session::Capabilities;
 use tether_relay::{Relay, RelayConfig};
 use tether_screen::DemoDesktop;
 use tether_transport::RelayTarget;
@@ -63,6 +64,9 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         target: target.clone(),
         name: "demo agent".to_owned(),
         max_fps: 30,
+        // Both ends are this process: the person running the demo is the user asked.
+        consent: ConsentPolicy::AutoAccept,
+        stop: None,
     };
     let agent = tokio::spawn(tether_agent::run(
         agent_config,
@@ -81,6 +85,8 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         target,
         code,
         name: "demo technician".to_owned(),
+        wants: Capabilities::VIEW_AND_CONTROL,
+        events: None,
         frames: options.frames,
         observer: options.observer.clone(),
         stop: options.stop.clone(),

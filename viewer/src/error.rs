@@ -14,6 +14,13 @@ pub enum ViewerError {
     /// The relay refused to join (wrong, expired or used code; version mismatch).
     #[error("join refused: {0}")]
     Refused(Refusal),
+    /// The user declined the session (or granted nothing to see).
+    #[error("the user declined the session")]
+    Declined,
+    /// The session could not be secured end to end (wrong code, tampering) or a record was
+    /// tampered with: nothing from it was trusted.
+    #[error("session not secure: {0}")]
+    Insecure(tether_e2e::E2eError),
     /// The session ended before the viewer was done.
     #[error("session ended: {0}")]
     Ended(EndReason),
@@ -23,14 +30,25 @@ pub enum ViewerError {
 }
 
 impl ViewerError {
-    /// The process exit code: 3 refused, 4 ended by the other side, 5 relay unreachable or
-    /// untrusted, 1 anything else (2 is clap's usage error).
+    /// The process exit code: 3 refused (by the relay or the user), 4 ended by the other side,
+    /// 5 relay unreachable or untrusted, 6 session not secure, 1 anything else (2 is clap's
+    /// usage error).
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
-            ViewerError::Refused(_) => 3,
+            ViewerError::Refused(_) | ViewerError::Declined => 3,
+            ViewerError::Insecure(_) => 6,
             ViewerError::Ended(_) => 4,
             ViewerError::Connect(_) => 5,
             ViewerError::Other(_) => 1,
         })
+    }
+}
+
+impl From<tether_transport::TransportError> for ViewerError {
+    fn from(error: tether_transport::TransportError) -> Self {
+        match error {
+            tether_transport::TransportError::E2e(e) => ViewerError::Insecure(e),
+            other => ViewerError::Other(other.into()),
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Joining a session by code and receiving the agent's screen into a framebuffer.
+//! Joining a session by code, securing it end to end, and receiving the agent's screen into a
+//! framebuffer.
 
 use std::{
     fmt,
@@ -9,15 +10,16 @@ use std::{
 use anyhow::{anyhow, bail, Context};
 use quinn::Connection;
 use tether_codec::{Decoder, DecoderLimits, Frame};
+use tether_e2e::ShortAuthString;
 use tether_proto::{
     control::{ClientMessage, RelayMessage},
-    session::{AgentMessage, ViewerMessage},
+    session::{AgentMessage, Capabilities, ViewerMessage},
     SessionCode, UpdateAssembler, PROTOCOL_VERSION,
 };
 use tether_transport::{
-    connect_to_relay, open_control, MessageReceiver, MessageSender, RelayTarget,
+    connect_to_relay, open_control, viewer_handshake, MessageReceiver, RelayTarget, SecureStream,
 };
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 
 use crate::ViewerError;
 
@@ -38,12 +40,36 @@ pub struct JoinOptions {
     pub code: SessionCode,
     /// How the technician presents itself to the user.
     pub name: String,
+    /// What the technician asks to do.
+    pub wants: Capabilities,
     /// Stop after this many frame updates (`None`: until the session ends or `stop`).
     pub frames: Option<u64>,
     /// Shown every applied update (e.g. by a window).
     pub observer: Option<FrameObserver>,
     /// Notified to end the viewing early with what has been received.
     pub stop: Option<Arc<Notify>>,
+    /// Told how the session is going, as it goes.
+    pub events: Option<mpsc::UnboundedSender<JoinEvent>>,
+}
+
+/// Milestones of a session, for whoever shows them to the technician.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinEvent {
+    /// Paired with the agent; now waiting for the secure handshake and the user's consent.
+    Paired {
+        /// The agent's name.
+        agent: String,
+    },
+    /// The session stream is keyed end to end; the user sees the same digits.
+    Secured {
+        /// The short authentication string.
+        sas: ShortAuthString,
+    },
+    /// The user admitted the session.
+    Admitted {
+        /// What the session may do.
+        granted: Capabilities,
+    },
 }
 
 /// Called with the framebuffer after every applied update.
@@ -68,6 +94,10 @@ impl fmt::Debug for FrameObserver {
 pub struct ViewOutcome {
     /// The agent's name.
     pub agent: String,
+    /// The digits both sides showed.
+    pub sas: ShortAuthString,
+    /// What the user allowed.
+    pub granted: Capabilities,
     /// What the agent showed (e.g. "demo desktop 1280x720").
     pub screen: String,
     /// The final framebuffer.
@@ -98,56 +128,85 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
     let (mut control_send, mut control) = open_control(connection, software)
         .await
         .map_err(anyhow::Error::from)?;
+    // Only the nameplate goes to the relay; the whole code keys the handshake below.
     control_send
         .send(&ClientMessage::Join {
-            code: options.code,
+            nameplate: options.code.nameplate(),
             name: options.name.clone(),
         })
         .await
         .map_err(anyhow::Error::from)?;
-    let agent = loop {
+    let (agent, session_id) = loop {
         match control.recv().await.context("lost the relay")? {
             Some(RelayMessage::Welcome { .. }) => {}
-            Some(RelayMessage::Paired { peer, .. }) => break peer,
+            Some(RelayMessage::Paired { peer, session_id }) => break (peer, session_id),
             Some(RelayMessage::Refused { reason }) => return Err(ViewerError::Refused(reason)),
             Some(RelayMessage::Ended { reason }) => return Err(ViewerError::Ended(reason)),
             other => return Err(anyhow!("unexpected message from the relay: {other:?}").into()),
         }
     };
     tracing::info!(%agent, "joined the session");
+    notify(
+        options,
+        JoinEvent::Paired {
+            agent: agent.clone(),
+        },
+    );
 
-    let (send, recv) = connection.open_bi().await.map_err(anyhow::Error::from)?;
-    let mut send = MessageSender::<ViewerMessage>::new(send);
-    let mut recv = MessageReceiver::<AgentMessage>::new(recv);
+    let stream = connection.open_bi().await.map_err(anyhow::Error::from)?;
+    let secured = tokio::select! {
+        secured = viewer_handshake(stream, options.code, session_id) => secured,
+        message = control.recv() => return Err(relay_ended(message)),
+    };
+    let SecureStream {
+        mut send,
+        mut recv,
+        sas,
+    } = match secured {
+        Ok(secured) => secured,
+        Err(e) if matches!(e, tether_transport::TransportError::E2e(_)) => return Err(e.into()),
+        Err(e) => return Err(explain_end(&mut control, e.into()).await),
+    };
+    notify(options, JoinEvent::Secured { sas });
     send.send(&ViewerMessage::Hello {
         version: PROTOCOL_VERSION,
         window: WINDOW,
+        technician: options.name.clone(),
+        wants: options.wants,
     })
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
 
-    let mut stream = FrameStream::new();
+    let mut stream = FrameStream::new(agent, sas);
     loop {
         tokio::select! {
-            () = stopped(options.stop.as_deref()) => return stream.finish(agent).map_err(Into::into),
-            message = control.recv() => match message {
-                Ok(Some(RelayMessage::Ended { reason })) => return Err(ViewerError::Ended(reason)),
-                Ok(other) => return Err(anyhow!("unexpected message from the relay: {other:?}").into()),
-                Err(e) => return Err(anyhow!("lost the relay: {e}").into()),
-            },
+            () = stopped(options.stop.as_deref()) => {
+                let _ = send.close().await;
+                return stream.finish().map_err(Into::into);
+            }
+            message = control.recv() => return Err(relay_ended(message)),
             message = recv.recv() => {
                 let message = match message {
                     Ok(Some(message)) => message,
-                    Ok(None) => return Err(explain_end(&mut control, anyhow!("the agent closed the session stream")).await),
-                    Err(e) => return Err(explain_end(&mut control, anyhow!("session stream failed: {e}")).await),
+                    Ok(None) => return Err(anyhow!("the agent ended the session").into()),
+                    Err(e @ tether_transport::TransportError::E2e(_)) => return Err(e.into()),
+                    Err(e) => return Err(explain_end(&mut control, e.into()).await),
                 };
-                if let Some(seq) = stream.handle(message)? {
+                if message == AgentMessage::Declined {
+                    return Err(ViewerError::Declined);
+                }
+                let admitted_before = stream.granted.is_some();
+                let applied = stream.handle(message)?;
+                if let (false, Some(granted)) = (admitted_before, stream.granted) {
+                    notify(options, JoinEvent::Admitted { granted });
+                }
+                if let Some(seq) = applied {
                     if let (Some(observer), Some(frame)) = (&options.observer, stream.decoder.framebuffer()) {
                         (observer.0)(frame);
                     }
-                    send.send(&ViewerMessage::Ack { seq }).await.map_err(anyhow::Error::from)?;
+                    send.send(&ViewerMessage::Ack { seq }).await?;
                     if options.frames.is_some_and(|n| stream.frames >= n) {
-                        return stream.finish(agent).map_err(Into::into);
+                        let _ = send.close().await;
+                        return stream.finish().map_err(Into::into);
                     }
                 }
             }
@@ -163,20 +222,41 @@ async fn stopped(stop: Option<&Notify>) {
     }
 }
 
+fn notify(options: &JoinOptions, event: JoinEvent) {
+    if let Some(events) = &options.events {
+        // Nobody listening is fine.
+        let _ = events.send(event);
+    }
+}
+
+/// The relay spoke (or vanished) on the control stream during the session.
+fn relay_ended(
+    message: Result<Option<RelayMessage>, tether_transport::TransportError>,
+) -> ViewerError {
+    match message {
+        Ok(Some(RelayMessage::Ended { reason })) => ViewerError::Ended(reason),
+        Ok(other) => anyhow!("unexpected message from the relay: {other:?}").into(),
+        Err(e) => anyhow!("lost the relay: {e}").into(),
+    }
+}
+
 /// The session stream broke: the relay usually says why on the control stream at the same
 /// moment (e.g. the agent vanished), and that reason is the one worth reporting.
 async fn explain_end(
     control: &mut MessageReceiver<RelayMessage>,
-    error: anyhow::Error,
+    error: ViewerError,
 ) -> ViewerError {
     match tokio::time::timeout(Duration::from_secs(2), control.recv()).await {
         Ok(Ok(Some(RelayMessage::Ended { reason }))) => ViewerError::Ended(reason),
-        _ => error.into(),
+        _ => error,
     }
 }
 
 /// The viewer's side of the session stream, without IO: hello, chunks, decoding, counters.
 struct FrameStream {
+    agent: String,
+    sas: ShortAuthString,
+    granted: Option<Capabilities>,
     screen: Option<String>,
     assembler: UpdateAssembler,
     decoder: Decoder,
@@ -188,9 +268,12 @@ struct FrameStream {
 }
 
 impl FrameStream {
-    fn new() -> Self {
+    fn new(agent: String, sas: ShortAuthString) -> Self {
         let max_update = LIMITS.max_width as usize * LIMITS.max_height as usize * 4 + (1 << 20);
         Self {
+            agent,
+            sas,
+            granted: None,
             screen: None,
             assembler: UpdateAssembler::new(max_update),
             decoder: Decoder::new(LIMITS),
@@ -205,11 +288,13 @@ impl FrameStream {
     /// Handles one message; returns the sequence number of an update it completed and applied.
     fn handle(&mut self, message: AgentMessage) -> anyhow::Result<Option<u64>> {
         match message {
+            AgentMessage::Declined => bail!("the user declined the session"),
             AgentMessage::Hello {
                 version,
                 screen,
                 width,
                 height,
+                granted,
             } => {
                 if version != PROTOCOL_VERSION {
                     bail!(
@@ -219,8 +304,12 @@ impl FrameStream {
                 if self.screen.is_some() {
                     bail!("agent said hello twice");
                 }
-                tracing::info!(%screen, width, height, "agent screen");
+                if !granted.view {
+                    bail!("the agent admitted the session without granting view");
+                }
+                tracing::info!(%screen, width, height, %granted, "admitted");
                 self.screen = Some(screen);
+                self.granted = Some(granted);
                 Ok(None)
             }
             AgentMessage::Frame(chunk) => {
@@ -244,10 +333,13 @@ impl FrameStream {
         }
     }
 
-    fn finish(self, agent: String) -> anyhow::Result<ViewOutcome> {
-        let (Some(screen), Some(last_seq), Some(framebuffer)) =
-            (self.screen, self.last_seq, self.decoder.framebuffer())
-        else {
+    fn finish(self) -> anyhow::Result<ViewOutcome> {
+        let (Some(screen), Some(granted), Some(last_seq), Some(framebuffer)) = (
+            self.screen,
+            self.granted,
+            self.last_seq,
+            self.decoder.framebuffer(),
+        ) else {
             bail!("no frame received");
         };
         let elapsed = match (self.first_at, self.last_at) {
@@ -255,7 +347,9 @@ impl FrameStream {
             _ => Duration::ZERO,
         };
         Ok(ViewOutcome {
-            agent,
+            agent: self.agent,
+            sas: self.sas,
+            granted,
             screen,
             framebuffer: framebuffer.clone(),
             last_seq,

@@ -12,5 +12,5 @@ mod snapshot;
 pub mod window;
 
 pub use error::ViewerError;
-pub use join::{join, FrameObserver, JoinOptions, ViewOutcome};
+pub use join::{join, FrameObserver, JoinEvent, JoinOptions, ViewOutcome};
 pub use snapshot::write_png;

@@ -4,12 +4,12 @@ use std::{future::Future, path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Args, Parser, Subcommand};
 use tether_cli::RelayArgs;
-use tether_proto::SessionCode;
+use tether_proto::{session::Capabilities, SessionCode};
 use tether_viewer::{
     demo::{self, DemoOptions, DemoReport},
     join,
     window::{display_available, LiveView, ViewerWindow},
-    write_png, JoinOptions, ViewOutcome, ViewerError,
+    write_png, JoinEvent, JoinOptions, ViewOutcome, ViewerError,
 };
 use tokio::{runtime::Runtime, sync::Notify};
 
@@ -18,8 +18,12 @@ const HEADLESS_DEMO_FRAMES: u64 = 90;
 
 /// The technician's client: joins a user's session by its one-time code.
 ///
-/// Exit codes: 0 done, 1 error, 2 bad usage, 3 join refused (wrong, expired or used code),
-/// 4 the session ended from the other side, 5 the relay is unreachable or not trusted.
+/// Every session is encrypted end to end: the code's last six digits never reach the relay and
+/// key a handshake with the agent; both sides then show the same security digits.
+///
+/// Exit codes: 0 done, 1 error, 2 bad usage, 3 join refused (wrong, expired or used code, or
+/// the user declined), 4 the session ended from the other side, 5 the relay is unreachable or
+/// not trusted, 6 the session could not be secured (wrong code or tampering).
 #[derive(Debug, Parser)]
 #[command(name = "tether-viewer", version)]
 struct Cli {
@@ -29,7 +33,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Join the session whose code the user read out (e.g. 123-456-789).
+    /// Join the session whose code the user read out (e.g. 123-456-789-012).
     Join(JoinArgs),
     /// Run a complete local session: relay, agent (built-in demo desktop) and viewer in this
     /// process. Shows it in a window when a display exists; always writes the final picture as
@@ -39,8 +43,12 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct JoinArgs {
-    /// The session code, e.g. 123-456-789.
+    /// The session code, e.g. 123-456-789-012.
     code: SessionCode,
+
+    /// Ask only to see the screen, not to control it.
+    #[arg(long)]
+    view_only: bool,
 
     #[command(flatten)]
     relay: RelayArgs,
@@ -110,9 +118,17 @@ fn main() -> ExitCode {
 }
 
 fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
+    let (events, progress) = tokio::sync::mpsc::unbounded_channel();
+    runtime.spawn(print_progress(progress));
     let options = JoinOptions {
         target: args.relay.target(),
         code: args.code,
+        wants: if args.view_only {
+            Capabilities::VIEW_ONLY
+        } else {
+            Capabilities::VIEW_AND_CONTROL
+        },
+        events: Some(events),
         name: args
             .name
             .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
@@ -305,5 +321,20 @@ fn require_bit_exact(report: &DemoReport) -> Result<(), ViewerError> {
         Ok(())
     } else {
         Err(anyhow::anyhow!("decoded picture is not bit-exact").into())
+    }
+}
+
+/// Tells the technician, on stderr, how joining goes: the security digits to compare with the
+/// user's, and when the user has answered.
+async fn print_progress(mut events: tokio::sync::mpsc::UnboundedReceiver<JoinEvent>) {
+    while let Some(event) = events.recv().await {
+        match event {
+            JoinEvent::Paired { agent } => eprintln!("Connected to {agent}."),
+            JoinEvent::Secured { sas } => {
+                eprintln!("security digits: {sas}");
+                eprintln!("The user sees the same digits. Waiting for the user to accept...");
+            }
+            JoinEvent::Admitted { granted } => eprintln!("admitted: {granted}"),
+        }
     }
 }

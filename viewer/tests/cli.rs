@@ -7,7 +7,7 @@ fn snapshot_requires_a_frame_count() {
     let out = Command::new(env!("CARGO_BIN_EXE_tether-viewer"))
         .args([
             "join",
-            "123-456-789",
+            "123-456-789-012",
             "--relay",
             "127.0.0.1:1",
             "--snapshot",

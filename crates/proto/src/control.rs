@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::SessionCode;
+use crate::Nameplate;
 
 /// Client → relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,15 +17,17 @@ pub enum ClientMessage {
         /// Free-form software name and version, for the relay's logs.
         software: String,
     },
-    /// Agent: ask for a one-time session code and wait for a viewer.
+    /// Agent: ask for a nameplate (the relay's half of a one-time session code) and wait for a
+    /// viewer.
     Register {
         /// How the machine presents itself to the technician (e.g. its host name).
         name: String,
     },
-    /// Viewer: join the agent that holds `code`.
+    /// Viewer: join the agent waiting under `nameplate`. (The code's secret half never goes
+    /// to the relay; it authenticates the end-to-end handshake.)
     Join {
-        /// The code the user read out.
-        code: SessionCode,
+        /// The first half of the code the user read out.
+        nameplate: Nameplate,
         /// How the technician presents itself to the user.
         name: String,
     },
@@ -39,10 +41,11 @@ pub enum RelayMessage {
         /// The relay's [`crate::PROTOCOL_VERSION`].
         version: u16,
     },
-    /// Agent: your code; it is valid once, for `expires_in_secs` seconds.
+    /// Agent: your nameplate; it is valid once, for `expires_in_secs` seconds. The agent
+    /// completes it with its own secret into the code it shows the user.
     Registered {
-        /// The one-time code to show the user.
-        code: SessionCode,
+        /// The relay's half of the one-time code.
+        nameplate: Nameplate,
         /// Seconds until the code expires unused.
         expires_in_secs: u32,
     },
@@ -80,6 +83,13 @@ pub enum Refusal {
     ExpiredCode,
     /// The code was already used by another viewer.
     CodeAlreadyUsed,
+    /// Too many join attempts from this address (or in total): wait before trying again.
+    RateLimited {
+        /// Seconds until an attempt will be accepted again.
+        retry_after_secs: u32,
+    },
+    /// The relay has no free nameplate to issue right now.
+    Busy,
 }
 
 impl std::fmt::Display for Refusal {
@@ -94,6 +104,11 @@ impl std::fmt::Display for Refusal {
             Refusal::UnknownCode => f.write_str("unknown session code: check the digits"),
             Refusal::ExpiredCode => f.write_str("session code expired: ask for a new one"),
             Refusal::CodeAlreadyUsed => f.write_str("session code already used: ask for a new one"),
+            Refusal::RateLimited { retry_after_secs } => write!(
+                f,
+                "too many join attempts: try again in {retry_after_secs} s"
+            ),
+            Refusal::Busy => f.write_str("the relay has no free session code: try again later"),
         }
     }
 }

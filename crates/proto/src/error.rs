@@ -20,7 +20,10 @@ pub enum ProtoError {
         /// Bytes of the incomplete message that had arrived.
         buffered: usize,
     },
-    /// A session code did not have the form `123-456-789`.
-    #[error("invalid session code {0:?}: expected 9 digits such as 123-456-789")]
+    /// A session code did not have the form `123-456-789-012`.
+    #[error("invalid session code {0:?}: expected 12 digits such as 123-456-789-012")]
     InvalidCode(String),
+    /// A nameplate number was out of range.
+    #[error("invalid nameplate {0}: expected a number below 1000000")]
+    InvalidNameplate(u32),
 }

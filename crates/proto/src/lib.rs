@@ -5,22 +5,24 @@
 //!
 //! - **control** ([`control`]): a client (agent or viewer) and the relay. The client opens the
 //!   first bidirectional stream, says [`control::ClientMessage::Hello`] with its
-//!   [`PROTOCOL_VERSION`], then registers (agent) or joins with a [`SessionCode`] (viewer).
+//!   [`PROTOCOL_VERSION`], then registers (agent) or joins with a [`SessionCode`]'s [`Nameplate`] (viewer).
 //! - **stream header** ([`control::StreamHeader`]): the relay's only words on a forwarded stream,
 //!   written once to the agent before the relay starts copying the viewer's bytes verbatim.
 //! - **session** ([`session`]): agent and viewer, end to end through the relay, which never parses
-//!   it. Frame updates flow under a pull window so a slow viewer never makes the agent queue stale
-//!   frames.
+//!   it. Each session stream starts with a key exchange authenticated by the whole session code
+//!   and then carries only sealed records ([`secure`]). Frame updates flow under a pull window so
+//!   a slow viewer never makes the agent queue stale frames.
 
 pub mod chunks;
 pub mod code;
 pub mod control;
 pub mod error;
 pub mod framing;
+pub mod secure;
 pub mod session;
 
 pub use chunks::{split_update, AssembleError, UpdateAssembler};
-pub use code::SessionCode;
+pub use code::{Nameplate, SessionCode};
 pub use error::ProtoError;
 pub use framing::{encode_message, Deframer, MAX_MESSAGE_SIZE};
 

@@ -1,7 +1,9 @@
 //! The end-to-end session conversation between viewer and agent, carried opaquely by the relay.
 //!
-//! The viewer opens a stream, says [`ViewerMessage::Hello`], and the agent answers
-//! [`AgentMessage::Hello`]. Then the agent sends frame updates as [`FrameChunk`]s and the viewer
+//! The viewer opens a stream and, once the end-to-end handshake ([`crate::secure`]) has keyed
+//! it, says [`ViewerMessage::Hello`] with what it asks to do. The agent's user consents (or a
+//! configured policy does): the agent answers [`AgentMessage::Hello`] with the capabilities
+//! granted, or [`AgentMessage::Declined`]. Then the agent sends frame updates as [`FrameChunk`]s and the viewer
 //! acknowledges each complete update with [`ViewerMessage::Ack`]. The agent keeps at most
 //! `window` updates unacknowledged; while the window is full it captures nothing, so when room
 //! opens it encodes the latest screen against the last update sent: damage merges instead of
@@ -18,6 +20,10 @@ pub enum ViewerMessage {
         version: u16,
         /// Most unacknowledged updates the agent may send (clamped by the agent to 1..=8).
         window: u8,
+        /// How the technician presents itself to the user.
+        technician: String,
+        /// What the technician asks to do.
+        wants: Capabilities,
     },
     /// The update with this sequence number was fully received and applied.
     Ack {
@@ -39,7 +45,11 @@ pub enum AgentMessage {
         width: u32,
         /// The screen's height in pixels at session start.
         height: u32,
+        /// What the user allowed (never more than the viewer asked for).
+        granted: Capabilities,
     },
+    /// The user (or the agent's policy) declined the session; the agent closes the stream.
+    Declined,
     /// One piece of an encoded frame update (see `tether-codec`).
     Frame(FrameChunk),
 }
@@ -55,4 +65,58 @@ pub struct FrameChunk {
     pub data: Vec<u8>,
     /// Whether this chunk completes the update.
     pub last: bool,
+}
+
+/// What a session may do, granted separately by the agent's user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// See the screen.
+    pub view: bool,
+    /// Move the pointer and type.
+    pub control: bool,
+    /// Open shells.
+    pub shell: bool,
+}
+
+impl Capabilities {
+    /// See the screen, nothing else.
+    pub const VIEW_ONLY: Capabilities = Capabilities {
+        view: true,
+        control: false,
+        shell: false,
+    };
+
+    /// See the screen and control it: what a helpdesk technician asks for.
+    pub const VIEW_AND_CONTROL: Capabilities = Capabilities {
+        view: true,
+        control: true,
+        shell: false,
+    };
+
+    /// What both `self` and `other` allow.
+    pub fn intersect(self, other: Capabilities) -> Capabilities {
+        Capabilities {
+            view: self.view && other.view,
+            control: self.control && other.control,
+            shell: self.shell && other.shell,
+        }
+    }
+}
+
+impl std::fmt::Display for Capabilities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = [
+            (self.view, "view"),
+            (self.control, "control"),
+            (self.shell, "shell"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if names.is_empty() {
+            f.write_str("nothing")
+        } else {
+            f.write_str(&names.join(" + "))
+        }
+    }
 }

@@ -22,6 +22,9 @@ pub enum TransportError {
     /// The stream was already finished.
     #[error("stream already closed")]
     ClosedStream(#[from] quinn::ClosedStream),
+    /// The end-to-end layer failed: a bad handshake or a tampered record.
+    #[error(transparent)]
+    E2e(#[from] tether_e2e::E2eError),
 }
 
 /// Dialling the relay failed.

@@ -65,6 +65,15 @@ impl<T: Serialize> MessageSender<T> {
     pub fn into_inner(self) -> SendStream {
         self.stream
     }
+
+    /// Continues on the same stream with another message type.
+    pub fn retype<U: Serialize>(self) -> MessageSender<U> {
+        MessageSender {
+            stream: self.stream,
+            buf: self.buf,
+            _message: PhantomData,
+        }
+    }
 }
 
 /// Receives messages of type `T` from a QUIC stream.

@@ -6,12 +6,16 @@
 //!   on first use).
 //! - [`framed`]: typed, length-prefixed message streams over quinn streams, built on
 //!   [`tether_proto::Deframer`].
+//! - [`secure`]: session streams keyed end to end by the one-time code (`tether-e2e`), carrying
+//!   typed messages in sealed records.
 
 pub mod config;
 pub mod connect;
 pub mod error;
 pub mod framed;
+pub mod secure;
 
 pub use connect::{connect_to_relay, default_known_relays_path, RelayConnection, RelayTarget};
 pub use error::{ConnectError, TransportError};
 pub use framed::{open_control, MessageReceiver, MessageSender};
+pub use secure::{agent_handshake, viewer_handshake, SecureReceiver, SecureSender, SecureStream};

@@ -9,6 +9,7 @@
 use libfuzzer_sys::fuzz_target;
 use tether_proto::{
     control::{ClientMessage, RelayMessage, StreamHeader},
+    secure::{Handshake, Sealed},
     session::{AgentMessage, ViewerMessage},
     Deframer, UpdateAssembler,
 };
@@ -32,6 +33,8 @@ fuzz_target!(|data: &[u8]| {
                     let _ = postcard::from_bytes::<ClientMessage>(&body);
                     let _ = postcard::from_bytes::<RelayMessage>(&body);
                     let _ = postcard::from_bytes::<StreamHeader>(&body);
+                    let _ = postcard::from_bytes::<Handshake>(&body);
+                    let _ = postcard::from_bytes::<Sealed>(&body);
                     let _ = postcard::from_bytes::<ViewerMessage>(&body);
                     if let Ok(AgentMessage::Frame(frame)) = postcard::from_bytes(&body) {
                         if let Ok(Some((_, update))) = assembler.push(frame) {

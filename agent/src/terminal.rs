@@ -1,0 +1,112 @@
+//! The agent's terminal front end: the consent prompt and the way to end a live session.
+//!
+//! Lines typed on stdin are read on a plain thread (a blocked read must never hold up the
+//! process's exit) and handed out one at a time: first as the answer to a consent prompt, then
+//! as "end the session" while one is live.
+
+use std::{io::BufRead, sync::Arc};
+
+use tether_proto::session::Capabilities;
+use tokio::sync::{mpsc, Notify};
+
+use crate::ConsentRequest;
+
+/// Answers consent requests from the terminal and ends live sessions when the user presses
+/// Enter. Returns the request channel for [`crate::ConsentPolicy::Ask`] and the stop signal for
+/// [`crate::AgentConfig::stop`].
+pub fn spawn_terminal_front_end() -> (mpsc::Sender<ConsentRequest>, Arc<Notify>) {
+    let (lines_tx, lines) = mpsc::channel(4);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { return };
+            if lines_tx.blocking_send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let (requests_tx, requests) = mpsc::channel(1);
+    let stop = Arc::new(Notify::new());
+    tokio::spawn(serve_terminal(requests, lines, stop.clone()));
+    (requests_tx, stop)
+}
+
+async fn serve_terminal(
+    mut requests: mpsc::Receiver<ConsentRequest>,
+    mut lines: mpsc::Receiver<String>,
+    stop: Arc<Notify>,
+) {
+    while let Some(request) = requests.recv().await {
+        println!();
+        println!(
+            "Technician \"{}\" asks to {}.",
+            request.technician,
+            describe(request.wants)
+        );
+        println!(
+            "Security digits: {}. Ask the technician to read theirs: they must match.",
+            request.sas
+        );
+        let control = request.wants.control;
+        if control {
+            println!("Allow? [y] yes   [v] view only   [N] no");
+        } else {
+            println!("Allow? [y] yes   [N] no");
+        }
+        let answer = lines.recv().await.unwrap_or_default();
+        let granted = match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => request.wants,
+            "v" if control => Capabilities::VIEW_ONLY,
+            _ => Capabilities::default(),
+        };
+        request.answer(granted);
+        if granted.view {
+            println!(
+                "*** SESSION LIVE: the technician can {}. Press Enter to end it. ***",
+                describe(granted)
+            );
+            if lines.recv().await.is_some() {
+                stop.notify_one();
+            }
+        }
+    }
+}
+
+/// What `capabilities` allow, in words for the user: "see and control your screen".
+fn describe(capabilities: Capabilities) -> String {
+    let mut text = match (capabilities.view, capabilities.control) {
+        (true, true) => "see and control your screen".to_owned(),
+        (true, false) => "see your screen".to_owned(),
+        (false, true) => "control your screen".to_owned(),
+        (false, false) => String::new(),
+    };
+    if capabilities.shell {
+        if !text.is_empty() {
+            text.push_str(" and ");
+        }
+        text.push_str("open shells");
+    }
+    if text.is_empty() {
+        text.push_str("do nothing");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_read_as_plain_words() {
+        assert_eq!(
+            describe(Capabilities::VIEW_AND_CONTROL),
+            "see and control your screen"
+        );
+        assert_eq!(describe(Capabilities::VIEW_ONLY), "see your screen");
+        let all = Capabilities {
+            shell: true,
+            ..Capabilities::VIEW_AND_CONTROL
+        };
+        assert_eq!(describe(all), "see and control your screen and open shells");
+        assert_eq!(describe(Capabilities::default()), "do nothing");
+    }
+}

@@ -1,0 +1,105 @@
+//! The key schedule: everything derived from the SPAKE2 output with HKDF-SHA256.
+
+use std::fmt;
+
+use ring::{aead, hkdf, hmac};
+
+/// Domain separation for this protocol version's key schedule.
+const SALT: &[u8] = b"tether/1 session key schedule";
+
+/// Which end of the session a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Viewer,
+    Agent,
+}
+
+impl Role {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Role::Viewer => b"viewer",
+            Role::Agent => b"agent",
+        }
+    }
+}
+
+/// The pseudo-random key all session keys are expanded from.
+pub(crate) struct SessionKeys {
+    prk: hkdf::Prk,
+}
+
+impl SessionKeys {
+    /// Extracts the schedule's key from the SPAKE2 output (which already hashes the password,
+    /// both identities and both exchange messages).
+    pub(crate) fn from_shared_secret(secret: &[u8]) -> Self {
+        Self {
+            prk: hkdf::Salt::new(hkdf::HKDF_SHA256, SALT).extract(secret),
+        }
+    }
+
+    /// The MAC `role` sends to prove it holds the key.
+    pub(crate) fn confirmation(&self, role: Role) -> hmac::Tag {
+        hmac::sign(&self.confirmation_key(role), CONFIRMATION_MESSAGE)
+    }
+
+    /// Checks, in constant time, the MAC the peer in `role` sent.
+    pub(crate) fn verify_confirmation(&self, role: Role, mac: &[u8]) -> bool {
+        hmac::verify(&self.confirmation_key(role), CONFIRMATION_MESSAGE, mac).is_ok()
+    }
+
+    /// The AEAD key of the direction `sender` → its peer.
+    pub(crate) fn record_key(&self, sender: Role) -> aead::LessSafeKey {
+        let info = [b"records from ".as_slice(), sender.label()];
+        aead::LessSafeKey::new(self.okm(&info, &aead::CHACHA20_POLY1305).into())
+    }
+
+    /// The short authentication string both sides show.
+    pub(crate) fn short_auth_string(&self) -> ShortAuthString {
+        let mut bytes = [0u8; 4];
+        self.okm(&[b"short authentication string".as_slice()], Len4)
+            .fill(&mut bytes)
+            .expect("an Okm fills a buffer of its own length");
+        ShortAuthString(u32::from_be_bytes(bytes) % 1_000_000)
+    }
+
+    fn confirmation_key(&self, role: Role) -> hmac::Key {
+        let info = [b"confirm ".as_slice(), role.label()];
+        self.okm(&info, hmac::HMAC_SHA256).into()
+    }
+
+    fn okm<'a, L: hkdf::KeyType>(&'a self, info: &'a [&'a [u8]], len: L) -> hkdf::Okm<'a, L> {
+        // HKDF-SHA256 fails only above 255 × 32 output bytes; every key here is at most 32.
+        self.prk
+            .expand(info, len)
+            .expect("HKDF-SHA256 output of at most 32 bytes")
+    }
+}
+
+/// What each side MACs to confirm the key (the key itself binds code, identities and messages).
+const CONFIRMATION_MESSAGE: &[u8] = b"tether/1 key confirmation";
+
+struct Len4;
+
+impl hkdf::KeyType for Len4 {
+    fn len(&self) -> usize {
+        4
+    }
+}
+
+/// Six digits derived from the session key, shown on both sides (`123 456`): if the user and
+/// the technician read the same digits, nobody is in the middle.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ShortAuthString(u32);
+
+impl fmt::Display for ShortAuthString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = format!("{:06}", self.0);
+        write!(f, "{} {}", &digits[..3], &digits[3..])
+    }
+}
+
+impl fmt::Debug for ShortAuthString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ShortAuthString({self})")
+    }
+}

@@ -1,0 +1,164 @@
+//! Session streams secured end to end: the handshake over a QUIC stream, then typed messages in
+//! sealed records. The relay in between sees only the handshake's public values and ciphertext.
+
+use std::marker::PhantomData;
+
+use quinn::{RecvStream, SendStream};
+use rand::rngs::OsRng;
+use serde::{de::DeserializeOwned, Serialize};
+use tether_e2e::{
+    AgentHandshake, E2eError, Established, Opened, Opener, Sealer, ShortAuthString, ViewerHandshake,
+};
+use tether_proto::{
+    secure::{Handshake, Sealed},
+    SessionCode,
+};
+
+use crate::{MessageReceiver, MessageSender, TransportError};
+
+/// Both halves of an established session stream and the digits to compare.
+pub struct SecureStream<Out, In> {
+    /// Sends to the peer.
+    pub send: SecureSender<Out>,
+    /// Receives from the peer.
+    pub recv: SecureReceiver<In>,
+    /// The short authentication string both sides show.
+    pub sas: ShortAuthString,
+}
+
+/// Runs the viewer's side of the handshake on a stream it opened to the agent.
+pub async fn viewer_handshake<Out: Serialize, In: DeserializeOwned>(
+    (send, recv): (SendStream, RecvStream),
+    code: SessionCode,
+    session_id: u64,
+) -> Result<SecureStream<Out, In>, TransportError> {
+    let mut send = MessageSender::<Handshake>::new(send);
+    let mut recv = MessageReceiver::<Handshake>::new(recv);
+    let (viewer, start) = ViewerHandshake::start(code, session_id, &mut OsRng);
+    send.send(&start).await?;
+    let result = async {
+        let (viewer, confirm) = viewer.on_reply(expect_message(&mut recv).await?)?;
+        send.send(&confirm).await?;
+        Ok(viewer.on_confirm(expect_message(&mut recv).await?)?)
+    }
+    .await;
+    established(send, recv, result).await
+}
+
+/// Runs the agent's side of the handshake on a stream the relay forwarded from the viewer
+/// (its header already read). Any error must burn the code: it may have been a guess.
+pub async fn agent_handshake<Out: Serialize, In: DeserializeOwned>(
+    send: SendStream,
+    mut recv: MessageReceiver<Handshake>,
+    code: SessionCode,
+    session_id: u64,
+) -> Result<SecureStream<Out, In>, TransportError> {
+    let mut send = MessageSender::<Handshake>::new(send);
+    let result = async {
+        let start = expect_message(&mut recv).await?;
+        let (agent, reply) = AgentHandshake::respond(code, session_id, start, &mut OsRng)?;
+        send.send(&reply).await?;
+        let (established, confirm) = agent.on_confirm(expect_message(&mut recv).await?)?;
+        send.send(&confirm).await?;
+        Ok(established)
+    }
+    .await;
+    established(send, recv, result).await
+}
+
+/// Turns the handshake's outcome into a secure stream, or tells the peer why it failed (when
+/// that helps it) and returns the error.
+async fn established<Out: Serialize, In: DeserializeOwned>(
+    mut send: MessageSender<Handshake>,
+    recv: MessageReceiver<Handshake>,
+    result: Result<Established, TransportError>,
+) -> Result<SecureStream<Out, In>, TransportError> {
+    match result {
+        Ok(established) => Ok(SecureStream {
+            send: SecureSender {
+                inner: send.retype(),
+                sealer: established.sealer,
+                buf: Vec::new(),
+                _message: PhantomData,
+            },
+            recv: SecureReceiver {
+                inner: recv.retype(),
+                opener: established.opener,
+                _message: PhantomData,
+            },
+            sas: established.sas,
+        }),
+        Err(error) => {
+            if let TransportError::E2e(e2e) = &error {
+                if let Some(reason) = e2e.abort_reason() {
+                    // Best effort: the peer may already be gone.
+                    let _ = send.send(&Handshake::Abort { reason }).await;
+                    let _ = send.finish();
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn expect_message(
+    recv: &mut MessageReceiver<Handshake>,
+) -> Result<Handshake, TransportError> {
+    recv.recv()
+        .await?
+        .ok_or(TransportError::E2e(E2eError::Truncated))
+}
+
+/// Sends messages of type `T`, each sealed in its own record.
+pub struct SecureSender<T> {
+    inner: MessageSender<Sealed>,
+    sealer: Sealer,
+    buf: Vec<u8>,
+    _message: PhantomData<fn(T)>,
+}
+
+impl<T: Serialize> SecureSender<T> {
+    /// Seals and sends one message; waits while QUIC flow control has no room.
+    pub async fn send(&mut self, message: &T) -> Result<(), TransportError> {
+        self.buf.clear();
+        let plaintext = postcard::to_extend(message, std::mem::take(&mut self.buf))
+            .map_err(tether_proto::ProtoError::from)?;
+        let record = self.sealer.seal(&plaintext);
+        self.buf = plaintext;
+        self.inner.send(&Sealed(record?)).await
+    }
+
+    /// Sends the authenticated close record and finishes the stream.
+    pub async fn close(&mut self) -> Result<(), TransportError> {
+        let record = self.sealer.seal_close()?;
+        self.inner.send(&Sealed(record)).await?;
+        self.inner.finish()
+    }
+}
+
+/// Receives messages of type `T` from sealed records.
+pub struct SecureReceiver<T> {
+    inner: MessageReceiver<Sealed>,
+    opener: Opener,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> SecureReceiver<T> {
+    /// The next message, or `None` once the peer closed its direction with its authenticated
+    /// close record. A stream that ends without it is [`E2eError::Truncated`]; any altered,
+    /// dropped, replayed or reordered record is [`E2eError::RecordRejected`].
+    pub async fn recv(&mut self) -> Result<Option<T>, TransportError> {
+        match self.inner.recv().await? {
+            Some(Sealed(record)) => match self.opener.open(record)? {
+                Opened::Data(bytes) => Ok(Some(
+                    postcard::from_bytes(&bytes).map_err(tether_proto::ProtoError::from)?,
+                )),
+                Opened::Close => Ok(None),
+            },
+            None => {
+                self.opener.finish()?;
+                Ok(None)
+            }
+        }
+    }
+}
