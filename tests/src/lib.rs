@@ -6,11 +6,13 @@
 //! against a stale binary.
 
 pub mod display;
+pub mod evil_relay;
 
 use std::{
-    io::{BufRead, BufReader, Read},
+    ffi::OsStr,
+    io::{BufRead, BufReader, Read, Write},
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Child, ChildStdin, Command, ExitStatus, Stdio},
     sync::{mpsc, Arc, Mutex, OnceLock},
     thread,
     time::{Duration, Instant},
@@ -128,17 +130,38 @@ pub struct Process {
     pub stdout: Lines,
     /// Its standard error (logs).
     pub stderr: Lines,
+    stdin: Option<ChildStdin>,
 }
 
 impl Process {
-    /// Starts `name` with `args` and extra environment.
-    pub fn spawn(name: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+    /// Starts `name` with `args` and extra environment, its stdin empty.
+    pub fn spawn<S: AsRef<OsStr>>(name: &str, args: &[S], env: &[(&str, &str)]) -> Self {
+        Self::start(name, args, env, Stdio::null())
+    }
+
+    /// Starts `name` with a stdin the test types into with [`Process::type_line`].
+    pub fn spawn_interactive<S: AsRef<OsStr>>(
+        name: &str,
+        args: &[S],
+        env: &[(&str, &str)],
+    ) -> Self {
+        Self::start(name, args, env, Stdio::piped())
+    }
+
+    /// Types `line` and Enter on the process's stdin (see [`Process::spawn_interactive`]).
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("spawned with spawn_interactive");
+        writeln!(stdin, "{line}").expect("write to stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    fn start<S: AsRef<OsStr>>(name: &str, args: &[S], env: &[(&str, &str)], stdin: Stdio) -> Self {
         let mut command = Command::new(binary(name));
         command
             .args(args)
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command
@@ -146,10 +169,12 @@ impl Process {
             .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
         let stdout = Lines::collect(child.stdout.take().expect("piped stdout"));
         let stderr = Lines::collect(child.stderr.take().expect("piped stderr"));
+        let stdin = child.stdin.take();
         Self {
             child,
             stdout,
             stderr,
+            stdin,
         }
     }
 
@@ -230,20 +255,28 @@ impl Relay {
     /// technicians without asking (`--auto-accept`), and waits for its session code.
     pub fn agent(&self, seed: u64, size: &str) -> (Process, String) {
         let known = self.path("agent_known_relays");
-        let seed = seed.to_string();
         let agent = Process::spawn(
             "tether-agent",
-            &[
-                "--relay",
+            &agent_args(
                 &self.addr,
-                "--relay-fingerprint",
                 &self.fingerprint,
-                "--demo-seed",
-                &seed,
-                "--demo-size",
+                seed,
                 size,
-                "--auto-accept",
-            ],
+                &["--auto-accept"],
+            ),
+            &[("TETHER_KNOWN_RELAYS", &known)],
+        );
+        let code = agent.stdout.wait_for("session code: ");
+        (agent, code)
+    }
+
+    /// Starts an agent that asks for consent on its stdin, as a user at a terminal would see
+    /// it, and waits for its session code.
+    pub fn attended_agent(&self, seed: u64, size: &str) -> (Process, String) {
+        let known = self.path("agent_known_relays");
+        let agent = Process::spawn_interactive(
+            "tether-agent",
+            &agent_args(&self.addr, &self.fingerprint, seed, size, &[]),
             &[("TETHER_KNOWN_RELAYS", &known)],
         );
         let code = agent.stdout.wait_for("session code: ");
@@ -289,4 +322,29 @@ impl Relay {
             &[("TETHER_KNOWN_RELAYS", known_relays)],
         )
     }
+}
+
+/// Command-line arguments of an agent pinned to a relay, showing a demo desktop.
+pub fn agent_args(
+    relay: &str,
+    fingerprint: &str,
+    seed: u64,
+    size: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--relay",
+        relay,
+        "--relay-fingerprint",
+        fingerprint,
+        "--demo-seed",
+        &seed.to_string(),
+        "--demo-size",
+        size,
+    ]
+    .iter()
+    .map(|arg| arg.to_string())
+    .collect();
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args
 }

@@ -154,9 +154,18 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
     );
 
     let stream = connection.open_bi().await.map_err(anyhow::Error::from)?;
+    let handshake = viewer_handshake(stream, options.code, session_id);
+    tokio::pin!(handshake);
     let secured = tokio::select! {
-        secured = viewer_handshake(stream, options.code, session_id) => secured,
-        message = control.recv() => return Err(relay_ended(message)),
+        secured = &mut handshake => secured,
+        message = control.recv() => {
+            // An agent that rejects the key aborts the handshake and hangs up at once; its
+            // reason, racing the relay's news, is the one worth reporting.
+            match tokio::time::timeout(Duration::from_secs(2), &mut handshake).await {
+                Ok(secured @ Err(tether_transport::TransportError::E2e(_))) => secured,
+                _ => return Err(relay_ended(message)),
+            }
+        }
     };
     let SecureStream {
         mut send,
@@ -183,7 +192,16 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                 let _ = send.close().await;
                 return stream.finish().map_err(Into::into);
             }
-            message = control.recv() => return Err(relay_ended(message)),
+            message = control.recv() => {
+                // A user who declines is answered and the agent hangs up at once; that answer
+                // may still be on its way when the relay reports the hang-up.
+                if let Ok(Ok(Some(AgentMessage::Declined))) =
+                    tokio::time::timeout(Duration::from_secs(1), recv.recv()).await
+                {
+                    return Err(ViewerError::Declined);
+                }
+                return Err(relay_ended(message));
+            }
             message = recv.recv() => {
                 let message = match message {
                     Ok(Some(message)) => message,

@@ -62,9 +62,9 @@ impl std::fmt::Display for AbortReason {
             AbortReason::VersionMismatch { ours } => {
                 write!(f, "the peer speaks protocol version {ours}")
             }
-            AbortReason::ConfirmationFailed => f.write_str(
-                "the peer could not confirm the session key: wrong code, or tampering on the way",
-            ),
+            AbortReason::ConfirmationFailed => {
+                f.write_str("key confirmation failed: wrong session code, or tampering on the way")
+            }
         }
     }
 }

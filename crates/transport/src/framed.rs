@@ -1,6 +1,6 @@
 //! Typed message streams: length-prefixed postcard messages over quinn streams.
 
-use std::marker::PhantomData;
+use std::{marker::PhantomData, time::Duration};
 
 use quinn::{RecvStream, SendStream};
 use serde::{de::DeserializeOwned, Serialize};
@@ -59,6 +59,14 @@ impl<T: Serialize> MessageSender<T> {
     /// Finishes the stream: the peer reads the end after the messages sent so far.
     pub fn finish(&mut self) -> Result<(), TransportError> {
         Ok(self.stream.finish()?)
+    }
+
+    /// Finishes the stream and waits (at most `linger`) until the peer has read it to the
+    /// end, so that closing the connection next does not discard the last messages.
+    pub async fn finish_and_linger(&mut self, linger: Duration) -> Result<(), TransportError> {
+        self.stream.finish()?;
+        let _ = tokio::time::timeout(linger, self.stream.stopped()).await;
+        Ok(())
     }
 
     /// The underlying stream.

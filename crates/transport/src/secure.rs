@@ -1,7 +1,7 @@
 //! Session streams secured end to end: the handshake over a QUIC stream, then typed messages in
 //! sealed records. The relay in between sees only the handshake's public values and ciphertext.
 
-use std::marker::PhantomData;
+use std::{marker::PhantomData, time::Duration};
 
 use quinn::{RecvStream, SendStream};
 use rand::rngs::OsRng;
@@ -15,6 +15,10 @@ use tether_proto::{
 };
 
 use crate::{MessageReceiver, MessageSender, TransportError};
+
+/// How long a side that aborts the handshake or closes the stream waits for its last words to
+/// be read before it may close the connection.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// Both halves of an established session stream and the digits to compare.
 pub struct SecureStream<Out, In> {
@@ -91,9 +95,12 @@ async fn established<Out: Serialize, In: DeserializeOwned>(
         Err(error) => {
             if let TransportError::E2e(e2e) = &error {
                 if let Some(reason) = e2e.abort_reason() {
-                    // Best effort: the peer may already be gone.
-                    let _ = send.send(&Handshake::Abort { reason }).await;
-                    let _ = send.finish();
+                    // Best effort: the peer may already be gone. Waiting until the abort has
+                    // been read keeps the caller's next step (closing the connection) from
+                    // discarding it.
+                    if send.send(&Handshake::Abort { reason }).await.is_ok() {
+                        let _ = send.finish_and_linger(LINGER).await;
+                    }
                 }
             }
             Err(error)
@@ -128,11 +135,12 @@ impl<T: Serialize> SecureSender<T> {
         self.inner.send(&Sealed(record?)).await
     }
 
-    /// Sends the authenticated close record and finishes the stream.
+    /// Sends the authenticated close record, finishes the stream, and waits briefly until the
+    /// peer has read it.
     pub async fn close(&mut self) -> Result<(), TransportError> {
         let record = self.sealer.seal_close()?;
         self.inner.send(&Sealed(record)).await?;
-        self.inner.finish()
+        self.inner.finish_and_linger(LINGER).await
     }
 }
 
