@@ -197,6 +197,14 @@ impl Process {
         }
     }
 
+    /// Waits for the process to exit with `code` and asserts that its stderr mentions `words`.
+    pub fn expect_exit(&mut self, code: i32, words: &str) {
+        let status = self.wait();
+        let stderr = self.stderr.text();
+        assert_eq!(status.code(), Some(code), "stderr: {stderr}");
+        assert!(stderr.contains(words), "expected {words:?} in: {stderr}");
+    }
+
     /// Kills the process at once (SIGKILL: no goodbye reaches its peers).
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -1,6 +1,6 @@
 //! Codes that must not work, and sessions that end from one side.
 
-use tether_tests::{Process, Relay};
+use tether_tests::Relay;
 
 /// A well-formed code with another nameplate (first half) than `code`.
 fn other_code(code: &str) -> String {
@@ -10,19 +10,12 @@ fn other_code(code: &str) -> String {
     format!("{}-{}-{}", &other[..3], &other[3..], &code[8..])
 }
 
-fn assert_refused(viewer: &mut Process, words: &str) {
-    let status = viewer.wait();
-    assert_eq!(status.code(), Some(3), "stderr: {}", viewer.stderr.text());
-    let stderr = viewer.stderr.text();
-    assert!(stderr.contains(words), "expected {words:?} in: {stderr}");
-}
-
 #[test]
 fn a_wrong_code_is_refused_and_logged() {
     let relay = Relay::start(&[]);
     let (_agent, code) = relay.agent(1, "320x200");
     let mut viewer = relay.viewer(&other_code(&code), &["--frames", "1"]);
-    assert_refused(&mut viewer, "unknown session code");
+    viewer.expect_exit(3, "unknown session code");
     relay
         .process
         .stderr
@@ -40,7 +33,7 @@ fn a_used_code_is_refused_the_second_time() {
         first.stderr.text()
     );
     let mut second = relay.viewer(&code, &["--frames", "1"]);
-    assert_refused(&mut second, "already used");
+    second.expect_exit(3, "already used");
     relay
         .process
         .stderr
@@ -57,7 +50,7 @@ fn an_expired_code_is_refused_and_the_agent_gets_a_new_one() {
         "the agent should receive a new code after expiry"
     );
     let mut viewer = relay.viewer(&code, &["--frames", "1"]);
-    assert_refused(&mut viewer, "expired");
+    viewer.expect_exit(3, "expired");
     relay
         .process
         .stderr

@@ -17,19 +17,12 @@ fn wrong_secret(code: &str) -> String {
     format!("{}-{}-{}", &code[..7], &other[..3], &other[3..])
 }
 
-fn assert_exit(process: &mut Process, code: i32, words: &str) {
-    let status = process.wait();
-    let stderr = process.stderr.text();
-    assert_eq!(status.code(), Some(code), "stderr: {stderr}");
-    assert!(stderr.contains(words), "expected {words:?} in: {stderr}");
-}
-
 #[test]
 fn a_wrong_secret_fails_on_both_sides_and_burns_the_code() {
     let relay = Relay::start(&[]);
     let (agent, code) = relay.agent(1, "320x200");
     let mut viewer = relay.viewer(&wrong_secret(&code), &["--frames", "1"]);
-    assert_exit(&mut viewer, 6, "key confirmation failed");
+    viewer.expect_exit(6, "key confirmation failed");
 
     let burnt = agent.stdout.wait_for("code burnt: ");
     assert!(burnt.contains("key confirmation failed"), "{burnt}");
@@ -37,7 +30,7 @@ fn a_wrong_secret_fails_on_both_sides_and_burns_the_code() {
     assert_ne!(fresh, code);
     // The burnt code is gone for good, even with the right secret.
     let mut late = relay.viewer(&code, &["--frames", "1"]);
-    assert_exit(&mut late, 3, "already used");
+    late.expect_exit(3, "already used");
     // The new one works.
     let mut viewer = relay.viewer(&fresh, &["--frames", "2"]);
     assert_eq!(viewer.wait().code(), Some(0), "{}", viewer.stderr.text());
@@ -49,12 +42,12 @@ fn three_burnt_codes_stop_the_agent() {
     let (mut agent, mut code) = relay.agent(1, "320x200");
     for attempt in 1..=3 {
         let mut viewer = relay.viewer(&wrong_secret(&code), &["--frames", "1"]);
-        assert_exit(&mut viewer, 6, "key confirmation failed");
+        viewer.expect_exit(6, "key confirmation failed");
         if attempt < 3 {
             code = agent.stdout.wait_for("session code: ");
         }
     }
-    assert_exit(&mut agent, 1, "someone is guessing codes");
+    agent.expect_exit(1, "someone is guessing codes");
 }
 
 #[test]
@@ -91,7 +84,7 @@ fn the_user_declines_and_the_viewer_is_told() {
     let mut viewer = relay.viewer(&code, &["--frames", "1"]);
     agent.stdout.wait_for_substring("Allow?");
     agent.type_line("n");
-    assert_exit(&mut viewer, 3, "declined");
+    viewer.expect_exit(3, "declined");
     agent.stdout.wait_for_substring("session declined");
     assert_eq!(agent.wait().code(), Some(0));
 }
@@ -180,7 +173,7 @@ fn through_evil_relay(tamper: Tamper) -> ThroughEvilRelay {
 }
 
 fn assert_nothing_accepted(viewer: &mut Process, snapshot: &Path, words: &str) {
-    assert_exit(viewer, 6, words);
+    viewer.expect_exit(6, words);
     assert!(!snapshot.exists(), "a picture was accepted");
 }
 
@@ -202,14 +195,14 @@ fn a_replayed_record_is_caught_by_both_sides() {
         &run.snapshot,
         "record 1 failed authentication",
     );
-    assert_exit(&mut run.agent, 1, "record 1 failed authentication");
+    run.agent.expect_exit(1, "record 1 failed authentication");
 }
 
 #[test]
 fn a_dropped_record_is_caught() {
     let mut run = through_evil_relay(Tamper::Drop);
-    assert_exit(&mut run.viewer, 6, "record 1 failed authentication");
-    assert_exit(&mut run.agent, 1, "truncated");
+    run.viewer.expect_exit(6, "record 1 failed authentication");
+    run.agent.expect_exit(1, "truncated");
 }
 
 #[test]
