@@ -155,7 +155,8 @@ fn check_display(display: &str) -> Result<(), InjectError> {
         display: display.to_owned(),
         reason,
     };
-    let (connection, _) = x11rb::connect(Some(display)).map_err(|e| refused(e.to_string()))?;
+    let (connection, _) =
+        x11rb::connect(Some(display)).map_err(|e| refused(format!("connecting failed: {e}")))?;
     let xtest = connection
         .extension_information(xtest::X11_EXTENSION_NAME)
         .map_err(|e| refused(e.to_string()))?;
