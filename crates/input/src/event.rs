@@ -195,6 +195,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::strategies::any_event;
 
     const FULL_HD: ScreenSize = ScreenSize {
         width: 1920,
@@ -275,6 +276,12 @@ mod tests {
             }
             let printable: String = text.chars().filter(|c| !c.is_control()).collect();
             prop_assert_eq!(rejoined, printable);
+        }
+
+        #[test]
+        fn every_event_survives_the_wire_format(event in any_event()) {
+            let bytes = postcard::to_allocvec(&event).unwrap();
+            prop_assert_eq!(postcard::from_bytes::<InputEvent>(&bytes).unwrap(), event);
         }
 
         #[test]

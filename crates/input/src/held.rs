@@ -91,6 +91,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::strategies::any_event;
 
     fn key(key: Key, press: Press) -> InputEvent {
         InputEvent::Key { key, press }
@@ -153,19 +154,6 @@ mod tests {
         );
         assert!(held.is_empty());
         assert!(held.release_all().is_empty());
-    }
-
-    fn any_event() -> impl Strategy<Value = InputEvent> {
-        let press = prop_oneof![Just(Press::Down), Just(Press::Up)];
-        prop_oneof![
-            (proptest::sample::select(Key::ALL), press.clone())
-                .prop_map(|(key, press)| InputEvent::Key { key, press }),
-            (proptest::sample::select(MouseButton::ALL), press)
-                .prop_map(|(button, press)| InputEvent::Button { button, press }),
-            (any::<u32>(), any::<u32>()).prop_map(|(x, y)| InputEvent::PointerMove { x, y }),
-            (any::<i32>(), any::<i32>())
-                .prop_map(|(right, down)| InputEvent::Wheel { right, down }),
-        ]
     }
 
     proptest! {

@@ -14,6 +14,8 @@ pub mod from_winit;
 mod held;
 mod injector;
 mod key;
+#[cfg(test)]
+mod strategies;
 
 pub use enigo_injector::EnigoInjector;
 pub use event::{
