@@ -48,6 +48,9 @@ pub enum Press {
 }
 
 /// One input event, as the technician produced it in the viewer.
+///
+/// The wire format numbers variants in order, so new ones are only ever appended (here and in
+/// [`MouseButton`] and [`Press`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InputEvent {
     /// The pointer moves to this pixel of the remote screen (0, 0 is the top-left corner).
