@@ -4,9 +4,11 @@
 //! - [`InputEvent`]: the wire model (pointer, buttons, wheel, physical [`Key`]s, text), and
 //!   [`InputEvent::validate`], which every event from the network goes through.
 //! - [`HeldInput`]: which keys and buttons are down, to release them all at a session's end.
-//! - [`Injector`] and [`EnigoInjector`]: replaying events on an X display through XTEST.
+//! - [`Injector`], and `EnigoInjector` (feature `inject`): replaying events on an X display
+//!   through XTEST.
 //! - `from_winit` (feature `winit`): the viewer's side, from winit events to [`InputEvent`]s.
 
+#[cfg(feature = "inject")]
 mod enigo_injector;
 mod event;
 #[cfg(feature = "winit")]
@@ -17,6 +19,7 @@ mod key;
 #[cfg(test)]
 mod strategies;
 
+#[cfg(feature = "inject")]
 pub use enigo_injector::EnigoInjector;
 pub use event::{
     InputEvent, InvalidInput, MouseButton, Press, ScreenSize, ValidEvent, MAX_TEXT_BYTES,
