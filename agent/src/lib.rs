@@ -5,6 +5,7 @@
 //! in-process demo both call it); it reports progress as [`AgentEvent`]s.
 
 mod consent;
+mod input;
 mod pacer;
 mod pipeline;
 mod session;

@@ -61,6 +61,7 @@ async fn main() -> ExitCode {
     let config = AgentConfig {
         consent,
         stop,
+        input_display: None,
         target: args.relay.target(),
         name: args
             .name

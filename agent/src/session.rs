@@ -43,6 +43,8 @@ pub struct AgentConfig {
     pub consent: ConsentPolicy,
     /// Notified when the user ends the session.
     pub stop: Option<Arc<Notify>>,
+    /// The X display to replay the technician's input on (`None`: input is dropped).
+    pub input_display: Option<String>,
 }
 
 /// Progress the agent reports to whoever runs it (a terminal, the demo, a tray icon).
@@ -217,7 +219,7 @@ async fn serve(
         .context("the screen pipeline was already used")?;
     let stop = config.stop.clone();
     let reason = tokio::select! {
-        end = stream_frames(session, pipeline, config.max_fps, window, granted, stop) => match end? {
+        end = stream_frames(session, pipeline, config.max_fps, window, granted, config.input_display.clone(), stop) => match end? {
             StreamEnd::ViewerLeft => EndReason::ViewerDisconnected.to_string(),
             StreamEnd::Stopped => "you ended the session".to_owned(),
         },

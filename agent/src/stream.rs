@@ -13,7 +13,11 @@ use tokio::{
     time::MissedTickBehavior,
 };
 
-use crate::{pacer::FramePacer, pipeline::Pipeline};
+use crate::{
+    input::{InputGate, ScreenSizeCell},
+    pacer::FramePacer,
+    pipeline::Pipeline,
+};
 
 /// Largest piece of an update per message; well under the protocol's message limit.
 const CHUNK_BYTES: usize = 1024 * 1024;
@@ -33,6 +37,7 @@ pub async fn stream_frames(
     max_fps: u32,
     window: u8,
     granted: Capabilities,
+    input_display: Option<String>,
     stop: Option<Arc<Notify>>,
 ) -> anyhow::Result<StreamEnd> {
     let SecureStream {
@@ -40,9 +45,11 @@ pub async fn stream_frames(
     } = session;
     let mut pacer = FramePacer::new(window);
 
+    let screen = Arc::new(ScreenSizeCell::default());
     pipeline.reset();
     let (next, first) = pipeline.step().await?;
     pipeline = next;
+    screen.set(first.width, first.height);
     send.send(&AgentMessage::Hello {
         version: PROTOCOL_VERSION,
         screen: pipeline.describe(),
@@ -56,17 +63,25 @@ pub async fn stream_frames(
         pacer.on_sent(first.seq);
     }
 
-    // Acknowledgements are read on their own task so that capturing and sending never race
-    // with (or get cancelled by) a read.
+    // The viewer's messages are read on their own task so that capturing and sending never
+    // race with (or get cancelled by) a read. Input goes straight to the gate; the rest (acks,
+    // the end, errors) to the loop below. Dropping the task drops the gate, whose injector then
+    // releases every key and button it holds.
     let (acks_tx, mut acks) = mpsc::channel(usize::from(FramePacer::MAX_WINDOW));
+    let mut gate = InputGate::new(granted.control, input_display, screen.clone());
     let reader = tokio::spawn(async move {
         loop {
             let message = recv.recv().await;
+            if let Ok(Some(ViewerMessage::Input(event))) = message {
+                gate.submit(event).await;
+                continue;
+            }
             let end = !matches!(message, Ok(Some(_)));
             if acks_tx.send(message).await.is_err() || end {
-                return;
+                break;
             }
         }
+        gate.close().await;
     });
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / max_fps.max(1));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -81,6 +96,7 @@ pub async fn stream_frames(
                     _ = ticker.tick() => {
                         let (next, encoded) = pipeline.step().await?;
                         pipeline = next;
+                        screen.set(encoded.width, encoded.height);
                         if let Some(update) = encoded.update {
                             send_update(&mut send, encoded.seq, &update).await?;
                             pacer.on_sent(encoded.seq);

@@ -67,6 +67,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         // Both ends are this process: the person running the demo is the user asked.
         consent: ConsentPolicy::AutoAccept,
         stop: None,
+        input_display: None,
     };
     let agent = tokio::spawn(tether_agent::run(
         agent_config,
@@ -87,6 +88,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         name: "demo technician".to_owned(),
         wants: Capabilities::VIEW_AND_CONTROL,
         events: None,
+        input: None,
         frames: options.frames,
         observer: options.observer.clone(),
         stop: options.stop.clone(),

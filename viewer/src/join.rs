@@ -21,7 +21,7 @@ use tether_transport::{
 };
 use tokio::sync::{mpsc, Notify};
 
-use crate::ViewerError;
+use crate::{input::InputFeed, ViewerError};
 
 /// Updates the viewer lets the agent send ahead of its acknowledgements.
 const WINDOW: u8 = 2;
@@ -50,6 +50,8 @@ pub struct JoinOptions {
     pub stop: Option<Arc<Notify>>,
     /// Told how the session is going, as it goes.
     pub events: Option<mpsc::UnboundedSender<JoinEvent>>,
+    /// The technician's input to forward (e.g. from the window), when control is granted.
+    pub input: Option<InputFeed>,
 }
 
 /// Milestones of a session, for whoever shows them to the technician.
@@ -192,6 +194,9 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                 let _ = send.close().await;
                 return stream.finish().map_err(Into::into);
             }
+            Some(event) = next_input(options.input.as_ref()), if stream.granted.is_some_and(|g| g.control) => {
+                send.send(&ViewerMessage::Input(event)).await?;
+            }
             message = control.recv() => {
                 // A user who declines is answered and the agent hangs up at once; that answer
                 // may still be on its way when the relay reports the hang-up.
@@ -229,6 +234,14 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                 }
             }
         }
+    }
+}
+
+/// The next input event to forward; never without a feed.
+async fn next_input(feed: Option<&InputFeed>) -> Option<tether_input::InputEvent> {
+    match feed {
+        Some(feed) => feed.next().await,
+        None => std::future::pending().await,
     }
 }
 

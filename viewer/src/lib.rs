@@ -6,6 +6,7 @@
 
 pub mod demo;
 mod error;
+pub mod input;
 mod join;
 mod scale;
 mod snapshot;

@@ -118,8 +118,6 @@ fn main() -> ExitCode {
 }
 
 fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
-    let (events, progress) = tokio::sync::mpsc::unbounded_channel();
-    runtime.spawn(print_progress(progress));
     let options = JoinOptions {
         target: args.relay.target(),
         code: args.code,
@@ -128,7 +126,8 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
         } else {
             Capabilities::VIEW_AND_CONTROL
         },
-        events: Some(events),
+        events: None,
+        input: None,
         name: args
             .name
             .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
@@ -142,7 +141,9 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
         let windowed = options.clone();
         let shown = in_window(runtime, title, (1280, 720), move |live, stop| async move {
             let options = JoinOptions {
+                events: Some(follow_progress(Some(live.clone()))),
                 observer: Some(live.observer()),
+                input: Some(live.input()),
                 stop: Some(stop),
                 ..windowed
             };
@@ -161,6 +162,10 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
         }
     }
     let outcome = runtime.block_on(async {
+        let options = JoinOptions {
+            events: Some(follow_progress(None)),
+            ..options
+        };
         tokio::select! {
             outcome = join(&options) => outcome.map(Some),
             _ = tokio::signal::ctrl_c() => Ok(None),
@@ -324,17 +329,39 @@ fn require_bit_exact(report: &DemoReport) -> Result<(), ViewerError> {
     }
 }
 
-/// Tells the technician, on stderr, how joining goes: the security digits to compare with the
-/// user's, and when the user has answered.
-async fn print_progress(mut events: tokio::sync::mpsc::UnboundedReceiver<JoinEvent>) {
+/// Starts telling the technician how joining goes; returns where the session reports it.
+fn follow_progress(window: Option<LiveView>) -> tokio::sync::mpsc::UnboundedSender<JoinEvent> {
+    let (events, progress) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(print_progress(progress, window));
+    events
+}
+
+/// Tells the technician, on stderr and in the window's title, how joining goes: the security
+/// digits to compare with the user's, and when the user has answered.
+async fn print_progress(
+    mut events: tokio::sync::mpsc::UnboundedReceiver<JoinEvent>,
+    window: Option<LiveView>,
+) {
+    let mut digits = String::new();
     while let Some(event) = events.recv().await {
-        match event {
-            JoinEvent::Paired { agent } => eprintln!("Connected to {agent}."),
+        let status = match event {
+            JoinEvent::Paired { agent } => {
+                eprintln!("Connected to {agent}.");
+                format!("securing the session with {agent}")
+            }
             JoinEvent::Secured { sas } => {
                 eprintln!("security digits: {sas}");
                 eprintln!("The user sees the same digits. Waiting for the user to accept...");
+                digits = format!("digits {sas}");
+                format!("{digits} · waiting for the user to accept")
             }
-            JoinEvent::Admitted { granted } => eprintln!("admitted: {granted}"),
+            JoinEvent::Admitted { granted } => {
+                eprintln!("admitted: {granted}");
+                format!("{digits} · {granted}")
+            }
+        };
+        if let Some(window) = &window {
+            window.status(status);
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The viewer window: the remote framebuffer scaled to fit, live frame rate in the title, and a
-//! clear "session ended" state. winit runs the event loop on the main thread; the session runs
-//! on the tokio runtime and hands frames over through a [`LiveView`].
+//! The viewer window: the remote framebuffer scaled to fit, the session's state and live frame
+//! rate in the title, the technician's mouse and keyboard forwarded, and a clear "session
+//! ended" state. winit runs the event loop on the main thread; the session runs on the tokio
+//! runtime and exchanges frames and input with it through a [`LiveView`].
 
 use std::{
     num::NonZeroU32,
@@ -22,7 +23,11 @@ use winit::{
     window::{Window, WindowId},
 };
 
-use crate::{scale::blit_fit, FrameObserver};
+use crate::{
+    input::{input_channel, InputCapture, InputFeed},
+    scale::blit_fit,
+    FrameObserver,
+};
 
 /// Whether a graphical display is available to open a window on.
 pub fn display_available() -> bool {
@@ -34,6 +39,8 @@ pub fn display_available() -> bool {
 enum ViewEvent {
     /// A newer frame is waiting in [`Shared::latest`].
     Frame,
+    /// The session's state changed (e.g. "digits 123 456 · view + control").
+    Status(String),
     /// The session is over; the text says how (e.g. "session ended: the agent disconnected").
     Ended(String),
 }
@@ -45,10 +52,12 @@ struct Shared {
     proxy: EventLoopProxy<ViewEvent>,
 }
 
-/// The session's handle on the window: publish frames and the end of the session.
+/// The session's handle on the window: publish frames, state and the end of the session, and
+/// receive the technician's input.
 #[derive(Clone)]
 pub struct LiveView {
     shared: Arc<Shared>,
+    input: InputFeed,
 }
 
 impl LiveView {
@@ -72,6 +81,16 @@ impl LiveView {
         }
     }
 
+    /// Shows the session's state in the title.
+    pub fn status(&self, status: String) {
+        let _ = self.shared.proxy.send_event(ViewEvent::Status(status));
+    }
+
+    /// The technician's input in this window, as remote input events.
+    pub fn input(&self) -> InputFeed {
+        self.input.clone()
+    }
+
     /// Tells the window the session is over, in words for its title ("session ended: …");
     /// the window stays open on the last frame.
     pub fn ended(&self, reason: String) {
@@ -89,6 +108,7 @@ impl LiveView {
 pub struct ViewerWindow {
     event_loop: EventLoop<ViewEvent>,
     shared: Arc<Shared>,
+    input: InputCapture,
 }
 
 /// What the window did.
@@ -109,10 +129,19 @@ impl ViewerWindow {
             wake_pending: AtomicBool::new(false),
             proxy: event_loop.create_proxy(),
         });
+        let (input, feed) = input_channel();
         let live = LiveView {
             shared: shared.clone(),
+            input: feed,
         };
-        Ok((Self { event_loop, shared }, live))
+        Ok((
+            Self {
+                event_loop,
+                shared,
+                input,
+            },
+            live,
+        ))
     }
 
     /// Shows the window titled after `remote` until the user closes it.
@@ -122,6 +151,9 @@ impl ViewerWindow {
             remote,
             size,
             surface: None,
+            input: self.input,
+            frame_size: None,
+            status: None,
             ended: None,
             presented: 0,
             fps: FpsMeter::default(),
@@ -144,6 +176,10 @@ struct App {
     remote: String,
     size: (u32, u32),
     surface: Option<(Rc<Window>, Surface)>,
+    input: InputCapture,
+    /// The remote screen's size as last drawn, to map the pointer.
+    frame_size: Option<(u32, u32)>,
+    status: Option<String>,
     ended: Option<String>,
     presented: u64,
     fps: FpsMeter,
@@ -165,9 +201,14 @@ impl App {
     }
 
     fn title(&self) -> String {
-        match &self.ended {
-            Some(reason) => format!("Tether · {} · {reason}", self.remote),
-            None => format!("Tether · {} · {:.0} fps", self.remote, self.fps.rate()),
+        match (&self.ended, &self.status) {
+            (Some(reason), _) => format!("Tether · {} · {reason}", self.remote),
+            (None, Some(status)) => format!(
+                "Tether · {} · {status} · {:.0} fps",
+                self.remote,
+                self.fps.rate()
+            ),
+            (None, None) => format!("Tether · {} · {:.0} fps", self.remote, self.fps.rate()),
         }
     }
 
@@ -194,7 +235,10 @@ impl App {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             match latest.as_ref() {
-                Some(frame) => blit_fit(frame, &mut buffer, size.width, size.height),
+                Some(frame) => {
+                    self.frame_size = Some((frame.width(), frame.height()));
+                    blit_fit(frame, &mut buffer, size.width, size.height);
+                }
                 None => buffer.fill(0),
             }
         }
@@ -221,6 +265,13 @@ impl ApplicationHandler<ViewEvent> for App {
     }
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+        if self.ended.is_none() {
+            if let Some((window, _)) = &self.surface {
+                let size = window.inner_size();
+                self.input
+                    .handle(&event, self.frame_size, (size.width, size.height));
+            }
+        }
         match event {
             WindowEvent::CloseRequested => event_loop.exit(),
             WindowEvent::RedrawRequested => {
@@ -241,6 +292,10 @@ impl ApplicationHandler<ViewEvent> for App {
                     self.set_title();
                 }
                 self.request_redraw();
+            }
+            ViewEvent::Status(status) => {
+                self.status = Some(status);
+                self.set_title();
             }
             ViewEvent::Ended(reason) => {
                 self.ended = Some(reason);

@@ -10,6 +10,7 @@
 //! queueing, and a slow viewer always receives current pixels.
 
 use serde::{Deserialize, Serialize};
+use tether_input::InputEvent;
 
 /// Viewer → agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +31,9 @@ pub enum ViewerMessage {
         /// The acknowledged update's sequence number.
         seq: u64,
     },
+    /// The technician's mouse or keyboard did something. The agent applies it only when the
+    /// session was granted `control`, and only after validating it.
+    Input(InputEvent),
 }
 
 /// Agent → viewer.

@@ -1,0 +1,140 @@
+//! Replaying the technician's input on this machine's display, off the async runtime.
+//!
+//! Events from the network are checked twice before they reach the display: the session must
+//! have been granted `control` (otherwise they are dropped and counted), and each event must
+//! validate against the current screen size. Injection runs on its own thread, behind a bounded
+//! queue; when the session ends the thread releases every key and button it still holds.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    thread::JoinHandle,
+};
+
+use tether_input::{EnigoInjector, Injector, InputEvent, ScreenSize, ValidEvent};
+use tokio::sync::mpsc;
+
+/// Events waiting for the injector; when full, the session's reader waits (backpressure).
+const QUEUE: usize = 256;
+
+/// Where input goes for one session.
+pub struct InputGate {
+    allowed: bool,
+    screen: Arc<ScreenSizeCell>,
+    queue: Option<mpsc::Sender<ValidEvent>>,
+    injector: Option<JoinHandle<()>>,
+    dropped: u64,
+}
+
+impl InputGate {
+    /// A gate for a session that may (`allowed`) or may not control the screen, injecting into
+    /// X display `display` when there is one.
+    pub fn new(allowed: bool, display: Option<String>, screen: Arc<ScreenSizeCell>) -> Self {
+        let (queue, injector) = match (allowed, display) {
+            (true, Some(display)) => {
+                let (queue, events) = mpsc::channel(QUEUE);
+                let injector = std::thread::spawn(move || inject_until_closed(&display, events));
+                (Some(queue), Some(injector))
+            }
+            _ => (None, None),
+        };
+        Self {
+            allowed,
+            screen,
+            queue,
+            injector,
+            dropped: 0,
+        }
+    }
+
+    /// Hands one event from the viewer to the display, or drops it (counted) when the session
+    /// may not control the screen, nothing can be injected, or the event does not fit the
+    /// screen.
+    pub async fn submit(&mut self, event: InputEvent) {
+        if !self.allowed {
+            self.drop_event("the session is view-only");
+            return;
+        }
+        let valid = match event.validate(self.screen.get()) {
+            Ok(valid) => valid,
+            Err(reason) => {
+                tracing::debug!("input dropped: {reason}");
+                self.dropped += 1;
+                return;
+            }
+        };
+        let Some(queue) = &self.queue else {
+            self.drop_event("this screen takes no input");
+            return;
+        };
+        if queue.send(valid).await.is_err() {
+            self.queue = None;
+            self.drop_event("the input injector stopped");
+        }
+    }
+
+    fn drop_event(&mut self, why: &str) {
+        if self.dropped == 0 {
+            tracing::warn!("input dropped: {why}");
+        }
+        self.dropped += 1;
+    }
+
+    /// Ends injection: the injector releases everything it holds, then stops.
+    pub async fn close(mut self) {
+        self.queue = None;
+        if let Some(injector) = self.injector.take() {
+            let _ = tokio::task::spawn_blocking(move || injector.join()).await;
+        }
+        if self.dropped > 0 {
+            tracing::info!(
+                dropped = self.dropped,
+                "input events dropped in this session"
+            );
+        }
+    }
+}
+
+/// Runs on the injector thread until the queue closes.
+fn inject_until_closed(display: &str, mut events: mpsc::Receiver<ValidEvent>) {
+    let mut injector = match EnigoInjector::open(display) {
+        Ok(injector) => injector,
+        Err(e) => {
+            tracing::warn!("input disabled: {e}");
+            return;
+        }
+    };
+    while let Some(event) = events.blocking_recv() {
+        if let Err(e) = injector.apply(&event) {
+            tracing::warn!("input not applied: {e}");
+        }
+    }
+    if let Err(e) = injector.release_all() {
+        tracing::warn!("could not release every key at the end of the session: {e}");
+    }
+}
+
+/// The latest captured screen size, shared between capture and input validation.
+#[derive(Debug, Default)]
+pub struct ScreenSizeCell(AtomicU64);
+
+impl ScreenSizeCell {
+    /// Records the size of the latest capture.
+    pub fn set(&self, width: u32, height: u32) {
+        self.0.store(
+            u64::from(width) << 32 | u64::from(height),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The size of the latest capture (0×0 before the first).
+    pub fn get(&self) -> ScreenSize {
+        let packed = self.0.load(Ordering::Relaxed);
+        ScreenSize {
+            width: (packed >> 32) as u32,
+            height: packed as u32,
+        }
+    }
+}
