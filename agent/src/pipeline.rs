@@ -1,7 +1,9 @@
 //! Capture and encode, run off the async runtime.
 
+use std::time::Duration;
+
 use tether_codec::{Encoder, EncoderConfig};
-use tether_screen::{CaptureError, ScreenSource};
+use tether_screen::{CaptureError, CursorState, Damage, ScreenSource};
 
 /// One captured and encoded screen.
 pub struct Encoded {
@@ -54,15 +56,36 @@ impl Pipeline {
         Ok((pipeline, encoded?))
     }
 
+    /// Blocks (call it on a blocking thread) until the source has likely changed since the
+    /// last [`step`](Self::step), or `timeout` has passed; `true` means a step is worth making.
+    /// Sources that cannot tell always return `true` at once, so a loop that waits before each
+    /// step still runs at its pace.
+    pub fn wait_for_change(&mut self, timeout: Duration) -> Result<bool, CaptureError> {
+        self.source.wait_for_change(timeout)
+    }
+
+    /// The pointer's position and, when it changed, its image, kept out of the frames (see
+    /// [`ScreenSource::cursor`]); `None` when the source draws no separate cursor.
+    pub fn cursor(&mut self) -> Result<Option<CursorState<'_>>, CaptureError> {
+        self.source.cursor()
+    }
+
     fn capture_and_encode(&mut self) -> Result<Encoded, CaptureError> {
         let seq = self.captures;
-        let frame = self.source.capture()?;
+        let captured = self.source.capture_with_damage()?;
         self.captures += 1;
+        let frame = captured.frame;
+        // Damage spans captures, and every capture is encoded, so it always describes the
+        // change since the frame the encoder holds.
+        let update = match captured.damage {
+            Damage::Rects(damage) => self.encoder.encode_with_damage(frame, damage),
+            Damage::Unknown => self.encoder.encode(frame),
+        };
         Ok(Encoded {
             seq,
             width: frame.width(),
             height: frame.height(),
-            update: self.encoder.encode(frame),
+            update,
         })
     }
 }
