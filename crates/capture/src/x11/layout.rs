@@ -81,7 +81,7 @@ impl PixelLayout {
 
     /// Converts the `width` x `height` X image `image` into BGRA `frame` (exactly
     /// `width * height * 4` bytes), alpha 255. Fails when `image` is too short.
-    pub(crate) fn to_bgra(
+    pub(crate) fn write_bgra(
         &self,
         image: &[u8],
         width: u32,
@@ -161,7 +161,7 @@ mod tests {
     fn convert(layout: PixelLayout, image: &[u8], width: u32, height: u32) -> Vec<u8> {
         let mut frame = vec![0; (width * height * 4) as usize];
         layout
-            .to_bgra(image, width, height, &mut frame)
+            .write_bgra(image, width, height, &mut frame)
             .expect("converts");
         frame
     }
@@ -218,7 +218,7 @@ mod tests {
     fn short_images_are_an_error_not_a_panic() {
         let layout = PixelLayout::new(format(32, false, RGB)).expect("supported");
         let mut frame = vec![0; 16];
-        let err = layout.to_bgra(&[0; 15], 2, 2, &mut frame).unwrap_err();
+        let err = layout.write_bgra(&[0; 15], 2, 2, &mut frame).unwrap_err();
         assert!(err.contains("15 image bytes"), "{err}");
     }
 }

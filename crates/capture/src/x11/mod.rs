@@ -263,7 +263,7 @@ impl X11Screen {
         };
         if let Err(reason) = self
             .layout
-            .to_bgra(&image, width, height, self.frame.pixels_mut())
+            .write_bgra(&image, width, height, self.frame.pixels_mut())
         {
             self.carry = None;
             return Err(CaptureError::Failed(reason));
