@@ -128,6 +128,7 @@ impl X11Screen {
         let randr = monitors::randr_version(&conn);
         let randr_monitors = randr.is_some_and(|v| v >= (1, 5));
         let area = current_area(&conn, root, choice, randr_monitors)?;
+        let frame = blank_frame(area)?;
         let transfer = choose_transfer(&conn, wanted, layout.image_len(area.width, area.height))?;
 
         let damage = conn.generate_id().map_err(reply_error)?;
@@ -154,7 +155,7 @@ impl X11Screen {
         }
         tracing::debug!(display = %name, ?area, transfer = transfer.kind().name(), "X11 capture ready");
         Ok(X11Screen {
-            frame: blank_frame(area)?,
+            frame,
             conn,
             display: name,
             root,
@@ -199,13 +200,14 @@ impl X11Screen {
             return Ok(());
         }
         tracing::info!(old = ?self.area, new = ?area, "the captured area changed");
+        // Checked first: the frame's size limits bound the shared segment too.
+        if (area.width, area.height) != (self.area.width, self.area.height) {
+            self.frame = blank_frame(area)?;
+        }
         let len = self.layout.image_len(area.width, area.height);
         self.transfer
             .ensure_capacity(&self.conn, len)
             .map_err(CaptureError::Failed)?;
-        if (area.width, area.height) != (self.area.width, self.area.height) {
-            self.frame = blank_frame(area)?;
-        }
         self.area = area;
         self.carry = None;
         Ok(())
