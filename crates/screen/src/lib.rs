@@ -38,4 +38,4 @@ mod wallpaper;
 mod window;
 
 pub use demo::{DemoDesktop, MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH};
-pub use source::{CaptureError, ScreenSource};
+pub use source::{CaptureError, Captured, CursorImage, CursorState, Damage, ScreenSource};
