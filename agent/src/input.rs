@@ -13,8 +13,10 @@ use std::{
     thread::JoinHandle,
 };
 
-use tether_input::{EnigoInjector, Injector, InputEvent, ScreenSize, ValidEvent};
+use tether_input::{EnigoInjector, Injector, InputEvent, InvalidInput, ScreenSize, ValidEvent};
 use tokio::sync::mpsc;
+
+use crate::screen::InputTarget;
 
 /// Events waiting for the injector; when full, the session's reader waits (backpressure).
 const QUEUE: usize = 256;
@@ -23,6 +25,8 @@ const QUEUE: usize = 256;
 pub struct InputGate {
     allowed: bool,
     screen: Arc<ScreenSizeCell>,
+    /// Where the shared area starts on the display: pointer positions are shifted by it.
+    origin: (i32, i32),
     queue: Option<mpsc::Sender<ValidEvent>>,
     injector: Option<JoinHandle<()>>,
     dropped: u64,
@@ -30,12 +34,14 @@ pub struct InputGate {
 
 impl InputGate {
     /// A gate for a session that may (`allowed`) or may not control the screen, injecting into
-    /// X display `display` when there is one.
-    pub fn new(allowed: bool, display: Option<String>, screen: Arc<ScreenSizeCell>) -> Self {
-        let (queue, injector) = match (allowed, display) {
-            (true, Some(display)) => {
+    /// `target` when there is one.
+    pub fn new(allowed: bool, target: Option<InputTarget>, screen: Arc<ScreenSizeCell>) -> Self {
+        let origin = target.as_ref().map_or((0, 0), |target| target.origin);
+        let (queue, injector) = match (allowed, target) {
+            (true, Some(target)) => {
                 let (queue, events) = mpsc::channel(QUEUE);
-                let injector = std::thread::spawn(move || inject_until_closed(&display, events));
+                let injector =
+                    std::thread::spawn(move || inject_until_closed(&target.display, events));
                 (Some(queue), Some(injector))
             }
             _ => (None, None),
@@ -43,6 +49,7 @@ impl InputGate {
         Self {
             allowed,
             screen,
+            origin,
             queue,
             injector,
             dropped: 0,
@@ -57,7 +64,10 @@ impl InputGate {
             self.drop_event("the session is view-only");
             return;
         }
-        let valid = match event.validate(self.screen.get()) {
+        let valid = match event
+            .validate(self.screen.get())
+            .and_then(|valid| on_display(valid, self.origin))
+        {
             Ok(valid) => valid,
             Err(reason) => {
                 tracing::debug!("input dropped: {reason}");
@@ -95,6 +105,23 @@ impl InputGate {
             );
         }
     }
+}
+
+/// Moves a pointer position from the shared area's coordinates to the display's.
+fn on_display(valid: ValidEvent, (x0, y0): (i32, i32)) -> Result<ValidEvent, InvalidInput> {
+    let &InputEvent::PointerMove { x, y } = valid.event() else {
+        return Ok(valid);
+    };
+    if (x0, y0) == (0, 0) {
+        return Ok(valid);
+    }
+    let shift = |value: u32, by: i32| u32::try_from(i64::from(value) + i64::from(by)).unwrap_or(0);
+    let (x, y) = (shift(x, x0), shift(y, y0));
+    // Already checked against the shared area; the display is at least that far.
+    InputEvent::PointerMove { x, y }.validate(ScreenSize {
+        width: x.saturating_add(1),
+        height: y.saturating_add(1),
+    })
 }
 
 /// Runs on the injector thread until the queue closes.

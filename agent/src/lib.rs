@@ -8,11 +8,13 @@ mod consent;
 mod input;
 mod pacer;
 mod pipeline;
+mod screen;
 mod session;
 mod stream;
 pub mod terminal;
 
 pub use consent::{ConsentPolicy, ConsentRequest};
 pub use pacer::{FramePacer, UnexpectedAck};
-pub use pipeline::Pipeline;
+pub use pipeline::{Encoded, Pipeline, Step};
+pub use screen::{open_screen, DemoSettings, InputTarget, OpenedScreen, ScreenChoice};
 pub use session::{run, AgentConfig, AgentEvent, MAX_SPENT_CODES};

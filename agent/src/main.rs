@@ -3,9 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tether_agent::{terminal::spawn_terminal_front_end, AgentConfig, AgentEvent, ConsentPolicy};
+use tether_agent::{
+    open_screen, terminal::spawn_terminal_front_end, AgentConfig, AgentEvent, ConsentPolicy,
+    DemoSettings, ScreenChoice,
+};
+use tether_capture::MonitorChoice;
 use tether_cli::RelayArgs;
-use tether_screen::DemoDesktop;
 use tokio::sync::mpsc;
 
 /// Shares this machine's screen with a technician through a Tether relay.
@@ -18,7 +21,9 @@ use tokio::sync::mpsc;
 /// session ends it. The agent exits when the session ends: 0 when it ended normally or was
 /// declined, 1 on errors.
 ///
-/// The screen is the built-in demo desktop for now; real capture comes with the X11 backend.
+/// The screen shared is the X11 display (`--display`, default `DISPLAY`) captured through
+/// MIT-SHM with XDamage, so an idle screen costs nothing; the technician's mouse and keyboard
+/// are replayed on it through XTEST. Without a display, the built-in demo desktop is shared.
 #[derive(Debug, Parser)]
 #[command(name = "tether-agent", version)]
 struct Args {
@@ -32,6 +37,20 @@ struct Args {
     /// Upper bound on screen captures per second.
     #[arg(long, env = "TETHER_MAX_FPS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=240))]
     max_fps: u32,
+
+    /// What to share: the X11 display when reachable (auto), only the display (x11), or the
+    /// built-in demo desktop (demo).
+    #[arg(long, env = "TETHER_SCREEN", value_enum, default_value_t = ScreenChoice::Auto)]
+    screen: ScreenChoice,
+
+    /// The X display to share and control [default: $DISPLAY].
+    #[arg(long, env = "TETHER_DISPLAY")]
+    display: Option<String>,
+
+    /// Which monitor to share: "all" (the whole desktop as one picture) or a monitor's number
+    /// (0 is the first RandR monitor).
+    #[arg(long, env = "TETHER_MONITOR", default_value = "all", value_parser = parse_monitor)]
+    monitor: MonitorChoice,
 
     /// Size of the demo desktop, WIDTHxHEIGHT.
     #[arg(long, env = "TETHER_DEMO_SIZE", default_value = "1280x720", value_parser = tether_cli::parse_size)]
@@ -58,18 +77,30 @@ async fn main() -> ExitCode {
         let (requests, stop) = spawn_terminal_front_end();
         (ConsentPolicy::Ask(requests), Some(stop))
     };
+    let (width, height) = args.demo_size;
+    let demo = DemoSettings {
+        width,
+        height,
+        seed: args.demo_seed,
+    };
+    let screen = match open_screen(args.screen, args.display.as_deref(), args.monitor, demo) {
+        Ok(screen) => screen,
+        Err(e) => {
+            eprintln!("tether-agent: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("sharing: {}", screen.source.describe());
     let config = AgentConfig {
         consent,
         stop,
-        input_display: None,
+        input: screen.input,
         target: args.relay.target(),
         name: args
             .name
             .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
         max_fps: args.max_fps,
     };
-    let (width, height) = args.demo_size;
-    let source = Box::new(DemoDesktop::new(width, height, args.demo_seed));
 
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
@@ -77,7 +108,7 @@ async fn main() -> ExitCode {
             print_event(&event);
         }
     });
-    let result = tether_agent::run(config, source, events_tx).await;
+    let result = tether_agent::run(config, screen.source, events_tx).await;
     let _ = printer.await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -121,5 +152,16 @@ fn print_event(event: &AgentEvent) {
             println!("session started: {viewer} ({granted})")
         }
         AgentEvent::SessionEnded { reason } => println!("session ended: {reason}"),
+    }
+}
+
+/// Parses `--monitor`: "all" or a monitor number.
+fn parse_monitor(value: &str) -> Result<MonitorChoice, String> {
+    match value {
+        "all" => Ok(MonitorChoice::All),
+        number => number
+            .parse()
+            .map(MonitorChoice::Index)
+            .map_err(|_| format!("expected \"all\" or a monitor number, got {number:?}")),
     }
 }

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, Notify};
 use crate::{
     consent::ConsentPolicy,
     pipeline::Pipeline,
+    screen::InputTarget,
     stream::{stream_frames, StreamEnd},
 };
 
@@ -43,8 +44,8 @@ pub struct AgentConfig {
     pub consent: ConsentPolicy,
     /// Notified when the user ends the session.
     pub stop: Option<Arc<Notify>>,
-    /// The X display to replay the technician's input on (`None`: input is dropped).
-    pub input_display: Option<String>,
+    /// Where to replay the technician's input (`None`: input is dropped).
+    pub input: Option<InputTarget>,
 }
 
 /// Progress the agent reports to whoever runs it (a terminal, the demo, a tray icon).
@@ -219,7 +220,7 @@ async fn serve(
         .context("the screen pipeline was already used")?;
     let stop = config.stop.clone();
     let reason = tokio::select! {
-        end = stream_frames(session, pipeline, config.max_fps, window, granted, config.input_display.clone(), stop) => match end? {
+        end = stream_frames(session, pipeline, config.max_fps, window, granted, config.input.clone(), stop) => match end? {
             StreamEnd::ViewerLeft => EndReason::ViewerDisconnected.to_string(),
             StreamEnd::Stopped => "you ended the session".to_owned(),
         },

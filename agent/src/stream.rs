@@ -16,7 +16,8 @@ use tokio::{
 use crate::{
     input::{InputGate, ScreenSizeCell},
     pacer::FramePacer,
-    pipeline::Pipeline,
+    pipeline::{Encoded, Pipeline},
+    screen::InputTarget,
 };
 
 /// Largest piece of an update per message; well under the protocol's message limit.
@@ -37,7 +38,7 @@ pub async fn stream_frames(
     max_fps: u32,
     window: u8,
     granted: Capabilities,
-    input_display: Option<String>,
+    input: Option<InputTarget>,
     stop: Option<Arc<Notify>>,
 ) -> anyhow::Result<StreamEnd> {
     let SecureStream {
@@ -47,7 +48,7 @@ pub async fn stream_frames(
 
     let screen = Arc::new(ScreenSizeCell::default());
     pipeline.reset();
-    let (next, first) = pipeline.step().await?;
+    let (next, first) = pipeline.capture_now().await?;
     pipeline = next;
     screen.set(first.width, first.height);
     send.send(&AgentMessage::Hello {
@@ -58,8 +59,8 @@ pub async fn stream_frames(
         granted,
     })
     .await?;
-    if let Some(update) = first.update {
-        send_update(&mut send, first.seq, &update).await?;
+    if let Some(update) = &first.update {
+        send_update(&mut send, &first, update).await?;
         pacer.on_sent(first.seq);
     }
 
@@ -68,7 +69,7 @@ pub async fn stream_frames(
     // the end, errors) to the loop below. Dropping the task drops the gate, whose injector then
     // releases every key and button it holds.
     let (acks_tx, mut acks) = mpsc::channel(usize::from(FramePacer::MAX_WINDOW));
-    let mut gate = InputGate::new(granted.control, input_display, screen.clone());
+    let mut gate = InputGate::new(granted.control, input, screen.clone());
     let reader = tokio::spawn(async move {
         loop {
             let message = recv.recv().await;
@@ -83,7 +84,8 @@ pub async fn stream_frames(
         }
         gate.close().await;
     });
-    let mut ticker = tokio::time::interval(Duration::from_secs(1) / max_fps.max(1));
+    let frame_interval = Duration::from_secs(1) / max_fps.max(1);
+    let mut ticker = tokio::time::interval(frame_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
     let result = async {
@@ -94,12 +96,19 @@ pub async fn stream_frames(
                     () = stopped(stop.as_deref()) => return Ok(StreamEnd::Stopped),
                     message = acks.recv() => message,
                     _ = ticker.tick() => {
-                        let (next, encoded) = pipeline.step().await?;
+                        // Waits (off the runtime) for the screen to change, at most one frame
+                        // interval, so an idle screen is never captured.
+                        let (next, step) = pipeline.step(frame_interval).await?;
                         pipeline = next;
-                        screen.set(encoded.width, encoded.height);
-                        if let Some(update) = encoded.update {
-                            send_update(&mut send, encoded.seq, &update).await?;
-                            pacer.on_sent(encoded.seq);
+                        if let Some(cursor) = step.cursor {
+                            send.send(&AgentMessage::Cursor(cursor)).await?;
+                        }
+                        if let Some(encoded) = step.encoded {
+                            screen.set(encoded.width, encoded.height);
+                            if let Some(update) = &encoded.update {
+                                send_update(&mut send, &encoded, update).await?;
+                                pacer.on_sent(encoded.seq);
+                            }
                         }
                         continue;
                     }
@@ -135,12 +144,14 @@ async fn stopped(stop: Option<&Notify>) {
     }
 }
 
+/// Sends an update's timing, then the update in chunks.
 async fn send_update(
     send: &mut SecureSender<AgentMessage>,
-    seq: u64,
+    encoded: &Encoded,
     update: &[u8],
 ) -> anyhow::Result<()> {
-    for chunk in split_update(seq, update, CHUNK_BYTES) {
+    send.send(&AgentMessage::Timing(encoded.timing)).await?;
+    for chunk in split_update(encoded.seq, update, CHUNK_BYTES) {
         send.send(&AgentMessage::Frame(chunk)).await?;
     }
     Ok(())

@@ -333,7 +333,8 @@ impl Relay {
     }
 }
 
-/// Command-line arguments of an agent pinned to a relay, showing a demo desktop.
+/// Command-line arguments of an agent pinned to a relay, sharing a demo desktop of `size` drawn
+/// from `seed` unless `extra` chooses another `--screen`.
 pub fn agent_args(
     relay: &str,
     fingerprint: &str,
@@ -354,6 +355,9 @@ pub fn agent_args(
     .iter()
     .map(|arg| arg.to_string())
     .collect();
+    if !extra.contains(&"--screen") {
+        args.extend(["--screen".to_owned(), "demo".to_owned()]);
+    }
     args.extend(extra.iter().map(|arg| arg.to_string()));
     args
 }

@@ -11,7 +11,7 @@ use tether_screen::DemoDesktop;
 use tether_transport::RelayTarget;
 use tokio::sync::{mpsc, Notify};
 
-use crate::{join, write_png, FrameObserver, JoinOptions, ViewOutcome};
+use crate::{join, write_png, CursorObserver, FrameObserver, JoinOptions, ViewOutcome};
 
 /// What the demo runs.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct DemoOptions {
     pub snapshot: PathBuf,
     /// Shown every applied update (the window, when there is one).
     pub observer: Option<FrameObserver>,
+    /// Told every time the remote pointer changes.
+    pub cursor: Option<CursorObserver>,
     /// Notified to end the session early.
     pub stop: Option<Arc<Notify>>,
 }
@@ -67,7 +69,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         // Both ends are this process: the person running the demo is the user asked.
         consent: ConsentPolicy::AutoAccept,
         stop: None,
-        input_display: None,
+        input: None,
     };
     let agent = tokio::spawn(tether_agent::run(
         agent_config,
@@ -91,6 +93,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         input: None,
         frames: options.frames,
         observer: options.observer.clone(),
+        cursor: options.cursor.clone(),
         stop: options.stop.clone(),
     })
     .await?;

@@ -13,7 +13,7 @@ use tether_codec::{Decoder, DecoderLimits, Frame};
 use tether_e2e::ShortAuthString;
 use tether_proto::{
     control::{ClientMessage, RelayMessage},
-    session::{AgentMessage, Capabilities, ViewerMessage},
+    session::{AgentMessage, Capabilities, FrameTiming, ViewerMessage},
     SessionCode, UpdateAssembler, PROTOCOL_VERSION,
 };
 use tether_transport::{
@@ -21,7 +21,7 @@ use tether_transport::{
 };
 use tokio::sync::{mpsc, Notify};
 
-use crate::{input::InputFeed, ViewerError};
+use crate::{cursor::RemoteCursor, input::InputFeed, latency::LatencyLog, ViewerError};
 
 /// Updates the viewer lets the agent send ahead of its acknowledgements.
 const WINDOW: u8 = 2;
@@ -46,6 +46,8 @@ pub struct JoinOptions {
     pub frames: Option<u64>,
     /// Shown every applied update (e.g. by a window).
     pub observer: Option<FrameObserver>,
+    /// Told every time the remote pointer moves or changes shape.
+    pub cursor: Option<CursorObserver>,
     /// Notified to end the viewing early with what has been received.
     pub stop: Option<Arc<Notify>>,
     /// Told how the session is going, as it goes.
@@ -85,6 +87,23 @@ impl FrameObserver {
     }
 }
 
+/// Called with the remote pointer after every change.
+#[derive(Clone)]
+pub struct CursorObserver(Arc<dyn Fn(&RemoteCursor) + Send + Sync>);
+
+impl CursorObserver {
+    /// Wraps a callback.
+    pub fn new(callback: impl Fn(&RemoteCursor) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(callback))
+    }
+}
+
+impl fmt::Debug for CursorObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CursorObserver")
+    }
+}
+
 impl fmt::Debug for FrameObserver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("FrameObserver")
@@ -112,6 +131,8 @@ pub struct ViewOutcome {
     pub bytes: u64,
     /// Time from the first update to the last.
     pub elapsed: Duration,
+    /// Latency per stage of the updates the agent timed.
+    pub latency: LatencyLog,
 }
 
 /// Joins the session behind `options.code` and receives frame updates until `options.frames`
@@ -217,8 +238,12 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                 if message == AgentMessage::Declined {
                     return Err(ViewerError::Declined);
                 }
+                let moved_cursor = matches!(message, AgentMessage::Cursor(_));
                 let admitted_before = stream.granted.is_some();
                 let applied = stream.handle(message)?;
+                if let (true, Some(observer)) = (moved_cursor, &options.cursor) {
+                    (observer.0)(&stream.cursor);
+                }
                 if let (false, Some(granted)) = (admitted_before, stream.granted) {
                     notify(options, JoinEvent::Admitted { granted });
                 }
@@ -235,6 +260,15 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
             }
         }
     }
+}
+
+/// Now, in microseconds since the Unix epoch (0 if the clock is before it).
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+        })
 }
 
 /// The next input event to forward; never without a feed.
@@ -288,6 +322,9 @@ struct FrameStream {
     agent: String,
     sas: ShortAuthString,
     granted: Option<Capabilities>,
+    cursor: RemoteCursor,
+    timing: Option<FrameTiming>,
+    latency: LatencyLog,
     screen: Option<String>,
     assembler: UpdateAssembler,
     decoder: Decoder,
@@ -305,6 +342,9 @@ impl FrameStream {
             agent,
             sas,
             granted: None,
+            cursor: RemoteCursor::default(),
+            timing: None,
+            latency: LatencyLog::default(),
             screen: None,
             assembler: UpdateAssembler::new(max_update),
             decoder: Decoder::new(LIMITS),
@@ -320,6 +360,19 @@ impl FrameStream {
     fn handle(&mut self, message: AgentMessage) -> anyhow::Result<Option<u64>> {
         match message {
             AgentMessage::Declined => bail!("the user declined the session"),
+            AgentMessage::Timing(timing) => {
+                self.timing = Some(timing);
+                Ok(None)
+            }
+            AgentMessage::Cursor(update) => {
+                if self.screen.is_none() {
+                    bail!("cursor update before the agent's hello");
+                }
+                self.cursor
+                    .apply(update)
+                    .context("the agent sent a bad cursor")?;
+                Ok(None)
+            }
             AgentMessage::Hello {
                 version,
                 screen,
@@ -350,10 +403,15 @@ impl FrameStream {
                 let Some((seq, update)) = self.assembler.push(chunk)? else {
                     return Ok(None);
                 };
+                let decode_start = Instant::now();
                 self.decoder
                     .apply(&update)
                     .with_context(|| format!("frame update {seq} is invalid"))?;
                 let now = Instant::now();
+                if let Some(timing) = self.timing.take().filter(|timing| timing.seq == seq) {
+                    self.latency
+                        .record(&timing, unix_micros(), now - decode_start);
+                }
                 self.first_at.get_or_insert(now);
                 self.last_at = Some(now);
                 self.last_seq = Some(seq);
@@ -387,6 +445,7 @@ impl FrameStream {
             frames: self.frames,
             bytes: self.bytes,
             elapsed,
+            latency: self.latency,
         })
     }
 }

@@ -4,14 +4,16 @@
 //! [`join`] runs a session headless (snapshot mode); [`demo`] runs relay, agent and viewer in
 //! one process for a first look.
 
+pub mod cursor;
 pub mod demo;
 mod error;
 pub mod input;
 mod join;
+pub mod latency;
 mod scale;
 mod snapshot;
 pub mod window;
 
 pub use error::ViewerError;
-pub use join::{join, FrameObserver, JoinEvent, JoinOptions, ViewOutcome};
+pub use join::{join, CursorObserver, FrameObserver, JoinEvent, JoinOptions, ViewOutcome};
 pub use snapshot::write_png;

@@ -133,6 +133,7 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
             .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned()),
         frames: args.frames,
         observer: None,
+        cursor: None,
         stop: None,
     };
     let snapshot = args.snapshot;
@@ -143,6 +144,7 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
             let options = JoinOptions {
                 events: Some(follow_progress(Some(live.clone()))),
                 observer: Some(live.observer()),
+                cursor: Some(live.cursor_observer()),
                 input: Some(live.input()),
                 stop: Some(stop),
                 ..windowed
@@ -188,6 +190,9 @@ fn report_join(
         "received {} frames ({} bytes) from {} showing {}",
         outcome.frames, outcome.bytes, outcome.agent, outcome.screen
     );
+    if !outcome.latency.is_empty() {
+        println!("latency p50/p99 ms: {}", outcome.latency.summary());
+    }
     if let Some(path) = snapshot {
         write_png(&outcome.framebuffer, path)?;
         println!(
@@ -245,6 +250,7 @@ fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
         seed: args.seed,
         snapshot: args.snapshot,
         observer: None,
+        cursor: None,
         stop: None,
     };
     if !args.headless && display_available() {
@@ -257,6 +263,7 @@ fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
             |live, stop| async move {
                 let options = DemoOptions {
                     observer: Some(live.observer()),
+                    cursor: Some(live.cursor_observer()),
                     stop: Some(stop),
                     ..windowed
                 };

@@ -24,9 +24,10 @@ use winit::{
 };
 
 use crate::{
+    cursor::{draw_cursor, RemoteCursor},
     input::{input_channel, InputCapture, InputFeed},
-    scale::blit_fit,
-    FrameObserver,
+    scale::{blit_fit, fit},
+    CursorObserver, FrameObserver,
 };
 
 /// Whether a graphical display is available to open a window on.
@@ -47,6 +48,7 @@ enum ViewEvent {
 
 struct Shared {
     latest: Mutex<Option<Frame>>,
+    cursor: Mutex<RemoteCursor>,
     /// Set while a [`ViewEvent::Frame`] is queued, so a fast session never floods the loop.
     wake_pending: AtomicBool,
     proxy: EventLoopProxy<ViewEvent>,
@@ -97,6 +99,24 @@ impl LiveView {
         let _ = self.shared.proxy.send_event(ViewEvent::Ended(reason));
     }
 
+    /// Offers the remote pointer's new state to the window.
+    pub fn show_cursor(&self, cursor: &RemoteCursor) {
+        *self
+            .shared
+            .cursor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = cursor.clone();
+        if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
+            let _ = self.shared.proxy.send_event(ViewEvent::Frame);
+        }
+    }
+
+    /// A cursor observer for [`crate::JoinOptions`] that draws the remote pointer.
+    pub fn cursor_observer(&self) -> CursorObserver {
+        let view = self.clone();
+        CursorObserver::new(move |cursor| view.show_cursor(cursor))
+    }
+
     /// A frame observer for [`crate::JoinOptions`] that shows every applied update.
     pub fn observer(&self) -> FrameObserver {
         let view = self.clone();
@@ -126,6 +146,7 @@ impl ViewerWindow {
             .context("cannot open the display")?;
         let shared = Arc::new(Shared {
             latest: Mutex::new(None),
+            cursor: Mutex::new(RemoteCursor::default()),
             wake_pending: AtomicBool::new(false),
             proxy: event_loop.create_proxy(),
         });
@@ -236,8 +257,16 @@ impl App {
                 .unwrap_or_else(PoisonError::into_inner);
             match latest.as_ref() {
                 Some(frame) => {
-                    self.frame_size = Some((frame.width(), frame.height()));
+                    let frame_size = (frame.width(), frame.height());
+                    self.frame_size = Some(frame_size);
                     blit_fit(frame, &mut buffer, size.width, size.height);
+                    let place = fit(frame_size.0, frame_size.1, size.width, size.height);
+                    let cursor = self
+                        .shared
+                        .cursor
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    draw_cursor(&cursor, &mut buffer, size.width, place, frame_size);
                 }
                 None => buffer.fill(0),
             }

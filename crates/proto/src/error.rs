@@ -23,6 +23,16 @@ pub enum ProtoError {
     /// A session code did not have the form `123-456-789-012`.
     #[error("invalid session code {0:?}: expected 12 digits such as 123-456-789-012")]
     InvalidCode(String),
+    /// A cursor image's geometry does not match its pixels or is too large.
+    #[error("invalid cursor image: {width}x{height} with {bytes} bytes of pixels")]
+    InvalidCursor {
+        /// Claimed width.
+        width: u16,
+        /// Claimed height.
+        height: u16,
+        /// Pixel bytes present.
+        bytes: usize,
+    },
     /// A nameplate number was out of range.
     #[error("invalid nameplate {0}: expected a number below 1000000")]
     InvalidNameplate(u32),

@@ -54,6 +54,12 @@ pub enum AgentMessage {
     },
     /// The user (or the agent's policy) declined the session; the agent closes the stream.
     Declined,
+    /// When and how fast the next update's frame was made; sent just before its chunks so the
+    /// viewer can measure latency per stage (meaningful when both ends share a clock).
+    Timing(FrameTiming),
+    /// The mouse pointer moved or changed shape. It is not drawn into the frames, so moving
+    /// it costs no frame update; the viewer draws it over the picture.
+    Cursor(CursorUpdate),
     /// One piece of an encoded frame update (see `tether-codec`).
     Frame(FrameChunk),
 }
@@ -122,5 +128,107 @@ impl std::fmt::Display for Capabilities {
         } else {
             f.write_str(&names.join(" + "))
         }
+    }
+}
+
+/// The agent's timings of one update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameTiming {
+    /// The update's sequence number.
+    pub seq: u64,
+    /// Wall-clock time the capture started, in microseconds since the Unix epoch.
+    pub captured_at_us: u64,
+    /// Microseconds the capture took.
+    pub capture_us: u32,
+    /// Microseconds the encoding took.
+    pub encode_us: u32,
+}
+
+/// Where the remote pointer is, and its image when that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CursorUpdate {
+    /// Column of the pointer's hotspot in screen pixels (may lie off the screen).
+    pub x: i32,
+    /// Row of the pointer's hotspot in screen pixels (may lie off the screen).
+    pub y: i32,
+    /// Whether the pointer is on the shared screen at all.
+    pub visible: bool,
+    /// The new image, when it changed since the last update.
+    pub shape: Option<CursorShape>,
+}
+
+/// A cursor image; validate with [`CursorShape::check`] before use.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CursorShape {
+    /// Width in pixels, at most [`CursorShape::MAX_SIDE`].
+    pub width: u16,
+    /// Height in pixels, at most [`CursorShape::MAX_SIDE`].
+    pub height: u16,
+    /// Column of the hotspot inside the image.
+    pub hotspot_x: u16,
+    /// Row of the hotspot inside the image.
+    pub hotspot_y: u16,
+    /// BGRA pixels, premultiplied alpha, `width * 4` bytes per row.
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+}
+
+impl CursorShape {
+    /// The largest cursor side accepted.
+    pub const MAX_SIDE: u16 = 256;
+
+    /// Checks the geometry against the pixel buffer and the size limit.
+    pub fn check(&self) -> Result<(), crate::ProtoError> {
+        let expected = usize::from(self.width) * usize::from(self.height) * 4;
+        if self.width > Self::MAX_SIDE
+            || self.height > Self::MAX_SIDE
+            || self.pixels.len() != expected
+            || (self.width > 0 && self.hotspot_x >= self.width)
+            || (self.height > 0 && self.hotspot_y >= self.height)
+        {
+            return Err(crate::ProtoError::InvalidCursor {
+                width: self.width,
+                height: self.height,
+                bytes: self.pixels.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for CursorShape {
+    /// The geometry only, not the pixels.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CursorShape")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("hotspot_x", &self.hotspot_x)
+            .field("hotspot_y", &self.hotspot_y)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(width: u16, height: u16, bytes: usize) -> CursorShape {
+        CursorShape {
+            width,
+            height,
+            hotspot_x: 0,
+            hotspot_y: 0,
+            pixels: vec![0; bytes],
+        }
+    }
+
+    #[test]
+    fn cursor_shapes_must_match_their_pixels_and_stay_small() {
+        assert!(shape(16, 16, 16 * 16 * 4).check().is_ok());
+        assert!(shape(16, 16, 16 * 16 * 4 - 1).check().is_err());
+        assert!(shape(257, 1, 257 * 4).check().is_err());
+        let mut off = shape(4, 4, 64);
+        off.hotspot_x = 4;
+        assert!(off.check().is_err());
     }
 }

@@ -1,0 +1,163 @@
+//! The remote pointer, drawn by the viewer over the picture (the agent keeps it out of the
+//! frames so that moving it costs no frame update).
+
+use std::sync::Arc;
+
+use tether_proto::session::{CursorShape, CursorUpdate};
+
+use crate::scale::Placement;
+
+/// The remote pointer as last reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteCursor {
+    /// Hotspot column in remote screen pixels.
+    pub x: i32,
+    /// Hotspot row in remote screen pixels.
+    pub y: i32,
+    /// Whether it is on the shared screen.
+    pub visible: bool,
+    /// Its image, once one was received.
+    pub shape: Option<Arc<CursorShape>>,
+}
+
+impl RemoteCursor {
+    /// Applies an update from the agent; a malformed image is an error.
+    pub fn apply(&mut self, update: CursorUpdate) -> Result<(), tether_proto::ProtoError> {
+        if let Some(shape) = update.shape {
+            shape.check()?;
+            self.shape = Some(Arc::new(shape));
+        }
+        self.x = update.x;
+        self.y = update.y;
+        self.visible = update.visible;
+        Ok(())
+    }
+}
+
+/// Blends the cursor's image, unscaled, onto a 0RGB `surface` (`window_w` wide) with its
+/// hotspot at the remote position's place in the scaled picture.
+pub fn draw_cursor(
+    cursor: &RemoteCursor,
+    surface: &mut [u32],
+    window_w: u32,
+    place: Placement,
+    frame: (u32, u32),
+) {
+    let (Some(shape), true) = (&cursor.shape, cursor.visible) else {
+        return;
+    };
+    if frame.0 == 0 || frame.1 == 0 || window_w == 0 {
+        return;
+    }
+    let to_window = |remote: i32, start: u32, shown: u32, size: u32| -> i64 {
+        i64::from(start) + i64::from(remote) * i64::from(shown) / i64::from(size)
+    };
+    let left = to_window(cursor.x, place.x, place.width, frame.0) - i64::from(shape.hotspot_x);
+    let top = to_window(cursor.y, place.y, place.height, frame.1) - i64::from(shape.hotspot_y);
+    let window_h = (surface.len() / window_w as usize) as i64;
+    for row in 0..i64::from(shape.height) {
+        let y = top + row;
+        if !(0..window_h).contains(&y) {
+            continue;
+        }
+        for column in 0..i64::from(shape.width) {
+            let x = left + column;
+            if !(0..i64::from(window_w)).contains(&x) {
+                continue;
+            }
+            let at = ((row * i64::from(shape.width) + column) * 4) as usize;
+            let Some(&[b, g, r, a]) = shape.pixels.get(at..at + 4) else {
+                return;
+            };
+            let dst = &mut surface[(y * i64::from(window_w) + x) as usize];
+            *dst = blend_premultiplied(*dst, [b, g, r], a);
+        }
+    }
+}
+
+/// `src` (premultiplied by `alpha`) over the 0RGB pixel `dst`.
+fn blend_premultiplied(dst: u32, src: [u8; 3], alpha: u8) -> u32 {
+    let [db, dg, dr, _] = dst.to_le_bytes();
+    let keep = 255 - u32::from(alpha);
+    let mix =
+        |s: u8, d: u8| -> u8 { (u32::from(s) + (u32::from(d) * keep + 127) / 255).min(255) as u8 };
+    u32::from_le_bytes([mix(src[0], db), mix(src[1], dg), mix(src[2], dr), 0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(x: i32, y: i32, pixels: Vec<u8>, side: u16) -> RemoteCursor {
+        RemoteCursor {
+            x,
+            y,
+            visible: true,
+            shape: Some(Arc::new(CursorShape {
+                width: side,
+                height: side,
+                hotspot_x: 1,
+                hotspot_y: 1,
+                pixels,
+            })),
+        }
+    }
+
+    fn one_to_one(width: u32, height: u32) -> Placement {
+        Placement {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        }
+    }
+
+    #[test]
+    fn an_opaque_cursor_replaces_pixels_with_its_hotspot_on_the_position() {
+        let white = [255u8, 255, 255, 255].repeat(4);
+        let mut surface = vec![0u32; 10 * 10];
+        draw_cursor(
+            &cursor(5, 5, white, 2),
+            &mut surface,
+            10,
+            one_to_one(10, 10),
+            (10, 10),
+        );
+        let lit: Vec<usize> = (0..100).filter(|&i| surface[i] != 0).collect();
+        assert_eq!(lit, vec![44, 45, 54, 55]);
+        assert_eq!(surface[44], 0x00ff_ffff);
+    }
+
+    #[test]
+    fn transparent_pixels_keep_the_picture_and_edges_clip() {
+        let clear = [0u8, 0, 0, 0].repeat(4);
+        let mut surface = vec![0x0012_3456u32; 4 * 4];
+        draw_cursor(
+            &cursor(0, 0, clear, 2),
+            &mut surface,
+            4,
+            one_to_one(4, 4),
+            (4, 4),
+        );
+        assert!(surface.iter().all(|&p| p == 0x0012_3456));
+    }
+
+    #[test]
+    fn a_malformed_shape_is_refused() {
+        let mut remote = RemoteCursor::default();
+        let update = CursorUpdate {
+            x: 0,
+            y: 0,
+            visible: true,
+            shape: Some(CursorShape {
+                width: 2,
+                height: 2,
+                hotspot_x: 0,
+                hotspot_y: 0,
+                pixels: vec![0; 3],
+            }),
+        };
+        assert!(remote.apply(update).is_err());
+        assert_eq!(remote, RemoteCursor::default());
+    }
+}
