@@ -51,6 +51,13 @@ impl Client {
     pub async fn hear(&mut self) -> RelayMessage {
         self.recv.recv().await.expect("receive").expect("a message")
     }
+
+    /// Closes the connection and waits until the relay has been told, so the relay does not
+    /// wait for an idle timeout when the test's runtime stops right after.
+    pub async fn hang_up(self) {
+        self.relay.connection.close(0u32.into(), b"done");
+        self.relay.endpoint.wait_idle().await;
+    }
 }
 
 /// What [`one_session`] did, for the tests to check the relay's record of it.
@@ -120,16 +127,16 @@ pub async fn one_session(relay: &str, fingerprint: Fingerprint, dir: &Path) -> S
             reason: Refusal::CodeAlreadyUsed
         }
     );
-    late.relay.connection.close(0u32.into(), b"done");
+    late.hang_up().await;
 
-    viewer.relay.connection.close(0u32.into(), b"done");
+    viewer.hang_up().await;
     assert_eq!(
         agent.hear().await,
         RelayMessage::Ended {
             reason: EndReason::ViewerDisconnected
         }
     );
-    agent.relay.connection.close(0u32.into(), b"done");
+    agent.hang_up().await;
     SessionReport {
         nameplate,
         session_id,
