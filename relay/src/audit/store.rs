@@ -45,11 +45,11 @@ pub enum AuditError {
     /// There is no database at the path.
     #[error("no audit log at {0}")]
     Missing(PathBuf),
-    /// The database's directory cannot be created.
-    #[error("cannot create {dir}: {source}")]
-    Directory {
-        /// The directory.
-        dir: PathBuf,
+    /// The database file or its directory cannot be created.
+    #[error("cannot create {path}: {source}")]
+    Create {
+        /// The file or directory.
+        path: PathBuf,
         /// Why.
         source: std::io::Error,
     },
@@ -85,15 +85,19 @@ pub struct AuditStore {
 }
 
 impl AuditStore {
-    /// Opens the log for appending, creating the file (and its directory) and the table if
-    /// needed. WAL mode: readers such as `audit verify` never block the relay's writes.
+    /// Opens the log for appending, creating the file (mode 0600: it holds clients' addresses
+    /// and names), its directory and the table if needed. WAL mode: readers such as
+    /// `audit verify` never block the relay's writes.
     pub fn open(path: &Path) -> Result<Self, AuditError> {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| AuditError::Directory {
-                dir: dir.to_owned(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir).map_err(cannot_create(dir))?;
         }
+        // SQLite gives its -wal and -shm files the database file's mode.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(path).map_err(cannot_create(path))?;
         let connection = Connection::open(path).map_err(database(path))?;
         let setup = |connection: &Connection| -> rusqlite::Result<()> {
             connection.busy_timeout(BUSY_TIMEOUT)?;
@@ -251,6 +255,13 @@ fn database(path: &Path) -> impl Fn(rusqlite::Error) -> AuditError + '_ {
     }
 }
 
+fn cannot_create(path: &Path) -> impl Fn(std::io::Error) -> AuditError + '_ {
+    move |source| AuditError::Create {
+        path: path.to_owned(),
+        source,
+    }
+}
+
 /// Reads one row selected with [`COLUMNS`].
 fn decode(row: &Row<'_>) -> Result<ChainedRow, String> {
     let hash = |index: usize| -> Result<Hash, String> {
@@ -344,6 +355,17 @@ mod tests {
         let broken = store.verify().unwrap().unwrap_err();
         assert_eq!(broken.id, 1);
         assert!(matches!(broken.problem, BreakKind::Unreadable(_)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        AuditStore::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]
