@@ -137,3 +137,23 @@ async fn a_relay_restarted_on_the_same_database_extends_the_chain() {
     let store = AuditStore::open_read_only(&database).unwrap();
     assert_eq!(store.verify().unwrap().unwrap().rows, 10);
 }
+
+#[tokio::test]
+async fn sessions_cut_by_a_shutdown_are_recorded_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let config = RelayConfig::new(listen, dir.path().join("relay"));
+    let database = config.database.clone();
+    let relay = Relay::start(config).await.unwrap();
+    let addr = relay.local_addr().to_string();
+    let known = dir.path().join("known_relays");
+    let paired = support::pair(&addr, relay.fingerprint(), &known).await;
+    relay.shutdown().await;
+
+    let rows = rows(&database);
+    let last = rows.last().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(last.record.kind, "session_ended");
+    assert_eq!(last.record.session_id, Some(paired.session_id));
+    assert_eq!(last.record.reason.as_deref(), Some("relay_shutdown"));
+}

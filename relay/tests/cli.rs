@@ -344,3 +344,23 @@ fn check_config_shows_the_database_and_metrics_address() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_taken_metrics_address_is_a_runtime_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = taken.local_addr().expect("address").to_string();
+    let (code, _, stderr) = run(&[
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--data-dir".as_ref(),
+        dir.path().as_os_str(),
+        "--metrics-listen".as_ref(),
+        taken.as_ref(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains(&format!("cannot serve metrics on {taken}")),
+        "{stderr}"
+    );
+}

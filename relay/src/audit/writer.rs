@@ -83,3 +83,55 @@ fn note_dropped(dropped: &Counter, rows: u64, why: &str) {
         warn!(dropped = before + rows, "audit rows dropped: {why}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::SessionEnd;
+
+    fn event() -> AuditEvent {
+        AuditEvent::SessionEnded {
+            session_id: 1,
+            reason: SessionEnd::ViewerDisconnected,
+            duration: std::time::Duration::ZERO,
+            bytes_to_agent: 0,
+            bytes_to_viewer: 0,
+        }
+    }
+
+    #[test]
+    fn a_full_queue_or_a_stopped_writer_drops_and_counts_instead_of_waiting() {
+        let (queue, rows) = mpsc::sync_channel(1);
+        let log = AuditLog {
+            queue,
+            dropped: Counter::default(),
+        };
+        log.record(event());
+        log.record(event());
+        assert_eq!(log.dropped.get(), 1);
+        assert_eq!(rows.try_iter().count(), 1);
+        drop(rows);
+        log.record(event());
+        assert_eq!(log.dropped.get(), 2);
+    }
+
+    #[test]
+    fn the_writer_writes_everything_queued_before_it_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let dropped = Counter::default();
+        let (log, writer) = start(AuditStore::open(&path).unwrap(), dropped.clone()).unwrap();
+        for _ in 0..1000 {
+            log.record(event());
+        }
+        drop(log);
+        writer.finish();
+        let summary = AuditStore::open_read_only(&path)
+            .unwrap()
+            .verify()
+            .unwrap()
+            .unwrap();
+        assert_eq!(summary.rows + dropped.get(), 1000);
+        assert_eq!(dropped.get(), 0, "1000 rows fit in the queue");
+    }
+}

@@ -60,18 +60,17 @@ impl Client {
     }
 }
 
-/// What [`one_session`] did, for the tests to check the relay's record of it.
-pub struct SessionReport {
+/// A paired agent `desk-1` and viewer `tech`.
+pub struct Paired {
+    pub agent: Client,
+    pub viewer: Client,
     pub nameplate: Nameplate,
     pub session_id: u64,
 }
 
-/// An agent `desk-1` registers; viewer `tech` joins and exchanges [`TO_AGENT`] and
-/// [`TO_VIEWER`] bytes with it on one stream; a second viewer `late` tries the used code and is
-/// refused; `tech` hangs up and the agent, told so, hangs up too.
-pub async fn one_session(relay: &str, fingerprint: Fingerprint, dir: &Path) -> SessionReport {
-    let known = dir.join("known_relays");
-    let mut agent = Client::connect(relay, fingerprint, &known).await;
+/// An agent `desk-1` registers and viewer `tech` joins it; both are told they are paired.
+pub async fn pair(relay: &str, fingerprint: Fingerprint, known: &Path) -> Paired {
+    let mut agent = Client::connect(relay, fingerprint, known).await;
     let registered = agent
         .say(ClientMessage::Register {
             name: "desk-1".to_owned(),
@@ -81,7 +80,7 @@ pub async fn one_session(relay: &str, fingerprint: Fingerprint, dir: &Path) -> S
         panic!("expected a nameplate, got {registered:?}");
     };
 
-    let mut viewer = Client::connect(relay, fingerprint, &known).await;
+    let mut viewer = Client::connect(relay, fingerprint, known).await;
     let paired = viewer
         .say(ClientMessage::Join {
             nameplate,
@@ -99,6 +98,31 @@ pub async fn one_session(relay: &str, fingerprint: Fingerprint, dir: &Path) -> S
             peer: "tech".to_owned()
         }
     );
+    Paired {
+        agent,
+        viewer,
+        nameplate,
+        session_id,
+    }
+}
+
+/// What [`one_session`] did, for the tests to check the relay's record of it.
+pub struct SessionReport {
+    pub nameplate: Nameplate,
+    pub session_id: u64,
+}
+
+/// [`pair`]s `desk-1` and `tech`, which exchange [`TO_AGENT`] and [`TO_VIEWER`] bytes on one
+/// stream; a second viewer `late` tries the used code and is refused; `tech` hangs up and the
+/// agent, told so, hangs up too.
+pub async fn one_session(relay: &str, fingerprint: Fingerprint, dir: &Path) -> SessionReport {
+    let known = dir.join("known_relays");
+    let Paired {
+        mut agent,
+        viewer,
+        nameplate,
+        session_id,
+    } = pair(relay, fingerprint, &known).await;
 
     let (mut up, mut from_agent) = viewer.relay.connection.open_bi().await.expect("open");
     up.write_all(&[7; TO_AGENT]).await.expect("write");
