@@ -8,7 +8,11 @@ use tether_proto::control::{ClientMessage, EndReason, RelayMessage};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
-use crate::{control::Control, server::Shared};
+use crate::{
+    audit::{AuditEvent, Peer},
+    control::Control,
+    server::Shared,
+};
 
 /// What the registry holds for an agent waiting with a code.
 pub(crate) struct WaitingAgent {
@@ -32,6 +36,10 @@ pub(crate) async fn serve(
     name: String,
 ) -> anyhow::Result<()> {
     let remote = connection.remote_address();
+    let agent = Peer {
+        addr: remote,
+        name: name.clone(),
+    };
     loop {
         let (pair, arrived) = oneshot::channel();
         let waiting = WaitingAgent {
@@ -48,6 +56,10 @@ pub(crate) async fn serve(
             Ok(issued) => issued,
             Err(reason) => {
                 warn!(%remote, %name, "registration refused: {reason}");
+                shared.audit.record(AuditEvent::RegistrationRefused {
+                    agent: agent.clone(),
+                    reason,
+                });
                 control
                     .last_word(connection, RelayMessage::Refused { reason })
                     .await;
@@ -55,6 +67,10 @@ pub(crate) async fn serve(
             }
         };
         info!(%remote, %name, nameplate = %code, "issued a nameplate");
+        shared.audit.record(AuditEvent::NameplateIssued {
+            nameplate: code,
+            agent: agent.clone(),
+        });
         let expires_in_secs = shared
             .config
             .code_ttl
@@ -74,6 +90,10 @@ pub(crate) async fn serve(
             _ = tokio::time::sleep_until(expires_at.into()) => None,
             message = control.next() => {
                 withdraw(shared, code);
+                shared.audit.record(AuditEvent::NameplateWithdrawn {
+                    nameplate: code,
+                    agent: agent.clone(),
+                });
                 return match message? {
                     None => Ok(()),
                     Some(other) => anyhow::bail!("unexpected {other:?} while waiting for a viewer"),
@@ -88,6 +108,10 @@ pub(crate) async fn serve(
                 .unwrap_or(true);
             if expired {
                 info!(%remote, "session code expired unused");
+                shared.audit.record(AuditEvent::NameplateExpired {
+                    nameplate: code,
+                    agent: agent.clone(),
+                });
                 let reason = EndReason::CodeExpired;
                 control.send.send(&RelayMessage::Ended { reason }).await?;
                 if !wants_another_code(&mut control).await? {

@@ -17,13 +17,20 @@ pub struct RelayConfig {
     pub idle_timeout: Duration,
     /// Rate limits on join attempts.
     pub join_limits: JoinLimits,
+    /// The audit log's SQLite database.
+    pub database: PathBuf,
+    /// Where to serve Prometheus metrics over HTTP, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl RelayConfig {
-    /// Defaults for a relay listening on `listen` with its data in `data_dir`.
+    /// Defaults for a relay listening on `listen` with its data (and its audit log,
+    /// `relay.db`) in `data_dir`, and no metrics endpoint.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
             listen,
+            database: data_dir.join("relay.db"),
+            metrics_listen: None,
             data_dir,
             code_ttl: Duration::from_secs(600),
             idle_timeout: tether_transport::config::DEFAULT_IDLE_TIMEOUT,

@@ -1,40 +1,102 @@
 //! Splicing a viewer's stream to a new stream to the agent, byte for byte.
 
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
+
+use prometheus_client::metrics::counter::Counter;
 use quinn::{Connection, RecvStream, SendStream, VarInt};
 use tether_proto::{control::StreamHeader, encode_message};
+
+use crate::metrics::RelayMetrics;
 
 const CHUNK: usize = 256 * 1024;
 const RESET_CODE: VarInt = VarInt::from_u32(0);
 
+/// The bytes one session forwarded in each direction, counted as they pass (so streams that
+/// end in a reset count too), and added to the relay-wide totals at the same time.
+#[derive(Clone)]
+pub struct SessionTally {
+    to_agent: ByteCount,
+    to_viewer: ByteCount,
+}
+
+#[derive(Clone)]
+struct ByteCount {
+    session: Arc<AtomicU64>,
+    relay: Counter,
+}
+
+impl ByteCount {
+    fn new(relay: &Counter) -> Self {
+        Self {
+            session: Arc::default(),
+            relay: relay.clone(),
+        }
+    }
+
+    fn add(&self, bytes: u64) {
+        self.session.fetch_add(bytes, Ordering::Relaxed);
+        self.relay.inc_by(bytes);
+    }
+}
+
+impl SessionTally {
+    /// A new session's tally, feeding the relay's byte counters.
+    pub fn new(metrics: &RelayMetrics) -> Self {
+        Self {
+            to_agent: ByteCount::new(&metrics.forwarded_to_agent),
+            to_viewer: ByteCount::new(&metrics.forwarded_to_viewer),
+        }
+    }
+
+    /// Bytes forwarded from the viewer to the agent so far.
+    pub fn to_agent(&self) -> u64 {
+        self.to_agent.session.load(Ordering::Relaxed)
+    }
+
+    /// Bytes forwarded from the agent to the viewer so far.
+    pub fn to_viewer(&self) -> u64 {
+        self.to_viewer.session.load(Ordering::Relaxed)
+    }
+}
+
 /// Forwards one viewer stream to a new stream on the agent's connection until both directions
-/// end. Returns the bytes copied (viewer→agent, agent→viewer).
+/// end, counting the bytes in `tally`. Returns the bytes copied (viewer→agent, agent→viewer).
 pub async fn forward_stream(
     viewer: (SendStream, RecvStream),
     agent: &Connection,
     session_id: u64,
+    tally: &SessionTally,
 ) -> anyhow::Result<(u64, u64)> {
     let (viewer_send, viewer_recv) = viewer;
     let (mut agent_send, agent_recv) = agent.open_bi().await?;
     let mut header = Vec::new();
     encode_message(&StreamHeader { session_id }, &mut header)?;
     agent_send.write_all(&header).await?;
-    let (up, down) = tokio::join!(pump(viewer_recv, agent_send), pump(agent_recv, viewer_send));
+    let (up, down) = tokio::join!(
+        pump(viewer_recv, agent_send, &tally.to_agent),
+        pump(agent_recv, viewer_send, &tally.to_viewer)
+    );
     Ok((up?, down?))
 }
 
 /// Copies `from` into `to` until `from` ends, mirroring a reset or stop onto the other side so
 /// neither peer waits forever. Memory stays bounded: each chunk is written (within QUIC flow
 /// control) before the next is read.
-async fn pump(mut from: RecvStream, mut to: SendStream) -> anyhow::Result<u64> {
+async fn pump(mut from: RecvStream, mut to: SendStream, count: &ByteCount) -> anyhow::Result<u64> {
     let mut copied = 0u64;
     loop {
         match from.read_chunk(CHUNK, true).await {
             Ok(Some(chunk)) => {
-                copied += chunk.bytes.len() as u64;
+                let len = chunk.bytes.len() as u64;
                 if let Err(e) = to.write_chunk(chunk.bytes).await {
                     let _ = from.stop(RESET_CODE);
                     return Err(e.into());
                 }
+                copied += len;
+                count.add(len);
             }
             Ok(None) => {
                 let _ = to.finish();

@@ -7,10 +7,13 @@
 //! parses (and with end-to-end encryption cannot read) screen content, input or shell bytes.
 
 mod agent_side;
+pub mod audit;
 mod config;
 mod control;
 mod forward;
 mod limiter;
+mod metrics;
+mod metrics_http;
 mod registry;
 mod server;
 mod settings;

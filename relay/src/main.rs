@@ -1,15 +1,20 @@
 //! `tether-relay`: the QUIC server that pairs viewers with agents.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::ErrorKind, path::PathBuf, process::ExitCode, time::SystemTime};
 
 use clap::{Parser, Subcommand};
-use tether_relay::{Relay, RelaySettings};
+use tether_relay::{
+    audit::{self, AuditError, AuditStore, Format},
+    Relay, RelayConfig, RelaySettings,
+};
 
 /// Pairs Tether viewers with agents by one-time session code and forwards their (opaque)
 /// streams over QUIC.
 ///
-/// Once ready, prints `listening on ADDR` and `fingerprint: sha256:HEX` on stdout; clients pin
-/// that fingerprint. Logs go to stderr (set RUST_LOG, e.g. RUST_LOG=debug).
+/// Once ready, prints `listening on ADDR` and `fingerprint: sha256:HEX` on stdout, then
+/// `metrics on ADDR` when --metrics-listen is set; clients pin that fingerprint. Logs go to
+/// stderr (set RUST_LOG, e.g. RUST_LOG=debug). Every session event is appended to the audit log
+/// (see `tether-relay audit --help`).
 ///
 /// Settings come from flags, else environment variables, else the --config file, else
 /// defaults. Exit codes: 0 clean shutdown, 1 runtime failure (e.g. the port is taken), 2 bad
@@ -18,7 +23,7 @@ use tether_relay::{Relay, RelaySettings};
 #[command(name = "tether-relay", version)]
 struct Cli {
     /// A TOML file with any of the settings (same names as the flags, with underscores:
-    /// listen, data_dir, code_ttl_secs, idle_timeout_secs).
+    /// listen, data_dir, code_ttl_secs, idle_timeout_secs, database, metrics_listen).
     #[arg(long, env = "TETHER_RELAY_CONFIG", global = true)]
     config: Option<PathBuf>,
 
@@ -33,6 +38,49 @@ struct Cli {
 enum Command {
     /// Check the configuration and print the effective settings as TOML, without starting.
     CheckConfig,
+    /// Print the audit log (the relay's database, see --database), or verify it.
+    ///
+    /// Prints one line per session event: nameplates issued, expired or withdrawn, joins
+    /// accepted or refused, sessions started and ended (with duration and bytes each way).
+    /// Works while the relay runs. Exit codes: 0 done, 1 the log cannot be read (e.g. it does
+    /// not exist), 2 bad usage or configuration.
+    #[command(args_conflicts_with_subcommands = true)]
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AuditArgs {
+    /// Only events at or after this time: RFC 3339 (2026-11-22T16:00:00Z) or a span back from
+    /// now (90s, 15m, 1h, 7days).
+    #[arg(long, value_parser = since_arg)]
+    since: Option<SystemTime>,
+
+    /// One JSON object per line (with each row's hashes) instead of a table.
+    #[arg(long)]
+    json: bool,
+
+    #[command(subcommand)]
+    action: Option<AuditAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Recompute the audit log's hash chain from its first row.
+    ///
+    /// Each row stores the previous row's hash and its own, SHA-256 over the previous hash and
+    /// the row's canonical encoding, so editing, inserting, deleting or reordering rows breaks
+    /// the chain. Prints the row count and the newest row's hash: record it to detect later
+    /// removal of the newest rows. Exit codes: 0 the chain is intact, 1 the log cannot be read,
+    /// 2 bad usage or configuration, 3 the chain is broken (the first bad row's id is on
+    /// stderr).
+    Verify,
+}
+
+/// `audit verify`: the chain is broken.
+const EXIT_CHAIN_BROKEN: u8 = 3;
+
+fn since_arg(text: &str) -> Result<SystemTime, String> {
+    audit::parse_since(text, SystemTime::now())
 }
 
 fn default_data_dir() -> PathBuf {
@@ -41,8 +89,7 @@ fn default_data_dir() -> PathBuf {
         .join("tether-relay")
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     tether_cli::init_logging("info");
     let cli = Cli::parse();
     let file = match cli
@@ -58,15 +105,69 @@ async fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return config_error(&e),
     };
-    if let Some(Command::CheckConfig) = cli.command {
-        match toml::to_string(&RelaySettings::of(&config)) {
-            Ok(text) => print!("{text}"),
-            Err(e) => return config_error(&e),
-        }
-        println!("# configuration OK");
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Some(Command::CheckConfig) => check_config(&config),
+        Some(Command::Audit(args)) => audit_command(&config, args),
+        None => match tokio::runtime::Runtime::new() {
+            Ok(runtime) => runtime.block_on(run(config)),
+            Err(e) => {
+                eprintln!("tether-relay: cannot start the async runtime: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
 
+fn check_config(config: &RelayConfig) -> ExitCode {
+    match toml::to_string(&RelaySettings::of(config)) {
+        Ok(text) => print!("{text}"),
+        Err(e) => return config_error(&e),
+    }
+    println!("# configuration OK");
+    ExitCode::SUCCESS
+}
+
+fn audit_command(config: &RelayConfig, args: AuditArgs) -> ExitCode {
+    let store = match AuditStore::open_read_only(&config.database) {
+        Ok(store) => store,
+        Err(e) => return audit_error(&e),
+    };
+    match args.action {
+        Some(AuditAction::Verify) => match store.verify() {
+            Ok(Ok(summary)) => {
+                println!(
+                    "audit log intact: {} rows, head sha256:{}",
+                    summary.rows,
+                    hex::encode(summary.head)
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(Err(broken)) => {
+                eprintln!("tether-relay: {broken}");
+                ExitCode::from(EXIT_CHAIN_BROKEN)
+            }
+            Err(e) => audit_error(&e),
+        },
+        None => {
+            let since_ms = args.since.map_or(i64::MIN, audit::unix_ms);
+            let format = if args.json {
+                Format::JsonLines
+            } else {
+                Format::Table
+            };
+            match audit::print_rows(&store, since_ms, format, &mut std::io::stdout().lock()) {
+                Ok(_) => ExitCode::SUCCESS,
+                // The reader (e.g. `head`) has seen enough.
+                Err(AuditError::Output(e)) if e.kind() == ErrorKind::BrokenPipe => {
+                    ExitCode::SUCCESS
+                }
+                Err(e) => audit_error(&e),
+            }
+        }
+    }
+}
+
+async fn run(config: RelayConfig) -> ExitCode {
     let relay = match Relay::start(config).await {
         Ok(relay) => relay,
         Err(e) => {
@@ -76,6 +177,9 @@ async fn main() -> ExitCode {
     };
     println!("listening on {}", relay.local_addr());
     println!("fingerprint: {}", relay.fingerprint());
+    if let Some(addr) = relay.metrics_addr() {
+        println!("metrics on {addr}");
+    }
 
     wait_for_shutdown_signal().await;
     tracing::info!("shutting down");
@@ -101,4 +205,9 @@ async fn wait_for_shutdown_signal() {
 fn config_error(error: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("tether-relay: configuration error: {error}");
     ExitCode::from(2)
+}
+
+fn audit_error(error: &AuditError) -> ExitCode {
+    eprintln!("tether-relay: {error}");
+    ExitCode::FAILURE
 }

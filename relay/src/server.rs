@@ -2,7 +2,10 @@
 
 use std::{
     net::SocketAddr,
-    sync::{atomic::AtomicU64, Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::{Duration, Instant},
 };
 
@@ -13,14 +16,19 @@ use tether_proto::{
     control::{ClientMessage, Refusal, RelayMessage},
     PROTOCOL_VERSION,
 };
-use tokio::task::JoinHandle;
+use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 use tracing::{debug, info, warn};
 
 use crate::{
     agent_side::{self, WaitingAgent},
+    audit::{self, AuditEvent, AuditLog, AuditStore, AuditWriter, Peer},
     control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, HELLO_TIMEOUT},
-    viewer_side, CodeRegistry, JoinLimiter, RelayConfig,
+    metrics::RelayMetrics,
+    metrics_http, viewer_side, CodeRegistry, JoinLimiter, RelayConfig,
 };
+
+/// How long a shutdown waits for connections to close and their last audit rows to be written.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// State shared by all connections.
 pub(crate) struct Shared {
@@ -28,6 +36,13 @@ pub(crate) struct Shared {
     pub join_limiter: Mutex<JoinLimiter>,
     pub next_session_id: AtomicU64,
     pub config: RelayConfig,
+    pub audit: AuditLog,
+    pub metrics: Arc<RelayMetrics>,
+    /// Set once shutdown begins, so sessions it ends are recorded as ended by the relay.
+    pub shutting_down: AtomicBool,
+    /// Dropped with the last reference to the shared state: tells shutdown every connection
+    /// task has finished (and queued its last audit rows).
+    pub _released: mpsc::Sender<()>,
 }
 
 /// A running relay.
@@ -35,12 +50,17 @@ pub struct Relay {
     endpoint: Endpoint,
     local_addr: SocketAddr,
     fingerprint: Fingerprint,
+    metrics_addr: Option<SocketAddr>,
     accept_loop: JoinHandle<()>,
+    metrics_server: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    released: mpsc::Receiver<()>,
+    audit_writer: AuditWriter,
 }
 
 impl Relay {
-    /// Loads (or on first start creates) the relay's identity, binds the endpoint and starts
-    /// accepting connections.
+    /// Loads (or on first start creates) the relay's identity, opens its audit log, binds the
+    /// endpoint (and the metrics endpoint, if configured) and starts accepting connections.
     pub async fn start(config: RelayConfig) -> anyhow::Result<Self> {
         let identity = RelayIdentity::load_or_create(&config.data_dir)?;
         if identity.created {
@@ -51,18 +71,48 @@ impl Relay {
         let endpoint = Endpoint::server(server_config, config.listen)
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = endpoint.local_addr()?;
+
+        let metrics = Arc::new(RelayMetrics::default());
+        let database = config.database.clone();
+        let store = tokio::task::spawn_blocking(move || AuditStore::open(&database)).await??;
+        let (audit, audit_writer) = audit::start_writer(store, metrics.audit_rows_dropped.clone())
+            .context("cannot start the audit writer")?;
+        info!(database = %config.database.display(), "audit log open");
+
+        let (metrics_addr, metrics_server) = match config.metrics_listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot serve metrics on {addr}"))?;
+                let bound = listener.local_addr()?;
+                let server = tokio::spawn(metrics_http::serve(listener, metrics.clone()));
+                (Some(bound), Some(server))
+            }
+            None => (None, None),
+        };
+
+        let (released_sender, released) = mpsc::channel(1);
         let shared = Arc::new(Shared {
             registry: Mutex::new(CodeRegistry::new(config.code_ttl)),
             join_limiter: Mutex::new(JoinLimiter::new(config.join_limits)),
             next_session_id: AtomicU64::new(1),
             config,
+            audit,
+            metrics,
+            shutting_down: AtomicBool::new(false),
+            _released: released_sender,
         });
-        let accept_loop = tokio::spawn(accept_loop(endpoint.clone(), shared));
+        let accept_loop = tokio::spawn(accept_loop(endpoint.clone(), shared.clone()));
         Ok(Self {
             endpoint,
             local_addr,
             fingerprint: identity.fingerprint(),
+            metrics_addr,
             accept_loop,
+            metrics_server,
+            shared,
+            released,
+            audit_writer,
         })
     }
 
@@ -76,12 +126,43 @@ impl Relay {
         self.fingerprint
     }
 
-    /// Closes every connection with a "relay shutting down" reason and waits briefly for the
-    /// close to reach the peers.
+    /// The address the metrics endpoint listens on, if it is enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// Closes every connection with a "relay shutting down" reason, waits briefly for the close
+    /// to reach the peers, and writes the audit log's last rows.
     pub async fn shutdown(self) {
-        self.accept_loop.abort();
-        self.endpoint.close(CLOSE_OK.into(), b"relay shutting down");
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+        let Self {
+            endpoint,
+            accept_loop,
+            metrics_server,
+            shared,
+            mut released,
+            audit_writer,
+            ..
+        } = self;
+        shared.shutting_down.store(true, Ordering::Relaxed);
+        accept_loop.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
+        endpoint.close(CLOSE_OK.into(), b"relay shutting down");
+        drop(shared);
+        let all_released = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            endpoint.wait_idle().await;
+            released.recv().await
+        })
+        .await
+        .is_ok();
+        // The writer ends once the last audit handle (in the shared state) is gone. If some
+        // connection task is still running, waiting for the writer could hang: skip it.
+        if all_released {
+            let _ = tokio::task::spawn_blocking(move || audit_writer.finish()).await;
+        } else {
+            warn!("shutdown: connections still closing; their last audit rows may be lost");
+        }
     }
 }
 
@@ -91,7 +172,13 @@ async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let remote = incoming.remote_address();
             match incoming.await {
-                Ok(connection) => serve_connection(shared, connection).await,
+                Ok(connection) => {
+                    let metrics = shared.metrics.clone();
+                    metrics.connections.inc();
+                    metrics.connections_open.inc();
+                    serve_connection(shared, connection).await;
+                    metrics.connections_open.dec();
+                }
                 Err(e) => debug!(%remote, "handshake failed: {e}"),
             }
         });
@@ -144,9 +231,13 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
     }
     match control.recv.recv().await? {
         Some(ClientMessage::Register { name }) => {
-            agent_side::serve(&shared, connection, control, name).await
+            shared.metrics.agents_registered.inc();
+            let served = agent_side::serve(&shared, connection, control, name).await;
+            shared.metrics.agents_registered.dec();
+            served
         }
         Some(ClientMessage::Join { nameplate, name }) => {
+            let received = Instant::now();
             let remote = connection.remote_address();
             let admitted = shared
                 .join_limiter
@@ -157,12 +248,18 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
                 let retry_after_secs = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
                 warn!(%remote, retry_after_secs, "join refused: rate limited");
                 let reason = Refusal::RateLimited { retry_after_secs };
+                shared.metrics.join_refused(&reason);
+                shared.audit.record(AuditEvent::JoinRefused {
+                    nameplate,
+                    viewer: Peer { addr: remote, name },
+                    reason,
+                });
                 control
                     .last_word(connection, RelayMessage::Refused { reason })
                     .await;
                 return Ok(());
             }
-            viewer_side::serve(&shared, connection, control, nameplate, name).await
+            viewer_side::serve(&shared, connection, control, nameplate, name, received).await
         }
         None => Ok(()),
         Some(other) => anyhow::bail!("expected register or join, got {other:?}"),

@@ -26,22 +26,31 @@ const CODE_TTL_SECS: std::ops::RangeInclusive<u64> = 1..=86_400;
 #[serde(deny_unknown_fields)]
 pub struct RelaySettings {
     /// UDP address to listen on; port 0 picks a free port [default: 0.0.0.0:4433].
-    #[arg(long, env = "TETHER_RELAY_LISTEN")]
+    #[arg(long, env = "TETHER_RELAY_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
 
-    /// Directory for the relay's certificate and key, created on first start
-    /// [default: ~/.local/share/tether-relay].
-    #[arg(long, env = "TETHER_RELAY_DATA_DIR")]
+    /// Directory for the relay's certificate and key (and by default its audit log), created
+    /// on first start [default: ~/.local/share/tether-relay].
+    #[arg(long, env = "TETHER_RELAY_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
 
     /// Seconds a session code stays valid [default: 600].
-    #[arg(long, env = "TETHER_RELAY_CODE_TTL_SECS")]
+    #[arg(long, env = "TETHER_RELAY_CODE_TTL_SECS", global = true)]
     pub code_ttl_secs: Option<u64>,
 
     /// Seconds of silence after which a connection (and its session) is declared dead, 3 to
     /// 3600 [default: 10].
-    #[arg(long, env = "TETHER_RELAY_IDLE_TIMEOUT_SECS")]
+    #[arg(long, env = "TETHER_RELAY_IDLE_TIMEOUT_SECS", global = true)]
     pub idle_timeout_secs: Option<u64>,
+
+    /// The audit log's SQLite database, created on first start [default: DATA_DIR/relay.db].
+    #[arg(long, env = "TETHER_RELAY_DATABASE", global = true)]
+    pub database: Option<PathBuf>,
+
+    /// TCP address for the Prometheus endpoint (GET /metrics, GET /healthz); port 0 picks a
+    /// free port [default: off].
+    #[arg(long, env = "TETHER_RELAY_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// A configuration that cannot be used.
@@ -97,6 +106,8 @@ impl RelaySettings {
             data_dir: self.data_dir.or(lower.data_dir),
             code_ttl_secs: self.code_ttl_secs.or(lower.code_ttl_secs),
             idle_timeout_secs: self.idle_timeout_secs.or(lower.idle_timeout_secs),
+            database: self.database.or(lower.database),
+            metrics_listen: self.metrics_listen.or(lower.metrics_listen),
         }
     }
 
@@ -110,6 +121,10 @@ impl RelaySettings {
             .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 4433)));
         let data_dir = self.data_dir.unwrap_or_else(default_data_dir);
         let mut config = RelayConfig::new(listen, data_dir);
+        if let Some(database) = self.database {
+            config.database = database;
+        }
+        config.metrics_listen = self.metrics_listen;
         config.code_ttl = Duration::from_secs(checked(
             "code_ttl_secs",
             self.code_ttl_secs.unwrap_or(config.code_ttl.as_secs()),
@@ -131,6 +146,8 @@ impl RelaySettings {
             data_dir: Some(config.data_dir.clone()),
             code_ttl_secs: Some(config.code_ttl.as_secs()),
             idle_timeout_secs: Some(config.idle_timeout.as_secs()),
+            database: Some(config.database.clone()),
+            metrics_listen: config.metrics_listen,
         }
     }
 }
@@ -167,6 +184,22 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/data"));
         assert_eq!(config.code_ttl, Duration::from_secs(600));
         assert_eq!(config.idle_timeout, Duration::from_secs(10));
+        assert_eq!(config.database, PathBuf::from("/data/relay.db"));
+        assert_eq!(config.metrics_listen, None);
+    }
+
+    #[test]
+    fn the_database_and_metrics_address_can_be_set() {
+        let config =
+            parse("database = \"/var/log/tether/audit.db\"\nmetrics_listen = \"127.0.0.1:9464\"\n")
+                .unwrap()
+                .resolve(|| "/data".into())
+                .unwrap();
+        assert_eq!(config.database, PathBuf::from("/var/log/tether/audit.db"));
+        assert_eq!(
+            config.metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
+        );
     }
 
     #[test]

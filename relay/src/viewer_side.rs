@@ -9,17 +9,27 @@ use tether_proto::{
 };
 use tracing::{debug, info, warn};
 
-use crate::{agent_side::ViewerArrived, control::Control, forward::forward_stream, server::Shared};
+use crate::{
+    agent_side::ViewerArrived,
+    audit::{AuditEvent, Peer, SessionEnd},
+    control::{Control, CLOSE_OK},
+    forward::{forward_stream, SessionTally},
+    server::Shared,
+};
 
-/// Serves a viewer that asked to join the agent waiting under `code`.
+/// Serves a viewer that asked (at `received`) to join the agent waiting under `code`.
 pub(crate) async fn serve(
     shared: &Shared,
     connection: &Connection,
     mut control: Control,
     code: Nameplate,
     name: String,
+    received: Instant,
 ) -> anyhow::Result<()> {
-    let remote = connection.remote_address();
+    let viewer = Peer {
+        addr: connection.remote_address(),
+        name,
+    };
     let claimed = shared
         .registry
         .lock()
@@ -27,65 +37,166 @@ pub(crate) async fn serve(
         .claim(code, Instant::now());
     let agent = match claimed {
         Ok(agent) => agent,
-        Err(reason) => return refuse(connection, control, reason).await,
+        Err(reason) => return refuse(shared, connection, control, code, viewer, reason).await,
     };
     let session_id = shared.next_session_id.fetch_add(1, Ordering::Relaxed);
     let arrived = ViewerArrived {
         session_id,
-        name: name.clone(),
+        name: viewer.name.clone(),
         connection: connection.clone(),
     };
     if agent.pair.send(arrived).is_err() {
         // The agent left between registering and this claim.
-        return refuse(connection, control, Refusal::UnknownCode).await;
+        return refuse(
+            shared,
+            connection,
+            control,
+            code,
+            viewer,
+            Refusal::UnknownCode,
+        )
+        .await;
     }
-    info!(%remote, session_id, viewer = %name, agent = %agent.name, "session started");
-    control
-        .send
-        .send(&RelayMessage::Paired {
-            session_id,
-            peer: agent.name,
-        })
-        .await?;
+    let agent_peer = Peer {
+        addr: agent.connection.remote_address(),
+        name: agent.name,
+    };
+    info!(remote = %viewer.addr, session_id, viewer = %viewer.name, agent = %agent_peer.name, "session started");
+    shared.audit.record(AuditEvent::JoinAccepted {
+        nameplate: code,
+        session_id,
+        viewer: viewer.clone(),
+    });
+    shared.audit.record(AuditEvent::SessionStarted {
+        session_id,
+        agent: agent_peer.clone(),
+        viewer,
+    });
+    shared.metrics.sessions.inc();
+    shared.metrics.sessions_active.inc();
+    let started = Instant::now();
+    let tally = SessionTally::new(&shared.metrics);
 
-    let agent_connection = agent.connection;
-    loop {
-        tokio::select! {
-            stream = connection.accept_bi() => {
-                let Ok(stream) = stream else { break };
-                let agent_connection = agent_connection.clone();
-                tokio::spawn(async move {
-                    match forward_stream(stream, &agent_connection, session_id).await {
-                        Ok((up, down)) => debug!(session_id, up, down, "stream done"),
-                        Err(e) => debug!(session_id, "stream ended: {e:#}"),
+    let session = Session {
+        shared,
+        connection,
+        agent_connection: &agent.connection,
+        session_id,
+        tally: &tally,
+    };
+    let outcome = session
+        .forward(&mut control, agent_peer.name, received)
+        .await;
+
+    shared.metrics.sessions_active.dec();
+    let reason = if shared.shutting_down.load(Ordering::Relaxed) {
+        SessionEnd::RelayShutdown
+    } else {
+        match &outcome {
+            Ok(end) => *end,
+            Err(e) if is_disconnect(e) => SessionEnd::ViewerDisconnected,
+            Err(_) => SessionEnd::ProtocolError,
+        }
+    };
+    info!(session_id, "session ended: {}", reason.label());
+    shared.audit.record(AuditEvent::SessionEnded {
+        session_id,
+        reason,
+        duration: started.elapsed(),
+        bytes_to_agent: tally.to_agent(),
+        bytes_to_viewer: tally.to_viewer(),
+    });
+    match outcome? {
+        SessionEnd::AgentDisconnected => {
+            let reason = EndReason::AgentDisconnected;
+            control
+                .last_word(connection, RelayMessage::Ended { reason })
+                .await;
+        }
+        // The viewer hung up; the agent's task tells the agent.
+        _ => connection.close(CLOSE_OK.into(), b"session ended"),
+    }
+    Ok(())
+}
+
+/// A paired session, from the viewer's side.
+struct Session<'a> {
+    shared: &'a Shared,
+    connection: &'a Connection,
+    agent_connection: &'a Connection,
+    session_id: u64,
+    tally: &'a SessionTally,
+}
+
+impl Session<'_> {
+    /// Tells the viewer it is paired, then forwards every stream it opens until one side
+    /// leaves; returns which.
+    async fn forward(
+        &self,
+        control: &mut Control,
+        agent_name: String,
+        received: Instant,
+    ) -> anyhow::Result<SessionEnd> {
+        let session_id = self.session_id;
+        control
+            .send
+            .send(&RelayMessage::Paired {
+                session_id,
+                peer: agent_name,
+            })
+            .await?;
+        self.shared
+            .metrics
+            .pairing_latency
+            .observe(received.elapsed().as_secs_f64());
+        loop {
+            tokio::select! {
+                stream = self.connection.accept_bi() => {
+                    let Ok(stream) = stream else {
+                        return Ok(SessionEnd::ViewerDisconnected);
+                    };
+                    let agent_connection = self.agent_connection.clone();
+                    let tally = self.tally.clone();
+                    tokio::spawn(async move {
+                        match forward_stream(stream, &agent_connection, session_id, &tally).await {
+                            Ok((up, down)) => debug!(session_id, up, down, "stream done"),
+                            Err(e) => debug!(session_id, "stream ended: {e:#}"),
+                        }
+                    });
+                }
+                _ = self.agent_connection.closed() => return Ok(SessionEnd::AgentDisconnected),
+                message = control.next() => {
+                    match message? {
+                        None => return Ok(SessionEnd::ViewerDisconnected),
+                        Some(other) => anyhow::bail!("unexpected {other:?} during a session"),
                     }
-                });
-            }
-            _ = agent_connection.closed() => {
-                let reason = EndReason::AgentDisconnected;
-                info!(session_id, "session ended: {reason}");
-                control.last_word(connection, RelayMessage::Ended { reason }).await;
-                return Ok(());
-            }
-            message = control.next() => {
-                match message? {
-                    None => break,
-                    Some(other) => anyhow::bail!("unexpected {other:?} during a session"),
                 }
             }
         }
     }
-    // The viewer hung up; the agent's task tells the agent.
-    connection.close(crate::control::CLOSE_OK.into(), b"session ended");
-    Ok(())
+}
+
+fn is_disconnect(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<tether_transport::TransportError>()
+        .is_some_and(|e| e.is_disconnect())
 }
 
 async fn refuse(
+    shared: &Shared,
     connection: &Connection,
     mut control: Control,
+    nameplate: Nameplate,
+    viewer: Peer,
     reason: Refusal,
 ) -> anyhow::Result<()> {
-    warn!(remote = %connection.remote_address(), "join refused: {reason}");
+    warn!(remote = %viewer.addr, "join refused: {reason}");
+    shared.metrics.join_refused(&reason);
+    shared.audit.record(AuditEvent::JoinRefused {
+        nameplate,
+        viewer,
+        reason,
+    });
     control
         .last_word(connection, RelayMessage::Refused { reason })
         .await;

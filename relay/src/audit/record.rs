@@ -1,0 +1,253 @@
+//! What one audit row says: the event, as a flat record whose fields map one to one onto the
+//! table's columns (and onto the chain's canonical encoding).
+
+use std::{
+    net::SocketAddr,
+    time::{Duration, SystemTime},
+};
+
+use serde::Serialize;
+use tether_proto::{control::Refusal, Nameplate};
+
+/// One side of a session as the relay sees it: where it connects from and the name it gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// The client's address.
+    pub addr: SocketAddr,
+    /// The client's self-declared name.
+    pub name: String,
+}
+
+/// Why a session ended, as the audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The agent closed its connection or vanished.
+    AgentDisconnected,
+    /// The viewer closed its connection or vanished.
+    ViewerDisconnected,
+    /// The relay shut down.
+    RelayShutdown,
+    /// The viewer broke the control protocol and was disconnected.
+    ProtocolError,
+}
+
+impl SessionEnd {
+    /// The reason as stored in the audit log.
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionEnd::AgentDisconnected => "agent_disconnected",
+            SessionEnd::ViewerDisconnected => "viewer_disconnected",
+            SessionEnd::RelayShutdown => "relay_shutdown",
+            SessionEnd::ProtocolError => "protocol_error",
+        }
+    }
+}
+
+/// A refusal as stored in the audit log and used as a metric label.
+pub fn refusal_label(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::VersionMismatch { .. } => "version_mismatch",
+        Refusal::UnknownCode => "unknown_code",
+        Refusal::ExpiredCode => "expired_code",
+        Refusal::CodeAlreadyUsed => "code_already_used",
+        Refusal::RateLimited { .. } => "rate_limited",
+        Refusal::Busy => "busy",
+    }
+}
+
+/// A session event the relay witnessed. None carries session content (the relay cannot read
+/// it) or the code's secret half (the relay never sees it); nameplates are only locators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditEvent {
+    /// An agent registered and was given a nameplate.
+    NameplateIssued {
+        /// The nameplate.
+        nameplate: Nameplate,
+        /// The agent.
+        agent: Peer,
+    },
+    /// An agent asked for a nameplate and was refused.
+    RegistrationRefused {
+        /// The agent.
+        agent: Peer,
+        /// Why.
+        reason: Refusal,
+    },
+    /// A nameplate expired before any viewer claimed it.
+    NameplateExpired {
+        /// The nameplate.
+        nameplate: Nameplate,
+        /// The agent that held it.
+        agent: Peer,
+    },
+    /// The agent behind a waiting nameplate hung up.
+    NameplateWithdrawn {
+        /// The nameplate.
+        nameplate: Nameplate,
+        /// The agent that held it.
+        agent: Peer,
+    },
+    /// A viewer claimed a waiting nameplate.
+    JoinAccepted {
+        /// The nameplate claimed.
+        nameplate: Nameplate,
+        /// The session it starts.
+        session_id: u64,
+        /// The viewer.
+        viewer: Peer,
+    },
+    /// A viewer's join attempt was refused.
+    JoinRefused {
+        /// The nameplate presented.
+        nameplate: Nameplate,
+        /// The viewer.
+        viewer: Peer,
+        /// Why.
+        reason: Refusal,
+    },
+    /// An agent and a viewer were paired.
+    SessionStarted {
+        /// The relay's session id.
+        session_id: u64,
+        /// The agent.
+        agent: Peer,
+        /// The viewer.
+        viewer: Peer,
+    },
+    /// A session ended.
+    SessionEnded {
+        /// The relay's session id.
+        session_id: u64,
+        /// Why.
+        reason: SessionEnd,
+        /// From pairing to end.
+        duration: Duration,
+        /// Bytes forwarded from the viewer to the agent.
+        bytes_to_agent: u64,
+        /// Bytes forwarded from the agent to the viewer.
+        bytes_to_viewer: u64,
+    },
+}
+
+/// One audit row's content. Absent fields do not apply to the row's kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    /// When the relay saw the event, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// The event's kind, e.g. `session_started`.
+    pub kind: String,
+    /// The relay's session id.
+    pub session_id: Option<u64>,
+    /// The nameplate, as `123-456`.
+    pub nameplate: Option<String>,
+    /// The agent's address.
+    pub agent_addr: Option<String>,
+    /// The agent's self-declared name.
+    pub agent_name: Option<String>,
+    /// The viewer's address.
+    pub viewer_addr: Option<String>,
+    /// The viewer's self-declared name.
+    pub viewer_name: Option<String>,
+    /// Why a request was refused or a session ended.
+    pub reason: Option<String>,
+    /// A session's length in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// Bytes forwarded from the viewer to the agent.
+    pub bytes_to_agent: Option<u64>,
+    /// Bytes forwarded from the agent to the viewer.
+    pub bytes_to_viewer: Option<u64>,
+}
+
+/// Milliseconds since the Unix epoch, as the audit log stores times.
+pub fn unix_ms(at: SystemTime) -> i64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+impl AuditEvent {
+    /// The row recording this event, seen at `at`.
+    pub fn into_record(self, at: SystemTime) -> AuditRecord {
+        let at_ms = unix_ms(at);
+        let record = |kind: &str| AuditRecord {
+            at_ms,
+            kind: kind.to_owned(),
+            ..AuditRecord::default()
+        };
+        match self {
+            AuditEvent::NameplateIssued { nameplate, agent } => AuditRecord {
+                nameplate: Some(nameplate.to_string()),
+                ..with_agent(record("nameplate_issued"), agent)
+            },
+            AuditEvent::RegistrationRefused { agent, reason } => AuditRecord {
+                reason: Some(refusal_label(&reason).to_owned()),
+                ..with_agent(record("registration_refused"), agent)
+            },
+            AuditEvent::NameplateExpired { nameplate, agent } => AuditRecord {
+                nameplate: Some(nameplate.to_string()),
+                ..with_agent(record("nameplate_expired"), agent)
+            },
+            AuditEvent::NameplateWithdrawn { nameplate, agent } => AuditRecord {
+                nameplate: Some(nameplate.to_string()),
+                ..with_agent(record("nameplate_withdrawn"), agent)
+            },
+            AuditEvent::JoinAccepted {
+                nameplate,
+                session_id,
+                viewer,
+            } => AuditRecord {
+                nameplate: Some(nameplate.to_string()),
+                session_id: Some(session_id),
+                ..with_viewer(record("join_accepted"), viewer)
+            },
+            AuditEvent::JoinRefused {
+                nameplate,
+                viewer,
+                reason,
+            } => AuditRecord {
+                nameplate: Some(nameplate.to_string()),
+                reason: Some(refusal_label(&reason).to_owned()),
+                ..with_viewer(record("join_refused"), viewer)
+            },
+            AuditEvent::SessionStarted {
+                session_id,
+                agent,
+                viewer,
+            } => AuditRecord {
+                session_id: Some(session_id),
+                ..with_viewer(with_agent(record("session_started"), agent), viewer)
+            },
+            AuditEvent::SessionEnded {
+                session_id,
+                reason,
+                duration,
+                bytes_to_agent,
+                bytes_to_viewer,
+            } => AuditRecord {
+                session_id: Some(session_id),
+                reason: Some(reason.label().to_owned()),
+                duration_ms: Some(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
+                bytes_to_agent: Some(bytes_to_agent),
+                bytes_to_viewer: Some(bytes_to_viewer),
+                ..record("session_ended")
+            },
+        }
+    }
+}
+
+fn with_agent(record: AuditRecord, agent: Peer) -> AuditRecord {
+    AuditRecord {
+        agent_addr: Some(agent.addr.to_string()),
+        agent_name: Some(agent.name),
+        ..record
+    }
+}
+
+fn with_viewer(record: AuditRecord, viewer: Peer) -> AuditRecord {
+    AuditRecord {
+        viewer_addr: Some(viewer.addr.to_string()),
+        viewer_name: Some(viewer.name),
+        ..record
+    }
+}
