@@ -7,6 +7,7 @@
 
 pub mod display;
 pub mod evil_relay;
+pub mod in_process;
 pub mod x11_clients;
 
 use std::{

@@ -122,6 +122,23 @@ impl Recorder {
         }
     }
 
+    /// The key and button events received so far and not yet taken, without waiting.
+    pub fn pending_input(&mut self) -> Vec<Event> {
+        let mut events = Vec::new();
+        while let Some(event) = self.conn.poll_for_event().expect("X connection") {
+            if matches!(
+                event,
+                Event::KeyPress(_)
+                    | Event::KeyRelease(_)
+                    | Event::ButtonPress(_)
+                    | Event::ButtonRelease(_)
+            ) {
+                events.push(event);
+            }
+        }
+        events
+    }
+
     pub fn next_button_press(&mut self) -> ButtonPressEvent {
         self.next("button press", |event| match event {
             Event::ButtonPress(press) => Some(*press),

@@ -160,14 +160,14 @@ fn release_all_and_drop_leave_no_key_or_button_held() {
     assert_eq!(recorder.held_keycodes(), shift_and_control);
     assert!(recorder.pointer_state().contains(KeyButMask::BUTTON1));
     injector.release_all().expect("release all");
-    assert_eq!(recorder.held_keycodes(), []);
+    assert_eq!(recorder.held_keycodes(), Vec::<u8>::new());
     assert!(!recorder.pointer_state().contains(KeyButMask::BUTTON1));
     assert!(injector.held().is_empty());
 
     held_down(&mut injector);
     assert_eq!(recorder.held_keycodes(), shift_and_control);
     drop(injector);
-    assert_eq!(recorder.held_keycodes(), []);
+    assert_eq!(recorder.held_keycodes(), Vec::<u8>::new());
     assert_eq!(
         recorder.pointer_state() & (KeyButMask::BUTTON1 | KeyButMask::SHIFT | KeyButMask::CONTROL),
         KeyButMask::from(0u16)

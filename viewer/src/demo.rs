@@ -1,23 +1,30 @@
 //! `tether-viewer demo`: a complete session in one process: a relay on 127.0.0.1, an agent
-//! sharing the built-in demo desktop, and this viewer joining it by code.
+//! sharing this machine's X11 screen (or the built-in demo desktop when there is none), and
+//! this viewer joining it by code.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
-use tether_agent::{AgentConfig, AgentEvent, ConsentPolicy};
+use tether_agent::{
+    open_screen, AgentConfig, AgentEvent, ConsentPolicy, DemoSettings, ScreenChoice,
+};
+use tether_capture::MonitorChoice;
 use tether_proto::session::Capabilities;
 use tether_relay::{Relay, RelayConfig};
-use tether_screen::DemoDesktop;
 use tether_transport::RelayTarget;
 use tokio::sync::{mpsc, Notify};
 
-use crate::{join, write_png, CursorObserver, FrameObserver, JoinOptions, ViewOutcome};
+use crate::{
+    join, recording::Recording, write_png, CursorObserver, FrameObserver, JoinOptions, ViewOutcome,
+};
 
 /// What the demo runs.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     /// Frame updates to receive (`None`: until `stop`).
     pub frames: Option<u64>,
+    /// What the agent shares.
+    pub screen: ScreenChoice,
     /// Demo desktop size.
     pub width: u32,
     /// Demo desktop size.
@@ -59,8 +66,13 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         known_relays: data.path().join("known_relays"),
     };
 
-    let desktop = DemoDesktop::new(options.width, options.height, options.seed);
-    let expected = DemoDesktop::new(options.width, options.height, options.seed);
+    let demo = DemoSettings {
+        width: options.width,
+        height: options.height,
+        seed: options.seed,
+    };
+    let screen = open_screen(options.screen, None, MonitorChoice::All, demo)?;
+    let (source, recorded) = Recording::new(screen.source);
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let agent_config = AgentConfig {
         target: target.clone(),
@@ -69,13 +81,11 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         // Both ends are this process: the person running the demo is the user asked.
         consent: ConsentPolicy::AutoAccept,
         stop: None,
+        // The demo forwards no input: replayed on the very screen the window is on, the
+        // pointer would chase itself.
         input: None,
     };
-    let agent = tokio::spawn(tether_agent::run(
-        agent_config,
-        Box::new(desktop),
-        events_tx,
-    ));
+    let agent = tokio::spawn(tether_agent::run(agent_config, Box::new(source), events_tx));
     let code = loop {
         match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
             Ok(Some(AgentEvent::Code { code, .. })) => break code,
@@ -98,7 +108,7 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
     })
     .await?;
     write_png(&outcome.framebuffer, &options.snapshot)?;
-    let bit_exact = expected.frame(outcome.last_seq) == outcome.framebuffer;
+    let bit_exact = recorded.frame(outcome.last_seq).as_ref() == Some(&outcome.framebuffer);
 
     // The agent sees the viewer leave and ends its session.
     let _ = tokio::time::timeout(Duration::from_secs(5), agent).await;

@@ -10,6 +10,7 @@ mod error;
 pub mod input;
 mod join;
 pub mod latency;
+mod recording;
 mod scale;
 mod snapshot;
 pub mod window;

@@ -3,6 +3,7 @@
 use std::{future::Future, path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Args, Parser, Subcommand};
+use tether_agent::ScreenChoice;
 use tether_cli::RelayArgs;
 use tether_proto::{session::Capabilities, SessionCode};
 use tether_viewer::{
@@ -35,9 +36,9 @@ struct Cli {
 enum Command {
     /// Join the session whose code the user read out (e.g. 123-456-789-012).
     Join(JoinArgs),
-    /// Run a complete local session: relay, agent (built-in demo desktop) and viewer in this
-    /// process. Shows it in a window when a display exists; always writes the final picture as
-    /// a PNG and prints a summary.
+    /// Run a complete local session: relay, agent (this machine's screen when DISPLAY is set,
+    /// the built-in demo desktop otherwise) and viewer in this process. Shows it in a window
+    /// when a display exists; always writes the final picture as a PNG and prints a summary.
     Demo(DemoArgs),
 }
 
@@ -72,6 +73,11 @@ struct JoinArgs {
 
 #[derive(Debug, Args)]
 struct DemoArgs {
+    /// What the demo agent shares: this machine's X11 screen when DISPLAY is set (auto), only
+    /// the X11 screen (x11), or the built-in demo desktop (demo).
+    #[arg(long, value_enum, default_value_t = ScreenChoice::Auto)]
+    screen: ScreenChoice,
+
     /// Frame updates to receive (default: 90 headless; until the window is closed otherwise).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     frames: Option<u64>,
@@ -244,6 +250,7 @@ where
 fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
     let (width, height) = args.size;
     let options = DemoOptions {
+        screen: args.screen,
         frames: args.frames,
         width,
         height,

@@ -1,0 +1,287 @@
+//! The real desktop through the relay: an agent shares one Xvfb and a viewer window runs on
+//! another. The technician's clicks and typing, driven by xdotool on the viewer's display,
+//! reach real X clients on the agent's display, and the viewer shows the result.
+
+use std::{
+    process::Command,
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
+
+use tether_tests::{
+    agent_args,
+    display::{wait_for_window, XClient, Xvfb},
+    x11_clients::{Recorder, Terminal},
+    Process, Relay, TIMEOUT,
+};
+use x11rb::{connection::Connection, protocol::xproto::ConnectionExt};
+
+/// Both displays: the viewer's window opens at 1280x720 at the origin, so with no window
+/// manager it shows the agent's screen one to one.
+const GEOMETRY: &str = "1280x720x24";
+
+/// Runs xdotool on `display`; whether it is installed is checked once by [`xdotool_ready`].
+fn xdotool(display: &str, args: &[&str]) {
+    let status = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .status()
+        .expect("run xdotool");
+    assert!(status.success(), "xdotool {args:?} failed");
+}
+
+/// Whether xdotool is installed; outside CI its absence skips the test.
+fn xdotool_ready() -> bool {
+    if Command::new("xdotool").arg("version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "xdotool is missing in CI: tests/run must install it"
+    );
+    eprintln!("SKIPPED: xdotool is not installed");
+    false
+}
+
+/// Starts an agent sharing X display `display`, admitting the technician without asking.
+fn x11_agent(relay: &Relay, display: &str, extra: &[&str]) -> (Process, String) {
+    let known = relay.path("agent_known_relays");
+    let mut args = vec!["--auto-accept", "--screen", "x11", "--display", display];
+    args.extend_from_slice(extra);
+    let agent = Process::spawn(
+        "tether-agent",
+        &agent_args(&relay.addr, &relay.fingerprint, 1, "320x200", &args),
+        &[("TETHER_KNOWN_RELAYS", &known)],
+    );
+    let code = agent.stdout.wait_for("session code: ");
+    (agent, code)
+}
+
+/// Lets the pointer's focus follow the pointer again (a recorder window takes the focus).
+fn focus_follows_pointer(display: &str) {
+    let (conn, _) = x11rb::connect(Some(display)).expect("connect");
+    // PointerRoot (1): the keyboard goes to whatever window the pointer is in.
+    conn.set_input_focus(
+        x11rb::protocol::xproto::InputFocus::POINTER_ROOT,
+        1u32,
+        x11rb::CURRENT_TIME,
+    )
+    .expect("focus")
+    .check()
+    .expect("focus");
+}
+
+/// Compares the colour of every pixel of a `width` x `height` region at the origin of two
+/// 4-byte-per-pixel pictures `stride_a` and `stride_b` pixels wide.
+fn same_region(
+    a: &[u8],
+    stride_a: u32,
+    b: &[u8],
+    stride_b: u32,
+    (width, height): (u32, u32),
+) -> bool {
+    (0..height).all(|y| {
+        let row = |pixels: &[u8], stride: u32| -> Vec<[u8; 3]> {
+            let start = (y * stride) as usize * 4;
+            pixels[start..start + width as usize * 4]
+                .chunks_exact(4)
+                .map(|p| [p[0], p[1], p[2]])
+                .collect()
+        };
+        row(a, stride_a) == row(b, stride_b)
+    })
+}
+
+#[test]
+fn clicks_and_typing_in_the_viewer_window_reach_the_agents_display_and_come_back_as_pixels() {
+    let (Some(agent_x), Some(viewer_x)) = (Xvfb::start(GEOMETRY), Xvfb::start(GEOMETRY)) else {
+        return;
+    };
+    if !xdotool_ready() {
+        return;
+    }
+    let Some(terminal) = Terminal::start(&agent_x.display) else {
+        return;
+    };
+    let mut recorder = Recorder::open(&agent_x.display, (700, 400), (300, 200));
+    focus_follows_pointer(&agent_x.display);
+
+    let relay = Relay::start(&[]);
+    let (_agent, code) = x11_agent(&relay, &agent_x.display, &[]);
+    let viewer = relay.viewer_on_display(&code, &viewer_x.display);
+    wait_for_window(&viewer_x.display, "Tether", |shot| {
+        shot.title.contains("view + control")
+    });
+
+    // A click in the viewer lands at the same place on the agent's screen: 1:1 view.
+    xdotool(
+        &viewer_x.display,
+        &["mousemove", "750", "450", "click", "1"],
+    );
+    let press = recorder.next_button_press();
+    assert_eq!((press.detail, press.root_x, press.root_y), (1, 750, 450));
+    assert_eq!((press.event_x, press.event_y), (50, 50));
+
+    // Typing: the viewer window has the keyboard (no window manager here gives it focus), and
+    // on the agent's display focus follows the pointer into the terminal. Physical keys,
+    // Ctrl+U (the terminal kills the line), Shift+H, then characters xdotool has to borrow a
+    // keycode for, which the viewer forwards as text. xdotool remaps that keycode for every
+    // such character; the delay lets the viewer see each new mapping before the key.
+    xdotool(
+        &viewer_x.display,
+        &["search", "--name", "^Tether", "windowfocus", "--sync"],
+    );
+    xdotool(&viewer_x.display, &["mousemove", "40", "40"]);
+    xdotool(&viewer_x.display, &["type", "--delay", "20", "junk"]);
+    xdotool(&viewer_x.display, &["key", "ctrl+u", "shift+h"]);
+    xdotool(&viewer_x.display, &["type", "--delay", "20", "i 42 "]);
+    xdotool(&viewer_x.display, &["type", "--delay", "200", "é€"]);
+
+    // The viewer shows what the terminal shows: move the pointer out of the way (the viewer
+    // draws the remote cursor), then the terminal's corner must match pixel for pixel.
+    xdotool(&viewer_x.display, &["mousemove", "1200", "700"]);
+    let agent_screen = XClient::connect(&agent_x.display);
+    let corner = (480, 140);
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let (agent_w, _, agent_pixels) = agent_screen.root_bgra();
+        let shown = wait_for_window(&viewer_x.display, "Tether", |_| true);
+        if same_region(&shown.pixels, shown.width, &agent_pixels, agent_w, corner) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the viewer window never showed the agent's terminal"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+
+    xdotool(&viewer_x.display, &["mousemove", "40", "40"]);
+    xdotool(&viewer_x.display, &["key", "Return"]);
+    assert_eq!(terminal.line(), "Hi 42 é€");
+    drop(viewer);
+}
+
+#[test]
+fn a_view_only_session_applies_no_input() {
+    let (Some(agent_x), Some(viewer_x)) = (Xvfb::start(GEOMETRY), Xvfb::start(GEOMETRY)) else {
+        return;
+    };
+    if !xdotool_ready() {
+        return;
+    }
+    let mut recorder = Recorder::open(&agent_x.display, (0, 0), (1280, 720));
+    let relay = Relay::start(&[]);
+    let (agent, code) = x11_agent(&relay, &agent_x.display, &[]);
+    let known = relay.path("viewer_known_relays");
+    let _viewer = Process::spawn(
+        "tether-viewer",
+        &[
+            "join",
+            &code,
+            "--view-only",
+            "--relay",
+            &relay.addr,
+            "--relay-fingerprint",
+            &relay.fingerprint,
+        ],
+        &[
+            ("TETHER_KNOWN_RELAYS", known.as_str()),
+            ("DISPLAY", &viewer_x.display),
+        ],
+    );
+    wait_for_window(&viewer_x.display, "Tether", |shot| {
+        shot.title.contains("· view ·")
+    });
+    xdotool(
+        &viewer_x.display,
+        &["search", "--name", "^Tether", "windowfocus", "--sync"],
+    );
+    xdotool(
+        &viewer_x.display,
+        &["mousemove", "300", "300", "click", "1"],
+    );
+    xdotool(&viewer_x.display, &["type", "nothing"]);
+    let pointer = XClient::connect(&agent_x.display);
+    pointer.sync();
+    thread::sleep(Duration::from_secs(1));
+    assert!(
+        recorder.pending_input().is_empty(),
+        "a view-only session moved or typed on the agent's screen"
+    );
+    let (conn, screen) = x11rb::connect(Some(&agent_x.display)).expect("connect");
+    let root = conn.setup().roots[screen].root;
+    let at = conn
+        .query_pointer(root)
+        .expect("query")
+        .reply()
+        .expect("pointer");
+    assert_ne!((at.root_x, at.root_y), (300, 300), "the pointer was moved");
+    drop(agent);
+}
+
+#[test]
+fn a_view_only_agent_drops_input_a_modified_viewer_sends_anyway() {
+    let Some(agent_x) = Xvfb::start(GEOMETRY) else {
+        return;
+    };
+    let mut recorder = Recorder::open(&agent_x.display, (0, 0), (1280, 720));
+    let relay = Relay::start(&[]);
+    let (agent, code) = x11_agent(&relay, &agent_x.display, &[]);
+    let sent = tether_tests::in_process::send_input_while_view_only(&relay, &code);
+    assert!(sent > 0);
+    thread::sleep(Duration::from_secs(1));
+    assert!(
+        recorder.pending_input().is_empty(),
+        "input from a view-only session reached the agent's screen"
+    );
+    agent
+        .stderr
+        .wait_for_substring("input dropped: the session is view-only");
+}
+
+#[test]
+fn the_session_follows_a_resolution_change_on_the_agents_display() {
+    let Some(agent_x) = Xvfb::start("1920x1080x24") else {
+        return;
+    };
+    let client = XClient::connect(&agent_x.display);
+    client.put_pattern(100, 100, 400, 300, 7);
+    client.sync();
+    let relay = Relay::start(&[]);
+    let (_agent, code) = x11_agent(&relay, &agent_x.display, &[]);
+    let latest = Arc::new(Mutex::new(None));
+    let session = tether_tests::in_process::in_process_viewer(&relay, &code, latest.clone());
+
+    let shows_the_agents_screen = |expected: (u32, u32)| {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let (width, height, pixels) = client.root_bgra();
+            let shown = latest.lock().unwrap().clone();
+            if let Some(frame) = shown {
+                let frame: tether_codec::Frame = frame;
+                if (frame.width(), frame.height()) == expected
+                    && (width, height) == expected
+                    && frame.pixels() == pixels.as_slice()
+                {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the viewer never showed the agent's {expected:?} screen"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    };
+    shows_the_agents_screen((1920, 1080));
+    client.resize_screen(1280, 720);
+    client.put_pattern(10, 10, 300, 200, 9);
+    client.sync();
+    shows_the_agents_screen((1280, 720));
+    client.put_pattern(500, 300, 200, 100, 11);
+    client.sync();
+    shows_the_agents_screen((1280, 720));
+    session.stop();
+}
