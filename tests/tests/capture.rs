@@ -150,6 +150,10 @@ fn damage_covers_what_was_drawn_and_little_else() {
     for (x, y) in [(400, 300), (549, 399), (1000, 700), (1099, 779)] {
         assert!(inside(&damage, x, y), "{x},{y} not in {damage:?}");
     }
+    assert!(
+        after == client.root_bgra().2,
+        "capture differs from GetImage"
+    );
     let damaged: u64 = damage.iter().map(|r| u64::from(r[2] * r[3])).sum();
     assert!(
         damaged <= 4 * (150 * 100 + 100 * 80),
@@ -189,6 +193,12 @@ fn damage_never_misses_a_change_while_another_client_draws() {
     }
     stop.store(true, Ordering::Relaxed);
     let fills = painter.join().expect("painter");
+    // Frames built from damaged parts only still match the screen.
+    let (_, _, frame, _) = capture(&mut screen);
+    assert!(
+        frame == XClient::connect(&xvfb.display).root_bgra().2,
+        "frame drifted from the screen"
+    );
     assert!(
         changed_captures >= 10 && fills >= 20,
         "{changed_captures} of 20 captures saw changes, {fills} fills"

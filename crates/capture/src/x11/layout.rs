@@ -1,5 +1,7 @@
 //! Converting X `ZPixmap` images of a TrueColor visual into BGRA frames.
 
+use tether_codec::Rect;
+
 /// How the pixels of the screen's `ZPixmap` images are stored, checked to be convertible.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PixelLayout {
@@ -79,14 +81,16 @@ impl PixelLayout {
         self.stride(width) * height as usize
     }
 
-    /// Converts the `width` x `height` X image `image` into BGRA `frame` (exactly
-    /// `width * height * 4` bytes), alpha 255. Fails when `image` is too short.
+    /// Converts the parts `rects` of the `width` x `height` X image `image` into the same
+    /// parts of BGRA `frame` (exactly `width * height * 4` bytes), alpha 255; the rest of
+    /// `frame` is left alone. Fails when `image` is too short or a rectangle sticks out.
     pub(crate) fn write_bgra(
         &self,
         image: &[u8],
         width: u32,
         height: u32,
         frame: &mut [u8],
+        rects: &[Rect],
     ) -> Result<(), String> {
         let needed = self.image_len(width, height);
         if image.len() < needed {
@@ -95,40 +99,54 @@ impl PixelLayout {
                 image.len()
             ));
         }
-        let row_bytes = width as usize * 4;
-        if frame.len() != row_bytes * height as usize {
+        if frame.len() != width as usize * height as usize * 4 {
             return Err("frame size does not match the image".to_owned());
         }
-        if row_bytes == 0 {
-            return Ok(());
-        }
         let stride = self.stride(width);
-        let already_bgrx = self.bytes_per_pixel == 4
-            && !self.msb_first
-            && (self.blue_shift, self.green_shift, self.red_shift) == (0, 8, 16);
-        for (src, dst) in image.chunks(stride).zip(frame.chunks_exact_mut(row_bytes)) {
-            if already_bgrx {
-                // The common case (little-endian 0xRRGGBB): bytes are already B, G, R, x.
-                for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)) {
-                    let pixel = u32::from_le_bytes([s[0], s[1], s[2], s[3]]) | 0xff00_0000;
-                    d.copy_from_slice(&pixel.to_le_bytes());
-                }
-            } else {
-                for (s, d) in src
-                    .chunks_exact(self.bytes_per_pixel)
-                    .zip(dst.chunks_exact_mut(4))
-                {
-                    let value = self.pixel_value(s);
-                    d.copy_from_slice(&[
-                        (value >> self.blue_shift) as u8,
-                        (value >> self.green_shift) as u8,
-                        (value >> self.red_shift) as u8,
-                        0xff,
-                    ]);
-                }
+        for rect in rects {
+            let fits =
+                |start: u32, len: u32, end: u32| start.checked_add(len).is_some_and(|e| e <= end);
+            if !fits(rect.x, rect.width, width) || !fits(rect.y, rect.height, height) {
+                return Err(format!("{rect:?} is not inside {width}x{height}"));
+            }
+            let (x, w) = (rect.x as usize, rect.width as usize);
+            for y in rect.y as usize..(rect.y + rect.height) as usize {
+                let src = y * stride + x * self.bytes_per_pixel;
+                let dst = (y * width as usize + x) * 4;
+                self.convert_row(
+                    &image[src..src + w * self.bytes_per_pixel],
+                    &mut frame[dst..dst + w * 4],
+                );
             }
         }
         Ok(())
+    }
+
+    /// Converts one run of pixels.
+    fn convert_row(&self, src: &[u8], dst: &mut [u8]) {
+        let already_bgrx = self.bytes_per_pixel == 4
+            && !self.msb_first
+            && (self.blue_shift, self.green_shift, self.red_shift) == (0, 8, 16);
+        if already_bgrx {
+            // The common case (little-endian 0xRRGGBB): bytes are already B, G, R, x.
+            for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)) {
+                let pixel = u32::from_le_bytes([s[0], s[1], s[2], s[3]]) | 0xff00_0000;
+                d.copy_from_slice(&pixel.to_le_bytes());
+            }
+        } else {
+            for (s, d) in src
+                .chunks_exact(self.bytes_per_pixel)
+                .zip(dst.chunks_exact_mut(4))
+            {
+                let value = self.pixel_value(s);
+                d.copy_from_slice(&[
+                    (value >> self.blue_shift) as u8,
+                    (value >> self.green_shift) as u8,
+                    (value >> self.red_shift) as u8,
+                    0xff,
+                ]);
+            }
+        }
     }
 
     /// The pixel stored in `bytes` (3 or 4 of them) in the image's byte order.
@@ -160,8 +178,14 @@ mod tests {
 
     fn convert(layout: PixelLayout, image: &[u8], width: u32, height: u32) -> Vec<u8> {
         let mut frame = vec![0; (width * height * 4) as usize];
+        let all = Rect {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        };
         layout
-            .write_bgra(image, width, height, &mut frame)
+            .write_bgra(image, width, height, &mut frame, &[all])
             .expect("converts");
         frame
     }
@@ -218,7 +242,43 @@ mod tests {
     fn short_images_are_an_error_not_a_panic() {
         let layout = PixelLayout::new(format(32, false, RGB)).expect("supported");
         let mut frame = vec![0; 16];
-        let err = layout.write_bgra(&[0; 15], 2, 2, &mut frame).unwrap_err();
+        let err = layout
+            .write_bgra(&[0; 15], 2, 2, &mut frame, &[])
+            .unwrap_err();
         assert!(err.contains("15 image bytes"), "{err}");
+        let outside = Rect {
+            x: 1,
+            y: 0,
+            width: 2,
+            height: 1,
+        };
+        let err = layout
+            .write_bgra(&[0; 16], 2, 2, &mut frame, &[outside])
+            .unwrap_err();
+        assert!(err.contains("not inside 2x2"), "{err}");
+    }
+
+    #[test]
+    fn only_the_given_rectangles_are_converted() {
+        let layout = PixelLayout::new(format(32, false, RGB)).expect("supported");
+        let image: Vec<u8> = (0..3 * 3 * 4).map(|i| i as u8).collect();
+        let mut frame = vec![7; 3 * 3 * 4];
+        let middle = Rect {
+            x: 1,
+            y: 1,
+            width: 2,
+            height: 1,
+        };
+        layout
+            .write_bgra(&image, 3, 3, &mut frame, &[middle])
+            .expect("converts");
+        for (i, pixel) in frame.chunks_exact(4).enumerate() {
+            if i == 4 || i == 5 {
+                let at = i * 4;
+                assert_eq!(pixel, [image[at], image[at + 1], image[at + 2], 255]);
+            } else {
+                assert_eq!(pixel, [7; 4], "pixel {i} was written");
+            }
+        }
     }
 }

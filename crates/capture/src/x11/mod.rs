@@ -263,13 +263,6 @@ impl X11Screen {
                 return Err(reply_error(error));
             }
         };
-        if let Err(reason) = self
-            .layout
-            .write_bgra(&image, width, height, self.frame.pixels_mut())
-        {
-            self.carry = None;
-            return Err(CaptureError::Failed(reason));
-        }
         let after = clip_damage(
             damage_after.rectangles.iter().map(x_area),
             self.area,
@@ -282,6 +275,21 @@ impl X11Screen {
                 .chain(after.iter().copied());
             let rects = clip_damage(all, self.area, MAX_DAMAGE_RECTS);
             self.reported = Some(rects.iter().map(|a| a.relative_to(self.area)).collect());
+        }
+        // The frame holds the previous image, so only the damage needs converting.
+        let everything = [Rect {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        }];
+        let rects = self.reported.as_deref().unwrap_or(&everything);
+        if let Err(reason) =
+            self.layout
+                .write_bgra(&image, width, height, self.frame.pixels_mut(), rects)
+        {
+            self.reported = None;
+            return Err(CaptureError::Failed(reason));
         }
         self.carry = Some(after);
         Ok(())

@@ -86,7 +86,8 @@ impl Transfer {
         area: Area,
         len: usize,
     ) -> Result<PendingImage<'a>, ConnectionError> {
-        // Areas are clipped to the root window, whose coordinates and size are 16-bit in X.
+        // Lossless: areas are the root window (origin 0,0) or a RandR monitor (16-bit signed
+        // origin) clipped to it, and at most MAX_DIMENSION pixels a side (`blank_frame`).
         let (x, y) = (area.x as i16, area.y as i16);
         let (width, height) = (area.width as u16, area.height as u16);
         Ok(match self {
