@@ -14,6 +14,8 @@ fn demo_shows_the_remote_screen_in_a_window_pixel_for_pixel() {
         "tether-viewer",
         &[
             "demo",
+            "--screen",
+            "demo",
             "--frames",
             "20",
             "--size",
@@ -74,4 +76,38 @@ fn join_shows_a_live_window_that_reports_the_end_of_the_session() {
         "{}",
         ended.title
     );
+}
+
+#[test]
+fn the_headless_demo_shares_the_real_screen_when_there_is_one() {
+    let Some(xvfb) = Xvfb::start("800x600x24") else {
+        return;
+    };
+    let client = tether_tests::display::XClient::connect(&xvfb.display);
+    client.put_pattern(50, 50, 300, 200, 3);
+    client.sync();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snapshot = dir.path().join("demo.png");
+    let mut demo = Process::spawn(
+        "tether-viewer",
+        &[
+            "demo",
+            "--headless",
+            "--snapshot",
+            snapshot.to_str().expect("utf-8"),
+        ],
+        &[("DISPLAY", &xvfb.display)],
+    );
+    assert!(demo.wait().success(), "{}", demo.stderr.text());
+    let report = demo.stdout.text();
+    assert!(report.contains("agent screen   X11"), "{report}");
+    assert!(report.contains("bit-exact      yes"), "{report}");
+    // An idle screen sends one update; the demo stops after its time limit, not 90 updates.
+    let image = image::open(&snapshot).expect("snapshot").into_rgba8();
+    let (_, _, root) = client.root_bgra();
+    let shown: Vec<u8> = image
+        .pixels()
+        .flat_map(|p| [p[2], p[1], p[0], 255])
+        .collect();
+    assert!(shown == root, "the snapshot is not the screen");
 }

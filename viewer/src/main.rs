@@ -16,6 +16,9 @@ use tokio::{runtime::Runtime, sync::Notify};
 
 /// Frame updates a headless demo receives unless told otherwise.
 const HEADLESS_DEMO_FRAMES: u64 = 90;
+/// The longest a headless demo runs: a real screen sends updates only when it changes, so an
+/// idle one may never send 90.
+const HEADLESS_DEMO_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The technician's client: joins a user's session by its one-time code.
 ///
@@ -78,7 +81,8 @@ struct DemoArgs {
     #[arg(long, value_enum, default_value_t = ScreenChoice::Auto)]
     screen: ScreenChoice,
 
-    /// Frame updates to receive (default: 90 headless; until the window is closed otherwise).
+    /// Frame updates to receive (default: 90 headless, for at most 5 s; until the window is
+    /// closed otherwise).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     frames: Option<u64>,
 
@@ -293,11 +297,21 @@ fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
             None => eprintln!("tether-viewer: running headless"),
         }
     }
+    let stop = Arc::new(Notify::new());
     let options = DemoOptions {
         frames: Some(options.frames.unwrap_or(HEADLESS_DEMO_FRAMES)),
+        stop: Some(stop.clone()),
         ..options
     };
-    let report = runtime.block_on(demo::run(&options))?;
+    let report = runtime.block_on(async {
+        let deadline = tokio::spawn(async move {
+            tokio::time::sleep(HEADLESS_DEMO_TIME).await;
+            stop.notify_one();
+        });
+        let report = demo::run(&options).await;
+        deadline.abort();
+        report
+    })?;
     print_demo_report(&report, &options);
     require_bit_exact(&report)
 }

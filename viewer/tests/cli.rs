@@ -26,6 +26,8 @@ fn headless_demo_runs_a_bit_exact_session_and_writes_the_snapshot() {
     let out = Command::new(env!("CARGO_BIN_EXE_tether-viewer"))
         .args([
             "demo",
+            "--screen",
+            "demo",
             "--headless",
             "--frames",
             "10",
