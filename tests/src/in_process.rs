@@ -17,7 +17,7 @@ use tether_proto::{
 use tether_transport::{
     connect_to_relay, open_control, viewer_handshake, RelayTarget, SecureStream,
 };
-use tether_viewer::{join, FrameObserver, JoinOptions};
+use tether_viewer::{join, FrameObserver, JoinOptions, ViewOutcome};
 use tokio::sync::Notify;
 
 use crate::Relay;
@@ -33,16 +33,16 @@ fn target(relay: &Relay, known: &str) -> RelayTarget {
 /// A viewer joined in this process; stopped (and waited for) by [`ViewerSession::stop`].
 pub struct ViewerSession {
     stop: Arc<Notify>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Option<ViewOutcome>>>,
 }
 
 impl ViewerSession {
-    /// Ends the viewing and waits for it.
-    pub fn stop(mut self) {
+    /// Ends the viewing and waits for it; returns its outcome unless it failed.
+    pub fn stop(mut self) -> Option<ViewOutcome> {
         self.stop.notify_one();
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("viewer thread");
-        }
+        self.thread
+            .take()
+            .and_then(|thread| thread.join().expect("viewer thread"))
     }
 }
 
@@ -74,9 +74,10 @@ pub fn in_process_viewer(
     };
     let thread = std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        if let Err(e) = runtime.block_on(join(&options)) {
-            eprintln!("in-process viewer: {e}");
-        }
+        runtime
+            .block_on(join(&options))
+            .map_err(|e| eprintln!("in-process viewer: {e}"))
+            .ok()
     });
     ViewerSession {
         stop,
