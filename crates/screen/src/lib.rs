@@ -5,8 +5,8 @@
 //! This crate defines that abstraction and its first implementation, [`DemoDesktop`]: a
 //! built-in, animated, fully deterministic desktop (wallpaper, taskbar clock, a moving
 //! window with text being typed into it). It drives the tests and is the fallback when no
-//! real display is available; real capture backends (X11/MIT-SHM, xcap) come later and
-//! implement the same trait.
+//! real display is available. The real capture backends (X11 through MIT-SHM, and xcap) live
+//! in `tether-capture` and implement the same trait.
 //!
 //! ```
 //! use tether_screen::{DemoDesktop, ScreenSource};
