@@ -35,7 +35,7 @@ struct Args {
     name: Option<String>,
 
     /// Upper bound on screen captures per second.
-    #[arg(long, env = "TETHER_MAX_FPS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=240))]
+    #[arg(long, env = "TETHER_MAX_FPS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=240))]
     max_fps: u32,
 
     /// What to share: the X11 display when reachable (auto), only the display (x11), or the

@@ -59,7 +59,7 @@ pub fn in_process_viewer(
         name: "in-process viewer".into(),
         wants: Capabilities::VIEW_ONLY,
         frames: None,
-        observer: Some(FrameObserver::new(move |frame| {
+        observer: Some(FrameObserver::new(move |frame, _| {
             *latest.lock().expect("lock") = Some(frame.clone());
         })),
         cursor: None,

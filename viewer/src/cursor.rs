@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tether_proto::session::{CursorShape, CursorUpdate};
 
-use crate::scale::Placement;
+use crate::scale::{Area, Placement};
 
 /// The remote pointer as last reported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +34,40 @@ impl RemoteCursor {
     }
 }
 
+/// Where [`draw_cursor`] draws: the window area the cursor's image covers, if visible.
+pub fn cursor_area(cursor: &RemoteCursor, place: Placement, frame: (u32, u32)) -> Option<Area> {
+    let (left, top, shape) = cursor_origin(cursor, place, frame)?;
+    let right = left + i64::from(shape.width);
+    let bottom = top + i64::from(shape.height);
+    let clamp = |value: i64| u32::try_from(value.max(0)).unwrap_or(u32::MAX);
+    Some(Area {
+        x: clamp(left),
+        y: clamp(top),
+        width: clamp(right) - clamp(left),
+        height: clamp(bottom) - clamp(top),
+    })
+}
+
+/// The window position of the cursor image's top-left corner, and the image.
+fn cursor_origin(
+    cursor: &RemoteCursor,
+    place: Placement,
+    frame: (u32, u32),
+) -> Option<(i64, i64, &CursorShape)> {
+    let (Some(shape), true) = (cursor.shape.as_deref(), cursor.visible) else {
+        return None;
+    };
+    if frame.0 == 0 || frame.1 == 0 {
+        return None;
+    }
+    let to_window = |remote: i32, start: u32, shown: u32, size: u32| -> i64 {
+        i64::from(start) + i64::from(remote) * i64::from(shown) / i64::from(size)
+    };
+    let left = to_window(cursor.x, place.x, place.width, frame.0) - i64::from(shape.hotspot_x);
+    let top = to_window(cursor.y, place.y, place.height, frame.1) - i64::from(shape.hotspot_y);
+    Some((left, top, shape))
+}
+
 /// Blends the cursor's image, unscaled, onto a 0RGB `surface` (`window_w` wide) with its
 /// hotspot at the remote position's place in the scaled picture.
 pub fn draw_cursor(
@@ -43,17 +77,12 @@ pub fn draw_cursor(
     place: Placement,
     frame: (u32, u32),
 ) {
-    let (Some(shape), true) = (&cursor.shape, cursor.visible) else {
-        return;
-    };
-    if frame.0 == 0 || frame.1 == 0 || window_w == 0 {
+    if window_w == 0 {
         return;
     }
-    let to_window = |remote: i32, start: u32, shown: u32, size: u32| -> i64 {
-        i64::from(start) + i64::from(remote) * i64::from(shown) / i64::from(size)
+    let Some((left, top, shape)) = cursor_origin(cursor, place, frame) else {
+        return;
     };
-    let left = to_window(cursor.x, place.x, place.width, frame.0) - i64::from(shape.hotspot_x);
-    let top = to_window(cursor.y, place.y, place.height, frame.1) - i64::from(shape.hotspot_y);
     let window_h = (surface.len() / window_w as usize) as i64;
     for row in 0..i64::from(shape.height) {
         let y = top + row;

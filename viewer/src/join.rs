@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::{anyhow, bail, Context};
 use quinn::Connection;
-use tether_codec::{Decoder, DecoderLimits, Frame};
+use tether_codec::{Decoder, DecoderLimits, Frame, Rect};
 use tether_e2e::ShortAuthString;
 use tether_proto::{
     control::{ClientMessage, RelayMessage},
@@ -76,13 +76,13 @@ pub enum JoinEvent {
     },
 }
 
-/// Called with the framebuffer after every applied update.
+/// Called with the framebuffer and the areas the update rewrote, after every applied update.
 #[derive(Clone)]
-pub struct FrameObserver(Arc<dyn Fn(&Frame) + Send + Sync>);
+pub struct FrameObserver(Arc<dyn Fn(&Frame, &[Rect]) + Send + Sync>);
 
 impl FrameObserver {
     /// Wraps a callback.
-    pub fn new(callback: impl Fn(&Frame) + Send + Sync + 'static) -> Self {
+    pub fn new(callback: impl Fn(&Frame, &[Rect]) + Send + Sync + 'static) -> Self {
         Self(Arc::new(callback))
     }
 }
@@ -249,7 +249,7 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                 }
                 if let Some(seq) = applied {
                     if let (Some(observer), Some(frame)) = (&options.observer, stream.decoder.framebuffer()) {
-                        (observer.0)(frame);
+                        (observer.0)(frame, &stream.changed);
                     }
                     send.send(&ViewerMessage::Ack { seq }).await?;
                     if options.frames.is_some_and(|n| stream.frames >= n) {
@@ -325,6 +325,8 @@ struct FrameStream {
     cursor: RemoteCursor,
     timing: Option<FrameTiming>,
     latency: LatencyLog,
+    /// The areas the last applied update rewrote.
+    changed: Vec<Rect>,
     screen: Option<String>,
     assembler: UpdateAssembler,
     decoder: Decoder,
@@ -345,6 +347,7 @@ impl FrameStream {
             cursor: RemoteCursor::default(),
             timing: None,
             latency: LatencyLog::default(),
+            changed: Vec::new(),
             screen: None,
             assembler: UpdateAssembler::new(max_update),
             decoder: Decoder::new(LIMITS),
@@ -404,9 +407,11 @@ impl FrameStream {
                     return Ok(None);
                 };
                 let decode_start = Instant::now();
-                self.decoder
+                self.changed = self
+                    .decoder
                     .apply(&update)
-                    .with_context(|| format!("frame update {seq} is invalid"))?;
+                    .with_context(|| format!("frame update {seq} is invalid"))?
+                    .changed;
                 let now = Instant::now();
                 if let Some(timing) = self.timing.take().filter(|timing| timing.seq == seq) {
                     self.latency

@@ -5,6 +5,7 @@
 //! one process for a first look.
 
 pub mod cursor;
+mod damage;
 pub mod demo;
 mod error;
 pub mod input;

@@ -14,7 +14,7 @@ use std::{
 };
 
 use anyhow::Context;
-use tether_codec::Frame;
+use tether_codec::{Frame, Rect};
 use winit::{
     application::ApplicationHandler,
     dpi::PhysicalSize,
@@ -24,9 +24,10 @@ use winit::{
 };
 
 use crate::{
-    cursor::{draw_cursor, RemoteCursor},
+    cursor::{cursor_area, draw_cursor, RemoteCursor},
+    damage::{copy_rects, PendingDamage},
     input::{input_channel, InputCapture, InputFeed},
-    scale::{blit_fit, fit},
+    scale::{blit_fit, blit_fit_area, fit, Area},
     CursorObserver, FrameObserver,
 };
 
@@ -48,6 +49,8 @@ enum ViewEvent {
 
 struct Shared {
     latest: Mutex<Option<Frame>>,
+    /// What changed in `latest` since the window last drew it.
+    damage: Mutex<PendingDamage>,
     cursor: Mutex<RemoteCursor>,
     /// Set while a [`ViewEvent::Frame`] is queued, so a fast session never floods the loop.
     wake_pending: AtomicBool,
@@ -63,19 +66,29 @@ pub struct LiveView {
 }
 
 impl LiveView {
-    /// Offers `frame` to the window; only the newest frame is kept.
-    pub fn show(&self, frame: &Frame) {
+    /// Offers `frame` to the window, of which the `changed` areas are new; only the newest
+    /// picture is kept, and only changed areas are copied and later redrawn.
+    pub fn show(&self, frame: &Frame, changed: &[Rect]) {
         {
             let mut latest = self
                 .shared
                 .latest
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
+            let mut damage = self
+                .shared
+                .damage
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             match latest.as_mut() {
                 Some(kept) if kept.width() == frame.width() && kept.height() == frame.height() => {
-                    kept.pixels_mut().copy_from_slice(frame.pixels());
+                    copy_rects(kept, frame, changed);
+                    damage.add(changed);
                 }
-                _ => *latest = Some(frame.clone()),
+                _ => {
+                    *latest = Some(frame.clone());
+                    damage.everything();
+                }
             }
         }
         if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
@@ -106,6 +119,11 @@ impl LiveView {
             .cursor
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = cursor.clone();
+        self.shared
+            .damage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .cursor();
         if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
             let _ = self.shared.proxy.send_event(ViewEvent::Frame);
         }
@@ -120,7 +138,7 @@ impl LiveView {
     /// A frame observer for [`crate::JoinOptions`] that shows every applied update.
     pub fn observer(&self) -> FrameObserver {
         let view = self.clone();
-        FrameObserver::new(move |frame| view.show(frame))
+        FrameObserver::new(move |frame, changed| view.show(frame, changed))
     }
 }
 
@@ -146,6 +164,7 @@ impl ViewerWindow {
             .context("cannot open the display")?;
         let shared = Arc::new(Shared {
             latest: Mutex::new(None),
+            damage: Mutex::new(PendingDamage::default()),
             cursor: Mutex::new(RemoteCursor::default()),
             wake_pending: AtomicBool::new(false),
             proxy: event_loop.create_proxy(),
@@ -174,6 +193,8 @@ impl ViewerWindow {
             surface: None,
             input: self.input,
             frame_size: None,
+            drawn_window: None,
+            cursor_drawn: None,
             status: None,
             ended: None,
             presented: 0,
@@ -200,6 +221,10 @@ struct App {
     input: InputCapture,
     /// The remote screen's size as last drawn, to map the pointer.
     frame_size: Option<(u32, u32)>,
+    /// The window's size at the last draw.
+    drawn_window: Option<(u32, u32)>,
+    /// Where the cursor was drawn last, to redraw the picture under it when it moves.
+    cursor_drawn: Option<Area>,
     status: Option<String>,
     ended: Option<String>,
     presented: u64,
@@ -249,33 +274,59 @@ impl App {
         let mut buffer = surface
             .buffer_mut()
             .map_err(|e| anyhow::anyhow!("cannot get the drawing buffer: {e}"))?;
-        {
-            let latest = self
-                .shared
-                .latest
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match latest.as_ref() {
-                Some(frame) => {
-                    let frame_size = (frame.width(), frame.height());
-                    self.frame_size = Some(frame_size);
-                    blit_fit(frame, &mut buffer, size.width, size.height);
-                    let place = fit(frame_size.0, frame_size.1, size.width, size.height);
-                    let cursor = self
-                        .shared
-                        .cursor
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    draw_cursor(&cursor, &mut buffer, size.width, place, frame_size);
+        let latest = self
+            .shared
+            .latest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let pending = self
+            .shared
+            .damage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(frame) = latest.as_ref() else {
+            buffer.fill(0);
+            return present(buffer, None).map(|()| self.presented += 1);
+        };
+        let window = (size.width, size.height);
+        let frame_size = (frame.width(), frame.height());
+        let place = fit(frame_size.0, frame_size.1, window.0, window.1);
+        let cursor = self
+            .shared
+            .cursor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let cursor_now = cursor_area(&cursor, place, frame_size);
+        // Only what changed is redrawn when the buffer still holds the last present at the
+        // same sizes; anything else (a resize, a new frame size, an expose) redraws it all.
+        let unchanged_geometry = buffer.age() == 1
+            && self.frame_size == Some(frame_size)
+            && self.drawn_window == Some(window);
+        let areas = match pending {
+            Some(rects) if unchanged_geometry => {
+                let mut areas: Vec<Area> = rects
+                    .iter()
+                    .map(|rect| place.area_of(rect, frame_size.0, frame_size.1))
+                    .collect();
+                areas.extend(self.cursor_drawn.take());
+                areas.extend(cursor_now);
+                for area in &areas {
+                    blit_fit_area(frame, &mut buffer, window.0, window.1, *area);
                 }
-                None => buffer.fill(0),
+                Some(areas)
             }
-        }
-        buffer
-            .present()
-            .map_err(|e| anyhow::anyhow!("cannot present the frame: {e}"))?;
-        self.presented += 1;
-        Ok(())
+            _ => {
+                blit_fit(frame, &mut buffer, window.0, window.1);
+                None
+            }
+        };
+        draw_cursor(&cursor, &mut buffer, window.0, place, frame_size);
+        self.frame_size = Some(frame_size);
+        self.drawn_window = Some(window);
+        self.cursor_drawn = cursor_now;
+        present(buffer, areas.as_deref()).map(|()| self.presented += 1)
     }
 
     fn fail(&mut self, event_loop: &ActiveEventLoop, error: anyhow::Error) {
@@ -347,6 +398,31 @@ impl App {
             window.set_title(&self.title());
         }
     }
+}
+
+/// Shows the buffer: only `areas` of it when given, all of it otherwise.
+fn present(
+    buffer: softbuffer::Buffer<'_, Rc<Window>, Rc<Window>>,
+    areas: Option<&[Area]>,
+) -> anyhow::Result<()> {
+    let result = match areas {
+        Some(areas) => {
+            let rects: Vec<softbuffer::Rect> = areas
+                .iter()
+                .filter_map(|area| {
+                    Some(softbuffer::Rect {
+                        x: area.x,
+                        y: area.y,
+                        width: NonZeroU32::new(area.width)?,
+                        height: NonZeroU32::new(area.height)?,
+                    })
+                })
+                .collect();
+            buffer.present_with_damage(&rects)
+        }
+        None => buffer.present(),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot present the frame: {e}"))
 }
 
 /// Frames per second over the last full second.
