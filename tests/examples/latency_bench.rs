@@ -82,6 +82,7 @@ fn main() {
 
     let outcome = session.stop().expect("the viewer failed");
     let _ = xterm.kill();
+    let _ = xterm.wait();
     let latency = &outcome.latency;
     println!(
         "typing {chars} characters, one every {delay_ms} ms, into xterm on a 1920x1080 Xvfb; \

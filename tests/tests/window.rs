@@ -61,8 +61,12 @@ fn join_shows_a_live_window_that_reports_the_end_of_the_session() {
     let _viewer = relay.viewer_on_display(&code, &xvfb.display);
     let title = format!("Tether · session {code}");
     let live = wait_for_window(&xvfb.display, &title, |shot| {
-        // Live: a frame rate in the title and the remote desktop drawn (not the black backdrop).
-        shot.title.ends_with("fps") && shot.pixels.chunks_exact(4).any(|p| p[..3] != [0, 0, 0])
+        // Live: frame rate, traffic and latency in the title, and the remote desktop drawn
+        // (not the black backdrop).
+        shot.title.contains(" fps · ")
+            && shot.title.contains(" kbit/s · ")
+            && shot.title.ends_with(" ms")
+            && shot.pixels.chunks_exact(4).any(|p| p[..3] != [0, 0, 0])
     });
     assert_eq!((live.width, live.height), (1280, 720));
     agent.kill();

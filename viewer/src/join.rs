@@ -76,13 +76,27 @@ pub enum JoinEvent {
     },
 }
 
-/// Called with the framebuffer and the areas the update rewrote, after every applied update.
+/// What one applied update did, besides the new framebuffer.
+#[derive(Debug, Clone, Copy)]
+pub struct AppliedUpdate<'a> {
+    /// The areas it rewrote.
+    pub changed: &'a [Rect],
+    /// Its encoded size.
+    pub bytes: usize,
+    /// From the agent's capture to the decoded framebuffer, when the agent timed it.
+    pub latency: Option<Duration>,
+}
+
+/// The callback of a [`FrameObserver`].
+type FrameCallback = dyn Fn(&Frame, &AppliedUpdate<'_>) + Send + Sync;
+
+/// Called with the framebuffer and what the update did, after every applied update.
 #[derive(Clone)]
-pub struct FrameObserver(Arc<dyn Fn(&Frame, &[Rect]) + Send + Sync>);
+pub struct FrameObserver(Arc<FrameCallback>);
 
 impl FrameObserver {
     /// Wraps a callback.
-    pub fn new(callback: impl Fn(&Frame, &[Rect]) + Send + Sync + 'static) -> Self {
+    pub fn new(callback: impl Fn(&Frame, &AppliedUpdate<'_>) + Send + Sync + 'static) -> Self {
         Self(Arc::new(callback))
     }
 }
@@ -249,7 +263,12 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
                 }
                 if let Some(seq) = applied {
                     if let (Some(observer), Some(frame)) = (&options.observer, stream.decoder.framebuffer()) {
-                        (observer.0)(frame, &stream.changed);
+                        let applied = AppliedUpdate {
+                            changed: &stream.changed,
+                            bytes: stream.last_bytes,
+                            latency: stream.last_latency,
+                        };
+                        (observer.0)(frame, &applied);
                     }
                     send.send(&ViewerMessage::Ack { seq }).await?;
                     if options.frames.is_some_and(|n| stream.frames >= n) {
@@ -327,6 +346,10 @@ struct FrameStream {
     latency: LatencyLog,
     /// The areas the last applied update rewrote.
     changed: Vec<Rect>,
+    /// The last applied update's size.
+    last_bytes: usize,
+    /// The last applied update's total latency, when timed.
+    last_latency: Option<Duration>,
     screen: Option<String>,
     assembler: UpdateAssembler,
     decoder: Decoder,
@@ -348,6 +371,8 @@ impl FrameStream {
             timing: None,
             latency: LatencyLog::default(),
             changed: Vec::new(),
+            last_bytes: 0,
+            last_latency: None,
             screen: None,
             assembler: UpdateAssembler::new(max_update),
             decoder: Decoder::new(LIMITS),
@@ -413,10 +438,15 @@ impl FrameStream {
                     .with_context(|| format!("frame update {seq} is invalid"))?
                     .changed;
                 let now = Instant::now();
-                if let Some(timing) = self.timing.take().filter(|timing| timing.seq == seq) {
-                    self.latency
-                        .record(&timing, unix_micros(), now - decode_start);
-                }
+                self.last_latency =
+                    self.timing
+                        .take()
+                        .filter(|timing| timing.seq == seq)
+                        .map(|timing| {
+                            self.latency
+                                .record(&timing, unix_micros(), now - decode_start)
+                        });
+                self.last_bytes = update.len();
                 self.first_at.get_or_insert(now);
                 self.last_at = Some(now);
                 self.last_seq = Some(seq);

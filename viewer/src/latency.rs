@@ -56,7 +56,13 @@ pub struct LatencyLog {
 impl LatencyLog {
     /// Records one update: the agent's `timing`, the wall-clock time its last byte arrived
     /// (`received_at_us`, microseconds since the Unix epoch) and how long decoding took.
-    pub fn record(&mut self, timing: &FrameTiming, received_at_us: u64, decode: Duration) {
+    /// Returns the update's total latency.
+    pub fn record(
+        &mut self,
+        timing: &FrameTiming,
+        received_at_us: u64,
+        decode: Duration,
+    ) -> Duration {
         let capture = Duration::from_micros(u64::from(timing.capture_us));
         let encode = Duration::from_micros(u64::from(timing.encode_us));
         let encoded_at = timing
@@ -76,6 +82,7 @@ impl LatencyLog {
             }
             samples.push(sample);
         }
+        total
     }
 
     /// Updates recorded.

@@ -11,11 +11,14 @@ mod error;
 pub mod input;
 mod join;
 pub mod latency;
+mod meter;
 mod recording;
 mod scale;
 mod snapshot;
 pub mod window;
 
 pub use error::ViewerError;
-pub use join::{join, CursorObserver, FrameObserver, JoinEvent, JoinOptions, ViewOutcome};
+pub use join::{
+    join, AppliedUpdate, CursorObserver, FrameObserver, JoinEvent, JoinOptions, ViewOutcome,
+};
 pub use snapshot::write_png;

@@ -10,11 +10,11 @@ use std::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex, PoisonError,
     },
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use anyhow::Context;
-use tether_codec::{Frame, Rect};
+use tether_codec::Frame;
 use winit::{
     application::ApplicationHandler,
     dpi::PhysicalSize,
@@ -27,8 +27,9 @@ use crate::{
     cursor::{cursor_area, draw_cursor, RemoteCursor},
     damage::{copy_rects, PendingDamage},
     input::{input_channel, InputCapture, InputFeed},
+    meter::LiveMeter,
     scale::{blit_fit, blit_fit_area, fit, Area},
-    CursorObserver, FrameObserver,
+    AppliedUpdate, CursorObserver, FrameObserver,
 };
 
 /// Whether a graphical display is available to open a window on.
@@ -51,6 +52,8 @@ struct Shared {
     latest: Mutex<Option<Frame>>,
     /// What changed in `latest` since the window last drew it.
     damage: Mutex<PendingDamage>,
+    /// Frame rate, traffic and latency for the title.
+    meter: Mutex<LiveMeter>,
     cursor: Mutex<RemoteCursor>,
     /// Set while a [`ViewEvent::Frame`] is queued, so a fast session never floods the loop.
     wake_pending: AtomicBool,
@@ -66,9 +69,15 @@ pub struct LiveView {
 }
 
 impl LiveView {
-    /// Offers `frame` to the window, of which the `changed` areas are new; only the newest
-    /// picture is kept, and only changed areas are copied and later redrawn.
-    pub fn show(&self, frame: &Frame, changed: &[Rect]) {
+    /// Offers `frame` to the window, of which the areas `update` changed are new; only the
+    /// newest picture is kept, and only changed areas are copied and later redrawn.
+    pub fn show(&self, frame: &Frame, update: &AppliedUpdate<'_>) {
+        let changed = update.changed;
+        self.shared
+            .meter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(update.bytes, update.latency);
         {
             let mut latest = self
                 .shared
@@ -138,7 +147,7 @@ impl LiveView {
     /// A frame observer for [`crate::JoinOptions`] that shows every applied update.
     pub fn observer(&self) -> FrameObserver {
         let view = self.clone();
-        FrameObserver::new(move |frame, changed| view.show(frame, changed))
+        FrameObserver::new(move |frame, update| view.show(frame, update))
     }
 }
 
@@ -165,6 +174,7 @@ impl ViewerWindow {
         let shared = Arc::new(Shared {
             latest: Mutex::new(None),
             damage: Mutex::new(PendingDamage::default()),
+            meter: Mutex::new(LiveMeter::default()),
             cursor: Mutex::new(RemoteCursor::default()),
             wake_pending: AtomicBool::new(false),
             proxy: event_loop.create_proxy(),
@@ -198,7 +208,6 @@ impl ViewerWindow {
             status: None,
             ended: None,
             presented: 0,
-            fps: FpsMeter::default(),
             error: None,
         };
         self.event_loop.run_app(&mut app)?;
@@ -228,7 +237,6 @@ struct App {
     status: Option<String>,
     ended: Option<String>,
     presented: u64,
-    fps: FpsMeter,
     error: Option<anyhow::Error>,
 }
 
@@ -247,14 +255,16 @@ impl App {
     }
 
     fn title(&self) -> String {
+        let meter = self
+            .shared
+            .meter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let live = meter.summary();
         match (&self.ended, &self.status) {
             (Some(reason), _) => format!("Tether · {} · {reason}", self.remote),
-            (None, Some(status)) => format!(
-                "Tether · {} · {status} · {:.0} fps",
-                self.remote,
-                self.fps.rate()
-            ),
-            (None, None) => format!("Tether · {} · {:.0} fps", self.remote, self.fps.rate()),
+            (None, Some(status)) => format!("Tether · {} · {status} · {live}", self.remote),
+            (None, None) => format!("Tether · {} · {live}", self.remote),
         }
     }
 
@@ -368,7 +378,13 @@ impl ApplicationHandler<ViewEvent> for App {
         match event {
             ViewEvent::Frame => {
                 self.shared.wake_pending.store(false, Ordering::Release);
-                if self.fps.tick(Instant::now()) {
+                let ticked = self
+                    .shared
+                    .meter
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .tick(Instant::now());
+                if ticked {
                     self.set_title();
                 }
                 self.request_redraw();
@@ -423,32 +439,4 @@ fn present(
         None => buffer.present(),
     };
     result.map_err(|e| anyhow::anyhow!("cannot present the frame: {e}"))
-}
-
-/// Frames per second over the last full second.
-#[derive(Default)]
-struct FpsMeter {
-    window_start: Option<Instant>,
-    count: u32,
-    rate: f64,
-}
-
-impl FpsMeter {
-    /// Counts a frame; returns true when a new rate was computed (about once a second).
-    fn tick(&mut self, now: Instant) -> bool {
-        let start = *self.window_start.get_or_insert(now);
-        self.count += 1;
-        let elapsed = now - start;
-        if elapsed < Duration::from_secs(1) {
-            return false;
-        }
-        self.rate = f64::from(self.count) / elapsed.as_secs_f64();
-        self.count = 0;
-        self.window_start = Some(now);
-        true
-    }
-
-    fn rate(&self) -> f64 {
-        self.rate
-    }
 }
