@@ -285,3 +285,68 @@ fn the_session_follows_a_resolution_change_on_the_agents_display() {
     shows_the_agents_screen((1280, 720));
     session.stop();
 }
+
+#[test]
+fn an_actual_size_view_scrolls_at_the_window_edge_and_aims_clicks_through_the_scroll() {
+    let (Some(agent_x), Some(viewer_x)) = (Xvfb::start("1920x1080x24"), Xvfb::start(GEOMETRY))
+    else {
+        return;
+    };
+    if !xdotool_ready() {
+        return;
+    }
+    let agent_screen = XClient::connect(&agent_x.display);
+    agent_screen.put_pattern(0, 0, 1920, 1080, 5);
+    // Out of the first view, so the viewer draws no cursor over what is compared.
+    agent_screen.warp_pointer(1910, 1070);
+    agent_screen.sync();
+    let mut recorder = Recorder::open(&agent_x.display, (1500, 300), (300, 200));
+
+    let relay = Relay::start(&[]);
+    let (_agent, code) = x11_agent(&relay, &agent_x.display, &[]);
+    let known = relay.path("viewer_known_relays");
+    let _viewer = Process::spawn(
+        "tether-viewer",
+        &[
+            "join",
+            &code,
+            "--view",
+            "actual",
+            "--relay",
+            &relay.addr,
+            "--relay-fingerprint",
+            &relay.fingerprint,
+        ],
+        &[
+            ("TETHER_KNOWN_RELAYS", known.as_str()),
+            ("DISPLAY", &viewer_x.display),
+        ],
+    );
+    // One to one: the window shows the top-left 1280x720 of the agent's screen exactly.
+    let (agent_w, _, agent_pixels) = agent_screen.root_bgra();
+    let shown = wait_for_window(&viewer_x.display, "Tether", |shot| {
+        shot.title.contains("· 1:1")
+            && same_region(
+                &shot.pixels,
+                shot.width,
+                &agent_pixels,
+                agent_w,
+                (1280, 720),
+            )
+    });
+    assert_eq!((shown.width, shown.height), (1280, 720));
+
+    // Nudging the pointer along the right edge scrolls to the far right (640 pixels).
+    for _ in 0..40 {
+        xdotool(&viewer_x.display, &["mousemove", "1275", "360"]);
+        xdotool(&viewer_x.display, &["mousemove", "1279", "360"]);
+    }
+    // A click at window (900, 350) is remote (900 + 640, 350): inside the recorder.
+    xdotool(
+        &viewer_x.display,
+        &["mousemove", "900", "350", "click", "1"],
+    );
+    let press = recorder.next_button_press();
+    assert_eq!((press.root_x, press.root_y), (1540, 350));
+    assert_eq!((press.event_x, press.event_y), (40, 50));
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tether_proto::session::{CursorShape, CursorUpdate};
 
-use crate::scale::{Area, Placement};
+use crate::view::{Area, View};
 
 /// The remote pointer as last reported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,52 +35,36 @@ impl RemoteCursor {
 }
 
 /// Where [`draw_cursor`] draws: the window area the cursor's image covers, if visible.
-pub fn cursor_area(cursor: &RemoteCursor, place: Placement, frame: (u32, u32)) -> Option<Area> {
-    let (left, top, shape) = cursor_origin(cursor, place, frame)?;
-    let right = left + i64::from(shape.width);
-    let bottom = top + i64::from(shape.height);
-    let clamp = |value: i64| u32::try_from(value.max(0)).unwrap_or(u32::MAX);
-    Some(Area {
-        x: clamp(left),
-        y: clamp(top),
-        width: clamp(right) - clamp(left),
-        height: clamp(bottom) - clamp(top),
-    })
+pub fn cursor_area(cursor: &RemoteCursor, view: &View) -> Option<Area> {
+    let (left, top, shape) = cursor_origin(cursor, view)?;
+    Some(view.clip(
+        left,
+        top,
+        left + i64::from(shape.width),
+        top + i64::from(shape.height),
+    ))
 }
 
 /// The window position of the cursor image's top-left corner, and the image.
-fn cursor_origin(
-    cursor: &RemoteCursor,
-    place: Placement,
-    frame: (u32, u32),
-) -> Option<(i64, i64, &CursorShape)> {
+fn cursor_origin<'a>(cursor: &'a RemoteCursor, view: &View) -> Option<(i64, i64, &'a CursorShape)> {
     let (Some(shape), true) = (cursor.shape.as_deref(), cursor.visible) else {
         return None;
     };
-    if frame.0 == 0 || frame.1 == 0 {
-        return None;
-    }
-    let to_window = |remote: i32, start: u32, shown: u32, size: u32| -> i64 {
-        i64::from(start) + i64::from(remote) * i64::from(shown) / i64::from(size)
-    };
-    let left = to_window(cursor.x, place.x, place.width, frame.0) - i64::from(shape.hotspot_x);
-    let top = to_window(cursor.y, place.y, place.height, frame.1) - i64::from(shape.hotspot_y);
-    Some((left, top, shape))
+    let (x, y) = view.to_window(cursor.x, cursor.y);
+    Some((
+        x - i64::from(shape.hotspot_x),
+        y - i64::from(shape.hotspot_y),
+        shape,
+    ))
 }
 
 /// Blends the cursor's image, unscaled, onto a 0RGB `surface` (`window_w` wide) with its
-/// hotspot at the remote position's place in the scaled picture.
-pub fn draw_cursor(
-    cursor: &RemoteCursor,
-    surface: &mut [u32],
-    window_w: u32,
-    place: Placement,
-    frame: (u32, u32),
-) {
+/// hotspot where `view` shows the remote position.
+pub fn draw_cursor(cursor: &RemoteCursor, surface: &mut [u32], window_w: u32, view: &View) {
     if window_w == 0 {
         return;
     }
-    let Some((left, top, shape)) = cursor_origin(cursor, place, frame) else {
+    let Some((left, top, shape)) = cursor_origin(cursor, view) else {
         return;
     };
     let window_h = (surface.len() / window_w as usize) as i64;
@@ -116,6 +100,7 @@ fn blend_premultiplied(dst: u32, src: [u8; 3], alpha: u8) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::view::ViewMode;
 
     fn cursor(x: i32, y: i32, pixels: Vec<u8>, side: u16) -> RemoteCursor {
         RemoteCursor {
@@ -132,13 +117,8 @@ mod tests {
         }
     }
 
-    fn one_to_one(width: u32, height: u32) -> Placement {
-        Placement {
-            x: 0,
-            y: 0,
-            width,
-            height,
-        }
+    fn one_to_one(width: u32, height: u32) -> View {
+        View::new(ViewMode::Fit, (width, height), (width, height), (0, 0))
     }
 
     #[test]
@@ -149,8 +129,7 @@ mod tests {
             &cursor(5, 5, white, 2),
             &mut surface,
             10,
-            one_to_one(10, 10),
-            (10, 10),
+            &one_to_one(10, 10),
         );
         let lit: Vec<usize> = (0..100).filter(|&i| surface[i] != 0).collect();
         assert_eq!(lit, vec![44, 45, 54, 55]);
@@ -161,13 +140,7 @@ mod tests {
     fn transparent_pixels_keep_the_picture_and_edges_clip() {
         let clear = [0u8, 0, 0, 0].repeat(4);
         let mut surface = vec![0x0012_3456u32; 4 * 4];
-        draw_cursor(
-            &cursor(0, 0, clear, 2),
-            &mut surface,
-            4,
-            one_to_one(4, 4),
-            (4, 4),
-        );
+        draw_cursor(&cursor(0, 0, clear, 2), &mut surface, 4, &one_to_one(4, 4));
         assert!(surface.iter().all(|&p| p == 0x0012_3456));
     }
 

@@ -13,7 +13,7 @@ use winit::{
     event::{Ime, WindowEvent},
 };
 
-use crate::scale::fit;
+use crate::view::View;
 
 /// Events the window may queue ahead of the session; beyond it, new ones are dropped (the
 /// session is stalled anyway, and a pointer position is superseded by the next).
@@ -57,19 +57,18 @@ pub fn input_channel() -> (InputCapture, InputFeed) {
 }
 
 impl InputCapture {
-    /// Handles one window event. `frame` is the remote screen's size and `window` the window's
-    /// inner size, both in pixels, to map the pointer into remote coordinates.
-    pub fn handle(&mut self, event: &WindowEvent, frame: Option<(u32, u32)>, window: (u32, u32)) {
+    /// Handles one window event; `view` maps the pointer to the remote screen (`None` before
+    /// the first picture: the pointer then goes nowhere).
+    pub fn handle(&mut self, event: &WindowEvent, view: Option<&View>) {
         let events = match event {
             WindowEvent::CursorMoved { position, .. } => {
                 self.pointer = Some(*position);
-                self.pointer_at(frame, window).into_iter().collect()
+                self.pointer_at(view).into_iter().collect()
             }
             WindowEvent::MouseInput { state, button, .. } => {
                 // Clicks land where the pointer is; send its position first in case the
                 // window was entered without motion.
-                let mut events: Vec<InputEvent> =
-                    self.pointer_at(frame, window).into_iter().collect();
+                let mut events: Vec<InputEvent> = self.pointer_at(view).into_iter().collect();
                 events.extend(from_winit::mouse_button(*button, *state));
                 events
             }
@@ -94,83 +93,21 @@ impl InputCapture {
         }
     }
 
-    fn pointer_at(&self, frame: Option<(u32, u32)>, window: (u32, u32)) -> Option<InputEvent> {
-        let (position, (frame_w, frame_h)) = (self.pointer?, frame?);
-        let (x, y) = to_remote(position, (frame_w, frame_h), window)?;
+    /// Where the pointer last was in the window, if it was seen.
+    pub fn pointer(&self) -> Option<PhysicalPosition<f64>> {
+        self.pointer
+    }
+
+    /// A pointer move to the remote pixel under the pointer (e.g. after the view scrolled).
+    pub fn move_pointer(&mut self, view: &View) {
+        if let Some(event) = self.pointer_at(Some(view)) {
+            let _ = self.queue.try_send(event);
+        }
+    }
+
+    fn pointer_at(&self, view: Option<&View>) -> Option<InputEvent> {
+        let position = self.pointer?;
+        let (x, y) = view?.to_remote(position.x, position.y)?;
         Some(InputEvent::PointerMove { x, y })
-    }
-}
-
-/// Maps a window position to the remote pixel under it (scale to fit, letterboxed); positions
-/// in the letterbox clamp to the nearest edge.
-pub fn to_remote(
-    position: PhysicalPosition<f64>,
-    (frame_w, frame_h): (u32, u32),
-    (window_w, window_h): (u32, u32),
-) -> Option<(u32, u32)> {
-    let place = fit(frame_w, frame_h, window_w, window_h);
-    if place.width == 0 || place.height == 0 || frame_w == 0 || frame_h == 0 {
-        return None;
-    }
-    let along = |pos: f64, start: u32, shown: u32, remote: u32| -> u32 {
-        let fraction = (pos - f64::from(start)) / f64::from(shown);
-        // Truncation picks the remote pixel the window pixel shows (as the blit does).
-        (fraction * f64::from(remote)).clamp(0.0, f64::from(remote - 1)) as u32
-    };
-    Some((
-        along(position.x, place.x, place.width, frame_w),
-        along(position.y, place.y, place.height, frame_h),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(x: f64, y: f64) -> PhysicalPosition<f64> {
-        PhysicalPosition::new(x, y)
-    }
-
-    #[test]
-    fn one_to_one_maps_pixels_to_themselves() {
-        assert_eq!(
-            to_remote(at(0.0, 0.0), (640, 480), (640, 480)),
-            Some((0, 0))
-        );
-        assert_eq!(
-            to_remote(at(639.5, 479.5), (640, 480), (640, 480)),
-            Some((639, 479))
-        );
-        assert_eq!(
-            to_remote(at(100.2, 200.9), (640, 480), (640, 480)),
-            Some((100, 200))
-        );
-    }
-
-    #[test]
-    fn a_scaled_down_picture_maps_back_up() {
-        // 1920x1080 shown in 960x540: each window pixel covers two remote pixels.
-        assert_eq!(
-            to_remote(at(480.0, 270.0), (1920, 1080), (960, 540)),
-            Some((960, 540))
-        );
-    }
-
-    #[test]
-    fn the_letterbox_clamps_to_the_picture_edge() {
-        // 1000x500 in a 1000x1000 window: the picture spans rows 250..750.
-        assert_eq!(
-            to_remote(at(10.0, 100.0), (1000, 500), (1000, 1000)),
-            Some((10, 0))
-        );
-        assert_eq!(
-            to_remote(at(999.0, 900.0), (1000, 500), (1000, 1000)),
-            Some((999, 499))
-        );
-    }
-
-    #[test]
-    fn an_empty_window_maps_nothing() {
-        assert_eq!(to_remote(at(1.0, 1.0), (640, 480), (0, 0)), None);
     }
 }

@@ -15,6 +15,7 @@ mod meter;
 mod recording;
 mod scale;
 mod snapshot;
+pub mod view;
 pub mod window;
 
 pub use error::ViewerError;

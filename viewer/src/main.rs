@@ -9,6 +9,7 @@ use tether_proto::{session::Capabilities, SessionCode};
 use tether_viewer::{
     demo::{self, DemoOptions, DemoReport},
     join,
+    view::ViewMode,
     window::{display_available, LiveView, ViewerWindow},
     write_png, JoinEvent, JoinOptions, ViewOutcome, ViewerError,
 };
@@ -53,6 +54,12 @@ struct JoinArgs {
     /// Ask only to see the screen, not to control it.
     #[arg(long)]
     view_only: bool,
+
+    /// How the window shows the remote screen at first: scaled to fit, or actual size (one
+    /// to one, scrolled by moving the pointer to the window's edges). Ctrl+Alt+Shift+S
+    /// switches between them.
+    #[arg(long, value_enum, default_value_t = ViewMode::Fit)]
+    view: ViewMode,
 
     #[command(flatten)]
     relay: RelayArgs,
@@ -150,7 +157,8 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
     if snapshot.is_none() && !args.headless && display_available() {
         let title = format!("session {}", options.code);
         let windowed = options.clone();
-        let shown = in_window(runtime, title, (1280, 720), move |live, stop| async move {
+        let window = ((1280, 720), args.view);
+        let shown = in_window(runtime, title, window, move |live, stop| async move {
             let options = JoinOptions {
                 events: Some(follow_progress(Some(live.clone()))),
                 observer: Some(live.observer()),
@@ -222,7 +230,7 @@ fn report_join(
 fn in_window<T, F>(
     runtime: &Runtime,
     title: String,
-    size: (u32, u32),
+    (size, mode): ((u32, u32), ViewMode),
     session: impl FnOnce(LiveView, Arc<Notify>) -> F,
 ) -> Option<Result<T, ViewerError>>
 where
@@ -238,7 +246,7 @@ where
     };
     let stop = Arc::new(Notify::new());
     let task = runtime.spawn(session(live, stop.clone()));
-    let shown = window.run(title, size);
+    let shown = window.run(title, size, mode);
     stop.notify_one();
     let result = match runtime.block_on(task) {
         Ok(result) => result,
@@ -270,7 +278,7 @@ fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
         let shown = in_window(
             runtime,
             "demo agent".to_owned(),
-            size,
+            (size, ViewMode::Fit),
             |live, stop| async move {
                 let options = DemoOptions {
                     observer: Some(live.observer()),

@@ -20,6 +20,7 @@ use winit::{
     dpi::PhysicalSize,
     event::WindowEvent,
     event_loop::{ActiveEventLoop, EventLoop, EventLoopProxy},
+    keyboard::{KeyCode, ModifiersState, PhysicalKey},
     window::{Window, WindowId},
 };
 
@@ -28,7 +29,7 @@ use crate::{
     damage::{copy_rects, PendingDamage},
     input::{input_channel, InputCapture, InputFeed},
     meter::LiveMeter,
-    scale::{blit_fit, blit_fit_area, fit, Area},
+    view::{Area, View, ViewMode},
     AppliedUpdate, CursorObserver, FrameObserver,
 };
 
@@ -194,16 +195,25 @@ impl ViewerWindow {
         ))
     }
 
-    /// Shows the window titled after `remote` until the user closes it.
-    pub fn run(self, remote: String, size: (u32, u32)) -> anyhow::Result<WindowReport> {
+    /// Shows the window titled after `remote`, `size` large and starting in view `mode`,
+    /// until the user closes it. Ctrl+Alt+Shift+S switches between fit and one-to-one.
+    pub fn run(
+        self,
+        remote: String,
+        size: (u32, u32),
+        mode: ViewMode,
+    ) -> anyhow::Result<WindowReport> {
         let mut app = App {
             shared: self.shared,
             remote,
             size,
             surface: None,
             input: self.input,
+            mode,
+            scroll: (0, 0),
+            modifiers: ModifiersState::empty(),
             frame_size: None,
-            drawn_window: None,
+            drawn_view: None,
             cursor_drawn: None,
             status: None,
             ended: None,
@@ -228,10 +238,16 @@ struct App {
     size: (u32, u32),
     surface: Option<(Rc<Window>, Surface)>,
     input: InputCapture,
+    /// Fit or one to one.
+    mode: ViewMode,
+    /// How far a one-to-one view is scrolled.
+    scroll: (u32, u32),
+    /// The keyboard modifiers held, to recognise the view hotkey.
+    modifiers: ModifiersState,
     /// The remote screen's size as last drawn, to map the pointer.
     frame_size: Option<(u32, u32)>,
-    /// The window's size at the last draw.
-    drawn_window: Option<(u32, u32)>,
+    /// The mapping of the last draw.
+    drawn_view: Option<View>,
     /// Where the cursor was drawn last, to redraw the picture under it when it moves.
     cursor_drawn: Option<Area>,
     status: Option<String>,
@@ -263,8 +279,14 @@ impl App {
         let live = meter.summary();
         match (&self.ended, &self.status) {
             (Some(reason), _) => format!("Tether · {} · {reason}", self.remote),
-            (None, Some(status)) => format!("Tether · {} · {status} · {live}", self.remote),
-            (None, None) => format!("Tether · {} · {live}", self.remote),
+            (None, Some(status)) => {
+                format!(
+                    "Tether · {} · {status} · {live}{}",
+                    self.remote,
+                    self.mode_tag()
+                )
+            }
+            (None, None) => format!("Tether · {} · {live}{}", self.remote, self.mode_tag()),
         }
     }
 
@@ -301,40 +323,35 @@ impl App {
         };
         let window = (size.width, size.height);
         let frame_size = (frame.width(), frame.height());
-        let place = fit(frame_size.0, frame_size.1, window.0, window.1);
+        let view = View::new(self.mode, frame_size, window, self.scroll);
         let cursor = self
             .shared
             .cursor
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let cursor_now = cursor_area(&cursor, place, frame_size);
+        let cursor_now = cursor_area(&cursor, &view);
         // Only what changed is redrawn when the buffer still holds the last present at the
         // same sizes; anything else (a resize, a new frame size, an expose) redraws it all.
-        let unchanged_geometry = buffer.age() == 1
-            && self.frame_size == Some(frame_size)
-            && self.drawn_window == Some(window);
+        let unchanged_geometry = buffer.age() == 1 && self.drawn_view == Some(view);
         let areas = match pending {
             Some(rects) if unchanged_geometry => {
-                let mut areas: Vec<Area> = rects
-                    .iter()
-                    .map(|rect| place.area_of(rect, frame_size.0, frame_size.1))
-                    .collect();
+                let mut areas: Vec<Area> = rects.iter().map(|rect| view.area_of(rect)).collect();
                 areas.extend(self.cursor_drawn.take());
                 areas.extend(cursor_now);
                 for area in &areas {
-                    blit_fit_area(frame, &mut buffer, window.0, window.1, *area);
+                    view.blit(frame, &mut buffer, *area);
                 }
                 Some(areas)
             }
             _ => {
-                blit_fit(frame, &mut buffer, window.0, window.1);
+                view.blit(frame, &mut buffer, view.window_area());
                 None
             }
         };
-        draw_cursor(&cursor, &mut buffer, window.0, place, frame_size);
+        draw_cursor(&cursor, &mut buffer, window.0, &view);
         self.frame_size = Some(frame_size);
-        self.drawn_window = Some(window);
+        self.drawn_view = Some(view);
         self.cursor_drawn = cursor_now;
         present(buffer, areas.as_deref()).map(|()| self.presented += 1)
     }
@@ -355,11 +372,25 @@ impl ApplicationHandler<ViewEvent> for App {
     }
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+        if let WindowEvent::ModifiersChanged(modifiers) = &event {
+            self.modifiers = modifiers.state();
+        }
+        if let Some(pressed) = self.view_hotkey(&event) {
+            if pressed {
+                self.mode = match self.mode {
+                    ViewMode::Fit => ViewMode::Actual,
+                    ViewMode::Actual => ViewMode::Fit,
+                };
+                self.set_title();
+                self.request_redraw();
+            }
+            return;
+        }
         if self.ended.is_none() {
-            if let Some((window, _)) = &self.surface {
-                let size = window.inner_size();
-                self.input
-                    .handle(&event, self.frame_size, (size.width, size.height));
+            let view = self.view();
+            self.input.handle(&event, view.as_ref());
+            if let (WindowEvent::CursorMoved { position, .. }, Some(view)) = (&event, view) {
+                self.pan(view, (position.x, position.y));
             }
         }
         match event {
@@ -403,6 +434,49 @@ impl ApplicationHandler<ViewEvent> for App {
 }
 
 impl App {
+    /// " · 1:1" in the title while the view is one to one.
+    fn mode_tag(&self) -> &'static str {
+        match self.mode {
+            ViewMode::Fit => "",
+            ViewMode::Actual => " · 1:1",
+        }
+    }
+
+    /// The current mapping, once a picture was drawn.
+    fn view(&self) -> Option<View> {
+        let (window, _) = self.surface.as_ref()?;
+        let size = window.inner_size();
+        Some(View::new(
+            self.mode,
+            self.frame_size?,
+            (size.width, size.height),
+            self.scroll,
+        ))
+    }
+
+    /// Whether `event` is the S of Ctrl+Alt+Shift+S (and whether pressed): the view hotkey,
+    /// which switches the view and is not sent to the remote, press or release.
+    fn view_hotkey(&self, event: &WindowEvent) -> Option<bool> {
+        let WindowEvent::KeyboardInput { event, .. } = event else {
+            return None;
+        };
+        let chord = ModifiersState::CONTROL | ModifiersState::ALT | ModifiersState::SHIFT;
+        (self.modifiers.contains(chord) && event.physical_key == PhysicalKey::Code(KeyCode::KeyS))
+            .then(|| event.state.is_pressed())
+    }
+
+    /// Scrolls a one-to-one view when the pointer nears a window edge, and tells the remote
+    /// where the pointer now is.
+    fn pan(&mut self, view: View, pointer: (f64, f64)) {
+        if let Some(scroll) = view.panned(pointer) {
+            self.scroll = scroll;
+            if let Some(view) = self.view() {
+                self.input.move_pointer(&view);
+            }
+            self.request_redraw();
+        }
+    }
+
     fn request_redraw(&self) {
         if let Some((window, _)) = &self.surface {
             window.request_redraw();
