@@ -6,7 +6,8 @@ use tether_screen::{DemoDesktop, ScreenSource};
 /// Which screen to share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ScreenChoice {
-    /// The X11 display when one is reachable, the demo desktop otherwise.
+    /// The X11 display when one is reachable, else the portable backend (when built with the
+    /// `xcap` feature), else the demo desktop.
     #[default]
     Auto,
     /// The X11 display; failing to open it is an error.
@@ -59,19 +60,42 @@ pub fn open_screen(
         .or_else(|| std::env::var("DISPLAY").ok())
         .filter(|display| !display.is_empty());
     match (choice, display) {
-        (ScreenChoice::Demo, _) | (ScreenChoice::Auto, None) => Ok(demo_desktop()),
+        (ScreenChoice::Demo, _) => Ok(demo_desktop()),
+        (ScreenChoice::Auto, None) => Ok(portable(monitor).unwrap_or_else(demo_desktop)),
         (ScreenChoice::X11, None) => {
             anyhow::bail!("no X display to share: set DISPLAY or pass --display")
         }
         (choice, Some(display)) => match open_x11(&display, monitor) {
             Ok(opened) => Ok(opened),
             Err(e) if choice == ScreenChoice::Auto => {
-                tracing::warn!("sharing the demo desktop: {e:#}");
-                Ok(demo_desktop())
+                tracing::warn!("no X11 capture: {e:#}");
+                Ok(portable(monitor).unwrap_or_else(demo_desktop))
             }
             Err(e) => Err(e),
         },
     }
+}
+
+/// The portable backend's screen, where built in and working. Input is not replayed there
+/// (XTEST is X11's), so such sessions are view-only in effect.
+#[cfg(feature = "xcap")]
+fn portable(monitor: MonitorChoice) -> Option<OpenedScreen> {
+    match tether_capture::XcapScreen::open(monitor) {
+        Ok(source) => Some(OpenedScreen {
+            source: Box::new(source),
+            input: None,
+        }),
+        Err(e) => {
+            tracing::warn!("no portable capture: {e}");
+            None
+        }
+    }
+}
+
+/// Without the `xcap` feature there is no portable backend.
+#[cfg(not(feature = "xcap"))]
+fn portable(_: MonitorChoice) -> Option<OpenedScreen> {
+    None
 }
 
 fn open_x11(display: &str, monitor: MonitorChoice) -> anyhow::Result<OpenedScreen> {

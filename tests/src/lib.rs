@@ -302,8 +302,13 @@ impl Relay {
 
     /// Starts `tether-viewer join CODE` (pinned) with its window on X display `display`.
     pub fn viewer_on_display(&self, code: &str, display: &str) -> Process {
+        self.viewer_on_display_with(code, display, &[])
+    }
+
+    /// Like [`Relay::viewer_on_display`], with extra arguments.
+    pub fn viewer_on_display_with(&self, code: &str, display: &str, extra: &[&str]) -> Process {
         let known = self.path("viewer_known_relays");
-        let args = [
+        let mut args = vec![
             "join",
             code,
             "--relay",
@@ -311,6 +316,7 @@ impl Relay {
             "--relay-fingerprint",
             &self.fingerprint,
         ];
+        args.extend_from_slice(extra);
         Process::spawn(
             "tether-viewer",
             &args,

@@ -174,23 +174,7 @@ fn a_view_only_session_applies_no_input() {
     let mut recorder = Recorder::open(&agent_x.display, (0, 0), (1280, 720));
     let relay = Relay::start(&[]);
     let (agent, code) = x11_agent(&relay, &agent_x.display, &[]);
-    let known = relay.path("viewer_known_relays");
-    let _viewer = Process::spawn(
-        "tether-viewer",
-        &[
-            "join",
-            &code,
-            "--view-only",
-            "--relay",
-            &relay.addr,
-            "--relay-fingerprint",
-            &relay.fingerprint,
-        ],
-        &[
-            ("TETHER_KNOWN_RELAYS", known.as_str()),
-            ("DISPLAY", &viewer_x.display),
-        ],
-    );
+    let _viewer = relay.viewer_on_display_with(&code, &viewer_x.display, &["--view-only"]);
     wait_for_window(&viewer_x.display, "Tether", |shot| {
         shot.title.contains("· view ·")
     });
@@ -304,24 +288,7 @@ fn an_actual_size_view_scrolls_at_the_window_edge_and_aims_clicks_through_the_sc
 
     let relay = Relay::start(&[]);
     let (_agent, code) = x11_agent(&relay, &agent_x.display, &[]);
-    let known = relay.path("viewer_known_relays");
-    let _viewer = Process::spawn(
-        "tether-viewer",
-        &[
-            "join",
-            &code,
-            "--view",
-            "actual",
-            "--relay",
-            &relay.addr,
-            "--relay-fingerprint",
-            &relay.fingerprint,
-        ],
-        &[
-            ("TETHER_KNOWN_RELAYS", known.as_str()),
-            ("DISPLAY", &viewer_x.display),
-        ],
-    );
+    let _viewer = relay.viewer_on_display_with(&code, &viewer_x.display, &["--view", "actual"]);
     // One to one: the window shows the top-left 1280x720 of the agent's screen exactly.
     let (agent_w, _, agent_pixels) = agent_screen.root_bgra();
     let shown = wait_for_window(&viewer_x.display, "Tether", |shot| {
