@@ -317,3 +317,46 @@ fn an_actual_size_view_scrolls_at_the_window_edge_and_aims_clicks_through_the_sc
     assert_eq!((press.root_x, press.root_y), (1540, 350));
     assert_eq!((press.event_x, press.event_y), (40, 50));
 }
+
+#[test]
+fn keys_held_when_the_viewer_vanishes_are_released_on_the_agents_display() {
+    let (Some(agent_x), Some(viewer_x)) = (Xvfb::start(GEOMETRY), Xvfb::start(GEOMETRY)) else {
+        return;
+    };
+    if !xdotool_ready() {
+        return;
+    }
+    let recorder = Recorder::open(&agent_x.display, (0, 0), (1280, 720));
+    // A short idle timeout: the relay notices the vanished viewer in 3 s.
+    let relay = Relay::start(&["--idle-timeout-secs", "3"]);
+    let (agent, code) = x11_agent(&relay, &agent_x.display, &[]);
+    let mut viewer = relay.viewer_on_display(&code, &viewer_x.display);
+    wait_for_window(&viewer_x.display, "Tether", |shot| {
+        shot.title.contains("view + control")
+    });
+    xdotool(
+        &viewer_x.display,
+        &["search", "--name", "^Tether", "windowfocus", "--sync"],
+    );
+    xdotool(&viewer_x.display, &["keydown", "ctrl", "keydown", "shift"]);
+    let deadline = Instant::now() + TIMEOUT;
+    while recorder.held_keycodes().len() < 2 {
+        assert!(Instant::now() < deadline, "Ctrl and Shift never went down");
+        thread::sleep(Duration::from_millis(20));
+    }
+
+    // The technician's machine vanishes with both keys down.
+    viewer.kill();
+    agent
+        .stdout
+        .wait_for_substring("session ended: the viewer disconnected");
+    let deadline = Instant::now() + TIMEOUT;
+    while !recorder.held_keycodes().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "keys still held after the session: {:?}",
+            recorder.held_keycodes()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
