@@ -1,238 +1,33 @@
-//! The viewer window: the remote framebuffer scaled to fit, the session's state and live frame
-//! rate in the title, the technician's mouse and keyboard forwarded, and a clear "session
-//! ended" state. winit runs the event loop on the main thread; the session runs on the tokio
-//! runtime and exchanges frames and input with it through a [`LiveView`].
+//! The window's event loop side: drawing the picture and the cursor, the title, the view
+//! mode, and passing the technician's input on.
 
 use std::{
     num::NonZeroU32,
     rc::Rc,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc, Mutex, PoisonError,
-    },
+    sync::{atomic::Ordering, Arc, PoisonError},
     time::Instant,
 };
 
-use anyhow::Context;
-use tether_codec::Frame;
 use winit::{
     application::ApplicationHandler,
     dpi::PhysicalSize,
     event::WindowEvent,
-    event_loop::{ActiveEventLoop, EventLoop, EventLoopProxy},
+    event_loop::ActiveEventLoop,
     keyboard::{KeyCode, ModifiersState, PhysicalKey},
     window::{Window, WindowId},
 };
 
+use super::{Shared, ViewEvent};
 use crate::{
-    cursor::{cursor_area, draw_cursor, RemoteCursor},
-    damage::{copy_rects, PendingDamage},
-    input::{input_channel, InputCapture, InputFeed},
-    meter::LiveMeter,
+    cursor::{cursor_area, draw_cursor},
+    input::InputCapture,
     view::{Area, View, ViewMode},
-    AppliedUpdate, CursorObserver, FrameObserver,
 };
-
-/// Whether a graphical display is available to open a window on.
-pub fn display_available() -> bool {
-    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
-}
-
-/// Wake-ups the session sends the window.
-#[derive(Debug)]
-enum ViewEvent {
-    /// A newer frame is waiting in [`Shared::latest`].
-    Frame,
-    /// The session's state changed (e.g. "digits 123 456 · view + control").
-    Status(String),
-    /// The session is over; the text says how (e.g. "session ended: the agent disconnected").
-    Ended(String),
-}
-
-struct Shared {
-    latest: Mutex<Option<Frame>>,
-    /// What changed in `latest` since the window last drew it.
-    damage: Mutex<PendingDamage>,
-    /// Frame rate, traffic and latency for the title.
-    meter: Mutex<LiveMeter>,
-    cursor: Mutex<RemoteCursor>,
-    /// Set while a [`ViewEvent::Frame`] is queued, so a fast session never floods the loop.
-    wake_pending: AtomicBool,
-    proxy: EventLoopProxy<ViewEvent>,
-}
-
-/// The session's handle on the window: publish frames, state and the end of the session, and
-/// receive the technician's input.
-#[derive(Clone)]
-pub struct LiveView {
-    shared: Arc<Shared>,
-    input: InputFeed,
-}
-
-impl LiveView {
-    /// Offers `frame` to the window, of which the areas `update` changed are new; only the
-    /// newest picture is kept, and only changed areas are copied and later redrawn.
-    pub fn show(&self, frame: &Frame, update: &AppliedUpdate<'_>) {
-        let changed = update.changed;
-        self.shared
-            .meter
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .record(update.bytes, update.latency);
-        {
-            let mut latest = self
-                .shared
-                .latest
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let mut damage = self
-                .shared
-                .damage
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match latest.as_mut() {
-                Some(kept) if kept.width() == frame.width() && kept.height() == frame.height() => {
-                    copy_rects(kept, frame, changed);
-                    damage.add(changed);
-                }
-                _ => {
-                    *latest = Some(frame.clone());
-                    damage.everything();
-                }
-            }
-        }
-        if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
-            let _ = self.shared.proxy.send_event(ViewEvent::Frame);
-        }
-    }
-
-    /// Shows the session's state in the title.
-    pub fn status(&self, status: String) {
-        let _ = self.shared.proxy.send_event(ViewEvent::Status(status));
-    }
-
-    /// The technician's input in this window, as remote input events.
-    pub fn input(&self) -> InputFeed {
-        self.input.clone()
-    }
-
-    /// Tells the window the session is over, in words for its title ("session ended: …");
-    /// the window stays open on the last frame.
-    pub fn ended(&self, reason: String) {
-        let _ = self.shared.proxy.send_event(ViewEvent::Ended(reason));
-    }
-
-    /// Offers the remote pointer's new state to the window.
-    pub fn show_cursor(&self, cursor: &RemoteCursor) {
-        *self
-            .shared
-            .cursor
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = cursor.clone();
-        self.shared
-            .damage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .cursor();
-        if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
-            let _ = self.shared.proxy.send_event(ViewEvent::Frame);
-        }
-    }
-
-    /// A cursor observer for [`crate::JoinOptions`] that draws the remote pointer.
-    pub fn cursor_observer(&self) -> CursorObserver {
-        let view = self.clone();
-        CursorObserver::new(move |cursor| view.show_cursor(cursor))
-    }
-
-    /// A frame observer for [`crate::JoinOptions`] that shows every applied update.
-    pub fn observer(&self) -> FrameObserver {
-        let view = self.clone();
-        FrameObserver::new(move |frame, update| view.show(frame, update))
-    }
-}
-
-/// A window that is not running yet.
-pub struct ViewerWindow {
-    event_loop: EventLoop<ViewEvent>,
-    shared: Arc<Shared>,
-    input: InputCapture,
-}
-
-/// What the window did.
-#[derive(Debug, Clone, Copy)]
-pub struct WindowReport {
-    /// Frames drawn to the screen.
-    pub presented: u64,
-}
-
-impl ViewerWindow {
-    /// Connects to the display. Must be called on the main thread.
-    pub fn new() -> anyhow::Result<(Self, LiveView)> {
-        let event_loop = EventLoop::<ViewEvent>::with_user_event()
-            .build()
-            .context("cannot open the display")?;
-        let shared = Arc::new(Shared {
-            latest: Mutex::new(None),
-            damage: Mutex::new(PendingDamage::default()),
-            meter: Mutex::new(LiveMeter::default()),
-            cursor: Mutex::new(RemoteCursor::default()),
-            wake_pending: AtomicBool::new(false),
-            proxy: event_loop.create_proxy(),
-        });
-        let (input, feed) = input_channel();
-        let live = LiveView {
-            shared: shared.clone(),
-            input: feed,
-        };
-        Ok((
-            Self {
-                event_loop,
-                shared,
-                input,
-            },
-            live,
-        ))
-    }
-
-    /// Shows the window titled after `remote`, `size` large and starting in view `mode`,
-    /// until the user closes it. Ctrl+Alt+Shift+S switches between fit and one-to-one.
-    pub fn run(
-        self,
-        remote: String,
-        size: (u32, u32),
-        mode: ViewMode,
-    ) -> anyhow::Result<WindowReport> {
-        let mut app = App {
-            shared: self.shared,
-            remote,
-            size,
-            surface: None,
-            input: self.input,
-            mode,
-            scroll: (0, 0),
-            modifiers: ModifiersState::empty(),
-            frame_size: None,
-            drawn_view: None,
-            cursor_drawn: None,
-            status: None,
-            ended: None,
-            presented: 0,
-            error: None,
-        };
-        self.event_loop.run_app(&mut app)?;
-        match app.error {
-            Some(error) => Err(error),
-            None => Ok(WindowReport {
-                presented: app.presented,
-            }),
-        }
-    }
-}
 
 type Surface = softbuffer::Surface<Rc<Window>, Rc<Window>>;
 
-struct App {
+/// The event loop's state.
+pub(super) struct App {
     shared: Arc<Shared>,
     remote: String,
     size: (u32, u32),
@@ -257,6 +52,41 @@ struct App {
 }
 
 impl App {
+    /// A window titled after `remote`, `size` large, in view `mode`, not yet open.
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        remote: String,
+        size: (u32, u32),
+        input: InputCapture,
+        mode: ViewMode,
+    ) -> Self {
+        Self {
+            shared,
+            remote,
+            size,
+            surface: None,
+            input,
+            mode,
+            scroll: (0, 0),
+            modifiers: ModifiersState::empty(),
+            frame_size: None,
+            drawn_view: None,
+            cursor_drawn: None,
+            status: None,
+            ended: None,
+            presented: 0,
+            error: None,
+        }
+    }
+
+    /// After the loop: the frames presented, or why the window failed.
+    pub(super) fn finish(self) -> anyhow::Result<u64> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.presented),
+        }
+    }
+
     fn open(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
         let attributes = Window::default_attributes()
             .with_title(self.title())
