@@ -88,6 +88,15 @@ pub(crate) async fn serve(
         let viewer = tokio::select! {
             arrived = arrived => arrived.ok(),
             _ = tokio::time::sleep_until(expires_at.into()) => None,
+            _ = shared.shutdown_requested() => {
+                withdraw(shared, code);
+                shared.audit.record(AuditEvent::NameplateWithdrawn {
+                    nameplate: code,
+                    agent: agent.clone(),
+                });
+                relay_shutting_down(connection, &mut control).await;
+                return Ok(());
+            }
             message = control.next() => {
                 withdraw(shared, code);
                 shared.audit.record(AuditEvent::NameplateWithdrawn {
@@ -114,7 +123,7 @@ pub(crate) async fn serve(
                 });
                 let reason = EndReason::CodeExpired;
                 control.send.send(&RelayMessage::Ended { reason }).await?;
-                if !wants_another_code(&mut control).await? {
+                if !wants_another_code(shared, connection, &mut control).await? {
                     return Ok(());
                 }
             }
@@ -133,9 +142,13 @@ pub(crate) async fn serve(
                 let reason = EndReason::ViewerDisconnected;
                 info!(session_id = viewer.session_id, "session ended: {reason}");
                 control.send.send(&RelayMessage::Ended { reason }).await?;
-                if !wants_another_code(&mut control).await? {
+                if !wants_another_code(shared, connection, &mut control).await? {
                     return Ok(());
                 }
+            }
+            _ = shared.shutdown_requested() => {
+                relay_shutting_down(connection, &mut control).await;
+                return Ok(());
             }
             message = control.next() => {
                 return match message? {
@@ -153,9 +166,29 @@ fn withdraw(shared: &Shared, code: tether_proto::Nameplate) {
     }
 }
 
-/// After a session or an expired code, the agent either registers again or hangs up.
-async fn wants_another_code(control: &mut Control) -> anyhow::Result<bool> {
-    match control.next().await? {
+/// Tells the agent the relay is shutting down and gives it a moment to hang up.
+async fn relay_shutting_down(connection: &Connection, control: &mut Control) {
+    let reason = EndReason::RelayShutdown;
+    control
+        .last_word(connection, RelayMessage::Ended { reason })
+        .await;
+}
+
+/// After a session or an expired code, the agent either registers again or hangs up (or the
+/// relay shuts down meanwhile, which it is told).
+async fn wants_another_code(
+    shared: &Shared,
+    connection: &Connection,
+    control: &mut Control,
+) -> anyhow::Result<bool> {
+    let message = tokio::select! {
+        message = control.next() => message?,
+        _ = shared.shutdown_requested() => {
+            relay_shutting_down(connection, control).await;
+            return Ok(false);
+        }
+    };
+    match message {
         Some(ClientMessage::Register { .. }) => Ok(true),
         None => Ok(false),
         Some(other) => anyhow::bail!("expected register, got {other:?}"),

@@ -17,6 +17,10 @@ pub struct RelayConfig {
     pub idle_timeout: Duration,
     /// Rate limits on join attempts.
     pub join_limits: JoinLimits,
+    /// Connections one source address may hold at once (handshakes included).
+    pub max_connections_per_address: u32,
+    /// Streams one session may have forwarded at once; a viewer opening more is disconnected.
+    pub max_streams_per_session: u32,
     /// The audit log's SQLite database.
     pub database: PathBuf,
     /// Where to serve Prometheus metrics over HTTP, if anywhere.
@@ -35,6 +39,8 @@ impl RelayConfig {
             code_ttl: Duration::from_secs(600),
             idle_timeout: tether_transport::config::DEFAULT_IDLE_TIMEOUT,
             join_limits: JoinLimits::default(),
+            max_connections_per_address: 64,
+            max_streams_per_session: 16,
         }
     }
 }

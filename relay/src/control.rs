@@ -7,7 +7,8 @@ use quinn::Connection;
 use tether_proto::control::{ClientMessage, RelayMessage};
 use tether_transport::{MessageReceiver, MessageSender};
 
-/// How long a client may take to open its control stream and say hello.
+/// How long a client may take to open its control stream and say hello, and then to register
+/// or join.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the relay waits for a client to read a final message and hang up.
 const LINGER: Duration = Duration::from_secs(2);

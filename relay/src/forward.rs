@@ -64,28 +64,43 @@ impl SessionTally {
 
 /// Forwards one viewer stream to a new stream on the agent's connection until both directions
 /// end, counting the bytes in `tally`. Returns the bytes copied (viewer→agent, agent→viewer).
+///
+/// If one direction fails (a peer vanished or reset its stream), the other is reset too rather
+/// than left running: it could wait forever on a quiet surviving peer, and a session's dead
+/// streams would then hold their tasks and buffers until that peer left.
 pub async fn forward_stream(
     viewer: (SendStream, RecvStream),
     agent: &Connection,
     session_id: u64,
     tally: &SessionTally,
 ) -> anyhow::Result<(u64, u64)> {
-    let (viewer_send, viewer_recv) = viewer;
-    let (mut agent_send, agent_recv) = agent.open_bi().await?;
+    let (mut viewer_send, mut viewer_recv) = viewer;
+    let (mut agent_send, mut agent_recv) = agent.open_bi().await?;
     let mut header = Vec::new();
     encode_message(&StreamHeader { session_id }, &mut header)?;
     agent_send.write_all(&header).await?;
-    let (up, down) = tokio::join!(
-        pump(viewer_recv, agent_send, &tally.to_agent),
-        pump(agent_recv, viewer_send, &tally.to_viewer)
+    let copied = tokio::try_join!(
+        pump(&mut viewer_recv, &mut agent_send, &tally.to_agent),
+        pump(&mut agent_recv, &mut viewer_send, &tally.to_viewer)
     );
-    Ok((up?, down?))
+    if copied.is_err() {
+        let _ = viewer_recv.stop(RESET_CODE);
+        let _ = agent_recv.stop(RESET_CODE);
+        let _ = viewer_send.reset(RESET_CODE);
+        let _ = agent_send.reset(RESET_CODE);
+    }
+    copied
 }
 
 /// Copies `from` into `to` until `from` ends, mirroring a reset or stop onto the other side so
-/// neither peer waits forever. Memory stays bounded: each chunk is written (within QUIC flow
-/// control) before the next is read.
-async fn pump(mut from: RecvStream, mut to: SendStream, count: &ByteCount) -> anyhow::Result<u64> {
+/// neither peer waits forever. Memory stays bounded: one chunk at a time is read and written
+/// (within QUIC flow control) before the next is read, so a fast sender only fills its stream's
+/// receive window, never a relay-side queue.
+async fn pump(
+    from: &mut RecvStream,
+    to: &mut SendStream,
+    count: &ByteCount,
+) -> anyhow::Result<u64> {
     let mut copied = 0u64;
     loop {
         match from.read_chunk(CHUNK, true).await {

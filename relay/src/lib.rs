@@ -9,6 +9,7 @@
 mod agent_side;
 pub mod audit;
 mod config;
+mod connection_limit;
 mod control;
 mod forward;
 mod limiter;
@@ -20,6 +21,7 @@ mod settings;
 mod viewer_side;
 
 pub use config::RelayConfig;
+pub use connection_limit::ConnectionCounter;
 pub use limiter::{JoinLimiter, JoinLimits};
 pub use registry::CodeRegistry;
 pub use server::Relay;

@@ -34,6 +34,12 @@ pub struct RelayMetrics {
     pub connections_open: Gauge,
     /// `connections_total`: client connections accepted since start.
     pub connections: Counter,
+    /// `connections_refused_total`: connections refused before the handshake because their
+    /// source address held `max_connections_per_address` already.
+    pub connections_refused: Counter,
+    /// `forwarded_streams_open`: streams being forwarded now (each one task and one chunk of
+    /// buffer at most).
+    pub forwarded_streams_open: Gauge,
     /// `agents_registered`: agents connected that asked for a code (waiting or in a session).
     pub agents_registered: Gauge,
     /// `sessions_active`: sessions being forwarded now.
@@ -68,6 +74,18 @@ impl Default for RelayMetrics {
             "connections",
             "Client connections accepted",
             connections.clone(),
+        );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections refused because their source address held the most allowed",
+            connections_refused.clone(),
+        );
+        let forwarded_streams_open = Gauge::default();
+        registry.register(
+            "forwarded_streams_open",
+            "Streams being forwarded now",
+            forwarded_streams_open.clone(),
         );
         let agents_registered = Gauge::default();
         registry.register(
@@ -128,6 +146,8 @@ impl Default for RelayMetrics {
             registry,
             connections_open,
             connections,
+            connections_refused,
+            forwarded_streams_open,
             agents_registered,
             sessions_active,
             sessions,
@@ -183,6 +203,8 @@ mod tests {
             "tether_relay_rate_limit_hits_total 1",
             "tether_relay_pairing_latency_seconds_count 1",
             "tether_relay_connections_open 0",
+            "tether_relay_connections_refused_total 0",
+            "tether_relay_forwarded_streams_open 0",
             "# EOF",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");

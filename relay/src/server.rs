@@ -2,10 +2,7 @@
 
 use std::{
     net::SocketAddr,
-    sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex,
-    },
+    sync::{atomic::AtomicU64, Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -16,33 +13,58 @@ use tether_proto::{
     control::{ClientMessage, Refusal, RelayMessage},
     PROTOCOL_VERSION,
 };
-use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
 use tracing::{debug, info, warn};
 
 use crate::{
     agent_side::{self, WaitingAgent},
     audit::{self, AuditEvent, AuditLog, AuditStore, AuditWriter, Peer},
+    connection_limit::{ConnectionCounter, ConnectionSlot},
     control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, HELLO_TIMEOUT},
     metrics::RelayMetrics,
     metrics_http, viewer_side, CodeRegistry, JoinLimiter, RelayConfig,
 };
 
-/// How long a shutdown waits for connections to close and their last audit rows to be written.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// How long a shutdown waits for clients, told the relay is shutting down, to hang up. Longer
+/// than the time a client is given to read its last message ([`crate::control`]'s linger).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long a shutdown then waits for the connections it closed to be gone, and their last audit
+/// rows queued.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// State shared by all connections.
 pub(crate) struct Shared {
     pub registry: Mutex<CodeRegistry<WaitingAgent>>,
     pub join_limiter: Mutex<JoinLimiter>,
+    pub connection_counter: Arc<Mutex<ConnectionCounter>>,
     pub next_session_id: AtomicU64,
     pub config: RelayConfig,
     pub audit: AuditLog,
     pub metrics: Arc<RelayMetrics>,
-    /// Set once shutdown begins, so sessions it ends are recorded as ended by the relay.
-    pub shutting_down: AtomicBool,
+    /// Becomes `true` once shutdown begins: connections tell their clients, and sessions it
+    /// ends are recorded as ended by the relay.
+    pub shutdown: watch::Sender<bool>,
     /// Dropped with the last reference to the shared state: tells shutdown every connection
     /// task has finished (and queued its last audit rows).
     pub _released: mpsc::Sender<()>,
+}
+
+impl Shared {
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Resolves once shutdown begins (at once if it has).
+    pub async fn shutdown_requested(&self) {
+        let mut shutdown = self.shutdown.subscribe();
+        // Fails only if the sender is gone, which it cannot be while `self` is borrowed.
+        let _ = shutdown.wait_for(|shutting_down| *shutting_down).await;
+    }
 }
 
 /// A running relay.
@@ -95,11 +117,14 @@ impl Relay {
         let shared = Arc::new(Shared {
             registry: Mutex::new(CodeRegistry::new(config.code_ttl)),
             join_limiter: Mutex::new(JoinLimiter::new(config.join_limits)),
+            connection_counter: Arc::new(Mutex::new(ConnectionCounter::new(
+                config.max_connections_per_address,
+            ))),
             next_session_id: AtomicU64::new(1),
             config,
             audit,
             metrics,
-            shutting_down: AtomicBool::new(false),
+            shutdown: watch::Sender::new(false),
             _released: released_sender,
         });
         let accept_loop = tokio::spawn(accept_loop(endpoint.clone(), shared.clone()));
@@ -131,8 +156,9 @@ impl Relay {
         self.metrics_addr
     }
 
-    /// Closes every connection with a "relay shutting down" reason, waits briefly for the close
-    /// to reach the peers, and writes the audit log's last rows.
+    /// Stops accepting connections, tells every agent and viewer `Ended { RelayShutdown }` on
+    /// its control stream, waits up to [`SHUTDOWN_GRACE`] for them to hang up, closes whatever
+    /// is left, and writes the audit log's last rows.
     pub async fn shutdown(self) {
         let Self {
             endpoint,
@@ -143,19 +169,26 @@ impl Relay {
             audit_writer,
             ..
         } = self;
-        shared.shutting_down.store(true, Ordering::Relaxed);
+        // New connection attempts are refused from here on.
+        endpoint.set_server_config(None);
         accept_loop.abort();
+        shared.shutdown.send_replace(true);
         if let Some(server) = metrics_server {
             server.abort();
         }
-        endpoint.close(CLOSE_OK.into(), b"relay shutting down");
         drop(shared);
-        let all_released = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            endpoint.wait_idle().await;
-            released.recv().await
-        })
-        .await
-        .is_ok();
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, released.recv())
+            .await
+            .is_ok();
+        if !drained {
+            info!("shutdown: closing connections still open after the grace period");
+        }
+        endpoint.close(CLOSE_OK.into(), b"relay shutting down");
+        let all_released = drained
+            || tokio::time::timeout(CLOSE_WAIT, released.recv())
+                .await
+                .is_ok();
+        let _ = tokio::time::timeout(CLOSE_WAIT, endpoint.wait_idle()).await;
         // The writer ends once the last audit handle (in the shared state) is gone. If some
         // connection task is still running, waiting for the writer could hang: skip it.
         if all_released {
@@ -168,9 +201,21 @@ impl Relay {
 
 async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
     while let Some(incoming) = endpoint.accept().await {
+        let remote = incoming.remote_address();
+        let Some(slot) = ConnectionSlot::take(&shared.connection_counter, remote.ip()) else {
+            shared.metrics.connections_refused.inc();
+            warn!(
+                %remote,
+                limit = shared.config.max_connections_per_address,
+                "connection refused: too many connections from this address"
+            );
+            incoming.refuse();
+            continue;
+        };
         let shared = shared.clone();
         tokio::spawn(async move {
-            let remote = incoming.remote_address();
+            // Held until the connection is gone, handshake included.
+            let _slot = slot;
             match incoming.await {
                 Ok(connection) => {
                     let metrics = shared.metrics.clone();
@@ -229,7 +274,11 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
         }
         other => anyhow::bail!("expected hello, got {other:?}"),
     }
-    match control.recv.recv().await? {
+    // A client that greeted but never says what it wants would hold its slot forever.
+    let request = tokio::time::timeout(HELLO_TIMEOUT, control.recv.recv())
+        .await
+        .context("no register or join in time")??;
+    match request {
         Some(ClientMessage::Register { name }) => {
             shared.metrics.agents_registered.inc();
             let served = agent_side::serve(&shared, connection, control, name).await;

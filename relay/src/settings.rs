@@ -12,7 +12,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::RelayConfig;
+use crate::{JoinLimits, RelayConfig};
 
 /// Shortest and longest allowed idle timeout, in seconds: no shorter than the transport's
 /// minimum (clients send keep-alives every second, so shorter would drop healthy connections).
@@ -20,6 +20,17 @@ const IDLE_TIMEOUT_SECS: std::ops::RangeInclusive<u64> =
     tether_transport::config::MIN_IDLE_TIMEOUT.as_secs()..=3600;
 /// Shortest and longest allowed session-code lifetime, in seconds.
 const CODE_TTL_SECS: std::ops::RangeInclusive<u64> = 1..=86_400;
+/// Allowed connections per source address: at least one, and few enough that one address
+/// cannot hold a large share of the relay's capacity.
+const MAX_CONNECTIONS_PER_ADDRESS: std::ops::RangeInclusive<u64> = 1..=100_000;
+/// Allowed forwarded streams per session: QUIC lets a peer open at most 100 streams at once
+/// (quinn's default), so a larger cap could never be reached.
+const MAX_STREAMS_PER_SESSION: std::ops::RangeInclusive<u64> = 1..=100;
+/// Allowed join bursts.
+const JOIN_BURST: std::ops::RangeInclusive<u64> = 1..=1_000_000;
+/// Allowed intervals between join attempts once a burst is spent, in milliseconds (0: no
+/// limit past the burst; at most an hour).
+const JOIN_INTERVAL_MS: std::ops::RangeInclusive<u64> = 0..=3_600_000;
 
 /// Relay settings; every one optional so the sources can be layered.
 #[derive(Debug, Default, Clone, PartialEq, Eq, clap::Args, Serialize, Deserialize)]
@@ -51,6 +62,32 @@ pub struct RelaySettings {
     /// free port [default: off].
     #[arg(long, env = "TETHER_RELAY_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// Connections one source address may hold at once, handshakes included; more are refused
+    /// before the handshake [default: 64].
+    #[arg(long, env = "TETHER_RELAY_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
+    pub max_connections_per_address: Option<u32>,
+
+    /// Streams one session may have forwarded at once, 1 to 100; a viewer opening more is
+    /// disconnected [default: 16].
+    #[arg(long, env = "TETHER_RELAY_MAX_STREAMS_PER_SESSION", global = true)]
+    pub max_streams_per_session: Option<u32>,
+
+    /// Join attempts one source address may make at once [default: 20].
+    #[arg(long, env = "TETHER_RELAY_JOIN_BURST_PER_ADDRESS", global = true)]
+    pub join_burst_per_address: Option<u32>,
+
+    /// Then one join attempt per this many milliseconds per address [default: 3000].
+    #[arg(long, env = "TETHER_RELAY_JOIN_INTERVAL_PER_ADDRESS_MS", global = true)]
+    pub join_interval_per_address_ms: Option<u64>,
+
+    /// Join attempts all addresses together may make at once [default: 500].
+    #[arg(long, env = "TETHER_RELAY_JOIN_BURST_GLOBAL", global = true)]
+    pub join_burst_global: Option<u32>,
+
+    /// Then one join attempt per this many milliseconds in total [default: 5].
+    #[arg(long, env = "TETHER_RELAY_JOIN_INTERVAL_GLOBAL_MS", global = true)]
+    pub join_interval_global_ms: Option<u64>,
 }
 
 /// A configuration that cannot be used.
@@ -108,6 +145,20 @@ impl RelaySettings {
             idle_timeout_secs: self.idle_timeout_secs.or(lower.idle_timeout_secs),
             database: self.database.or(lower.database),
             metrics_listen: self.metrics_listen.or(lower.metrics_listen),
+            max_connections_per_address: self
+                .max_connections_per_address
+                .or(lower.max_connections_per_address),
+            max_streams_per_session: self
+                .max_streams_per_session
+                .or(lower.max_streams_per_session),
+            join_burst_per_address: self.join_burst_per_address.or(lower.join_burst_per_address),
+            join_interval_per_address_ms: self
+                .join_interval_per_address_ms
+                .or(lower.join_interval_per_address_ms),
+            join_burst_global: self.join_burst_global.or(lower.join_burst_global),
+            join_interval_global_ms: self
+                .join_interval_global_ms
+                .or(lower.join_interval_global_ms),
         }
     }
 
@@ -136,6 +187,43 @@ impl RelaySettings {
                 .unwrap_or(config.idle_timeout.as_secs()),
             IDLE_TIMEOUT_SECS,
         )?);
+        config.max_connections_per_address = checked_u32(
+            "max_connections_per_address",
+            self.max_connections_per_address,
+            config.max_connections_per_address,
+            MAX_CONNECTIONS_PER_ADDRESS,
+        )?;
+        config.max_streams_per_session = checked_u32(
+            "max_streams_per_session",
+            self.max_streams_per_session,
+            config.max_streams_per_session,
+            MAX_STREAMS_PER_SESSION,
+        )?;
+        let limits = config.join_limits;
+        config.join_limits = JoinLimits {
+            per_address_burst: checked_u32(
+                "join_burst_per_address",
+                self.join_burst_per_address,
+                limits.per_address_burst,
+                JOIN_BURST,
+            )?,
+            per_address_interval: checked_millis(
+                "join_interval_per_address_ms",
+                self.join_interval_per_address_ms,
+                limits.per_address_interval,
+            )?,
+            global_burst: checked_u32(
+                "join_burst_global",
+                self.join_burst_global,
+                limits.global_burst,
+                JOIN_BURST,
+            )?,
+            global_interval: checked_millis(
+                "join_interval_global_ms",
+                self.join_interval_global_ms,
+                limits.global_interval,
+            )?,
+        };
         Ok(config)
     }
 
@@ -148,8 +236,40 @@ impl RelaySettings {
             idle_timeout_secs: Some(config.idle_timeout.as_secs()),
             database: Some(config.database.clone()),
             metrics_listen: config.metrics_listen,
+            max_connections_per_address: Some(config.max_connections_per_address),
+            max_streams_per_session: Some(config.max_streams_per_session),
+            join_burst_per_address: Some(config.join_limits.per_address_burst),
+            join_interval_per_address_ms: Some(millis(config.join_limits.per_address_interval)),
+            join_burst_global: Some(config.join_limits.global_burst),
+            join_interval_global_ms: Some(millis(config.join_limits.global_interval)),
         }
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `value` (or `default` if unset), checked against `range`.
+fn checked_u32(
+    key: &'static str,
+    value: Option<u32>,
+    default: u32,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u32, SettingsError> {
+    // The range's bounds are within u32, so the checked value converts back losslessly.
+    let value = checked(key, value.unwrap_or(default).into(), range)?;
+    Ok(u32::try_from(value).unwrap_or(u32::MAX))
+}
+
+/// A number of milliseconds (or `default` if unset), checked against [`JOIN_INTERVAL_MS`].
+fn checked_millis(
+    key: &'static str,
+    value: Option<u64>,
+    default: Duration,
+) -> Result<Duration, SettingsError> {
+    let value = checked(key, value.unwrap_or(millis(default)), JOIN_INTERVAL_MS)?;
+    Ok(Duration::from_millis(value))
 }
 
 fn checked(
@@ -186,6 +306,61 @@ mod tests {
         assert_eq!(config.idle_timeout, Duration::from_secs(10));
         assert_eq!(config.database, PathBuf::from("/data/relay.db"));
         assert_eq!(config.metrics_listen, None);
+        assert_eq!(config.max_connections_per_address, 64);
+        assert_eq!(config.max_streams_per_session, 16);
+        assert_eq!(config.join_limits, JoinLimits::default());
+    }
+
+    #[test]
+    fn the_connection_stream_and_join_limits_can_be_set() {
+        let config = parse(
+            "max_connections_per_address = 8\nmax_streams_per_session = 4\n\
+             join_burst_per_address = 5\njoin_interval_per_address_ms = 1500\n\
+             join_burst_global = 50\njoin_interval_global_ms = 0\n",
+        )
+        .unwrap()
+        .resolve(|| "/data".into())
+        .unwrap();
+        assert_eq!(config.max_connections_per_address, 8);
+        assert_eq!(config.max_streams_per_session, 4);
+        assert_eq!(
+            config.join_limits,
+            JoinLimits {
+                per_address_burst: 5,
+                per_address_interval: Duration::from_millis(1500),
+                global_burst: 50,
+                global_interval: Duration::ZERO,
+            }
+        );
+    }
+
+    #[test]
+    fn limits_out_of_range_are_refused_by_name() {
+        for (text, message) in [
+            (
+                "max_connections_per_address = 0",
+                "max_connections_per_address = 0 is out of range (1..=100000)",
+            ),
+            (
+                "max_streams_per_session = 101",
+                "max_streams_per_session = 101 is out of range (1..=100)",
+            ),
+            (
+                "join_burst_global = 0",
+                "join_burst_global = 0 is out of range (1..=1000000)",
+            ),
+            (
+                "join_interval_per_address_ms = 3600001",
+                "join_interval_per_address_ms = 3600001 is out of range (0..=3600000)",
+            ),
+        ] {
+            let err = parse(text)
+                .unwrap()
+                .resolve(|| "/data".into())
+                .unwrap_err()
+                .to_string();
+            assert_eq!(err, message);
+        }
     }
 
     #[test]

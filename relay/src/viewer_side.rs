@@ -1,12 +1,16 @@
 //! The relay's side of a viewer: claim the code, pair with the agent, forward streams.
 
-use std::{sync::atomic::Ordering, time::Instant};
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::Instant,
+};
 
 use quinn::Connection;
 use tether_proto::{
     control::{EndReason, Refusal, RelayMessage},
     Nameplate,
 };
+use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
 use crate::{
@@ -89,7 +93,7 @@ pub(crate) async fn serve(
         .await;
 
     shared.metrics.sessions_active.dec();
-    let reason = if shared.shutting_down.load(Ordering::Relaxed) {
+    let reason = if shared.is_shutting_down() {
         SessionEnd::RelayShutdown
     } else {
         match &outcome {
@@ -113,6 +117,12 @@ pub(crate) async fn serve(
                 .last_word(connection, RelayMessage::Ended { reason })
                 .await;
         }
+        SessionEnd::RelayShutdown => {
+            let reason = EndReason::RelayShutdown;
+            control
+                .last_word(connection, RelayMessage::Ended { reason })
+                .await;
+        }
         // The viewer hung up; the agent's task tells the agent.
         _ => connection.close(CLOSE_OK.into(), b"session ended"),
     }
@@ -130,7 +140,13 @@ struct Session<'a> {
 
 impl Session<'_> {
     /// Tells the viewer it is paired, then forwards every stream it opens until one side
-    /// leaves; returns which.
+    /// leaves or the relay shuts down; returns which.
+    ///
+    /// QUIC flow control bounds the bytes in flight per stream and quinn the streams a peer may
+    /// open at once (100), but each forwarded stream also costs a task, a stream to the agent
+    /// and up to one chunk of buffer. A session needs a handful (the viewer uses one), so the
+    /// relay allows `max_streams_per_session` at once and disconnects a viewer opening more:
+    /// waiting instead would let it pin that many of the agent's streams indefinitely.
     async fn forward(
         &self,
         control: &mut Control,
@@ -149,21 +165,31 @@ impl Session<'_> {
             .metrics
             .pairing_latency
             .observe(received.elapsed().as_secs_f64());
+        let max_streams = self.shared.config.max_streams_per_session;
+        let streams = Arc::new(Semaphore::new(max_streams as usize));
         loop {
             tokio::select! {
                 stream = self.connection.accept_bi() => {
                     let Ok(stream) = stream else {
                         return Ok(SessionEnd::ViewerDisconnected);
                     };
+                    let Ok(permit) = streams.clone().try_acquire_owned() else {
+                        anyhow::bail!("opened more than {max_streams} streams at once");
+                    };
                     let agent_connection = self.agent_connection.clone();
                     let tally = self.tally.clone();
+                    let open = self.shared.metrics.forwarded_streams_open.clone();
+                    open.inc();
                     tokio::spawn(async move {
                         match forward_stream(stream, &agent_connection, session_id, &tally).await {
                             Ok((up, down)) => debug!(session_id, up, down, "stream done"),
                             Err(e) => debug!(session_id, "stream ended: {e:#}"),
                         }
+                        open.dec();
+                        drop(permit);
                     });
                 }
+                _ = self.shared.shutdown_requested() => return Ok(SessionEnd::RelayShutdown),
                 _ = self.agent_connection.closed() => return Ok(SessionEnd::AgentDisconnected),
                 message = control.next() => {
                     match message? {

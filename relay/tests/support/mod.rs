@@ -24,14 +24,25 @@ pub struct Client {
     pub recv: MessageReceiver<RelayMessage>,
 }
 
+/// A QUIC connection to the relay, pinned to `fingerprint`, with nothing said yet.
+pub async fn connect_raw(
+    relay: &str,
+    fingerprint: Fingerprint,
+    known_relays: &Path,
+) -> Result<RelayConnection, tether_transport::ConnectError> {
+    let target = RelayTarget {
+        relay: relay.to_owned(),
+        fingerprint: Some(fingerprint),
+        known_relays: known_relays.to_owned(),
+    };
+    connect_to_relay(&target).await
+}
+
 impl Client {
     pub async fn connect(relay: &str, fingerprint: Fingerprint, known_relays: &Path) -> Self {
-        let target = RelayTarget {
-            relay: relay.to_owned(),
-            fingerprint: Some(fingerprint),
-            known_relays: known_relays.to_owned(),
-        };
-        let relay = connect_to_relay(&target).await.expect("connect");
+        let relay = connect_raw(relay, fingerprint, known_relays)
+            .await
+            .expect("connect");
         let (send, mut recv) = open_control(&relay.connection, "relay-test 0")
             .await
             .expect("control stream");
