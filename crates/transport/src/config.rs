@@ -16,6 +16,9 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
 pub const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a silent peer is given before its connection (and session) is declared dead.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most unread bytes a peer may have in flight to us on one connection, all streams together:
+/// several 1 MiB frame chunks, far above what the window of updates needs.
+const CONNECTION_RECEIVE_WINDOW: VarInt = VarInt::from_u32(16 * 1024 * 1024);
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -30,6 +33,10 @@ fn transport(idle_timeout: Duration) -> Arc<TransportConfig> {
         .unwrap_or_else(|_| IdleTimeout::from(VarInt::from_u32(10_000)));
     transport.max_idle_timeout(Some(idle));
     transport.max_concurrent_uni_streams(VarInt::from_u32(0));
+    // Bounds what a peer can make us buffer across all its streams (quinn's default is
+    // unlimited): without it, a client that opens streams nobody reads could park up to
+    // 100 streams' windows in the relay's memory.
+    transport.receive_window(CONNECTION_RECEIVE_WINDOW);
     Arc::new(transport)
 }
 
