@@ -4,6 +4,7 @@
 //! [`run`] is the whole agent as a library function (the `tether-agent` binary and the viewer's
 //! in-process demo both call it); it reports progress as [`AgentEvent`]s.
 
+mod backoff;
 mod consent;
 mod input;
 mod pacer;

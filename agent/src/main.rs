@@ -152,6 +152,10 @@ fn print_event(event: &AgentEvent) {
             println!("session started: {viewer} ({granted})")
         }
         AgentEvent::SessionEnded { reason } => println!("session ended: {reason}"),
+        AgentEvent::RelayLost { reason, retry_in } => println!(
+            "relay unreachable: {reason}; trying again in {:.1} s",
+            retry_in.as_secs_f64()
+        ),
     }
 }
 

@@ -14,11 +14,13 @@ use tether_proto::{
 };
 use tether_screen::ScreenSource;
 use tether_transport::{
-    agent_handshake, connect_to_relay, open_control, MessageReceiver, RelayTarget, SecureStream,
+    agent_handshake, connect_to_relay, open_control, ConnectError, MessageReceiver, RelayTarget,
+    SecureStream,
 };
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
+    backoff::Backoff,
     consent::ConsentPolicy,
     pipeline::Pipeline,
     screen::InputTarget,
@@ -30,6 +32,11 @@ use crate::{
 pub const MAX_SPENT_CODES: u32 = 3;
 /// How long the viewer may take from pairing to a confirmed key and its hello.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one attempt to reach the relay may take (an unreachable relay never answers).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The first and the longest wait between attempts to reach the relay.
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const MAX_RETRY: Duration = Duration::from_secs(30);
 
 /// How the agent runs.
 #[derive(Debug, Clone)]
@@ -87,6 +94,14 @@ pub enum AgentEvent {
         /// The technician's self-declared name.
         viewer: String,
     },
+    /// The relay went away (or could not be reached) while the agent waited; it tries again
+    /// after `retry_in`, and shows a new code once back.
+    RelayLost {
+        /// Why, in words for the user.
+        reason: String,
+        /// How long until the next attempt.
+        retry_in: Duration,
+    },
     /// The session is over.
     SessionEnded {
         /// Why, in words for the user.
@@ -104,8 +119,27 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut pipeline = Some(Box::new(Pipeline::new(source)));
     let mut spent = 0;
+    let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
+    // The first connection must work (a mistyped relay should say so at once); once the
+    // agent has been registered, a relay that goes away is waited for.
+    let mut reached = false;
     loop {
-        let relay = connect_to_relay(&config.target).await?;
+        let connected = tokio::time::timeout(CONNECT_TIMEOUT, connect_to_relay(&config.target));
+        let relay = match connected.await {
+            Ok(Ok(relay)) => relay,
+            Ok(Err(e)) if !reached || !worth_retrying(&e) => return Err(e.into()),
+            Err(_) if !reached => bail!("the relay did not answer"),
+            Ok(Err(e)) => {
+                retry_later(&mut backoff, e.to_string(), &events).await;
+                continue;
+            }
+            Err(_) => {
+                retry_later(&mut backoff, "the relay did not answer".into(), &events).await;
+                continue;
+            }
+        };
+        reached = true;
+        backoff.reset();
         let _ = events.send(AgentEvent::Connected {
             fingerprint: relay.fingerprint,
             first_use: relay.first_use,
@@ -116,6 +150,7 @@ pub async fn run(
         relay.endpoint.wait_idle().await;
         match attempt? {
             Attempt::Done => return Ok(()),
+            Attempt::RelayLost(reason) => retry_later(&mut backoff, reason, &events).await,
             Attempt::Burned(reason) => {
                 spent += 1;
                 let _ = events.send(AgentEvent::CodeBurned { reason });
@@ -130,12 +165,34 @@ pub async fn run(
     }
 }
 
+/// Waits out the next backoff delay, telling the user why and for how long.
+async fn retry_later(
+    backoff: &mut Backoff,
+    reason: String,
+    events: &mpsc::UnboundedSender<AgentEvent>,
+) {
+    let retry_in = backoff.next_delay(rand::random());
+    let _ = events.send(AgentEvent::RelayLost { reason, retry_in });
+    tokio::time::sleep(retry_in).await;
+}
+
+/// Whether dialling may work later: an unreachable relay may come back; a relay with another
+/// identity, or a broken known-relays file, will not fix itself.
+fn worth_retrying(error: &ConnectError) -> bool {
+    matches!(
+        error,
+        ConnectError::Resolve { .. } | ConnectError::Handshake { .. }
+    )
+}
+
 /// How one registration ended.
 enum Attempt {
     /// A session took place (or was declined): the agent's job is done.
     Done,
     /// The code was spent without a secured session.
     Burned(String),
+    /// The relay went away before a viewer came: connect again for a new code.
+    RelayLost(String),
 }
 
 async fn serve(
@@ -157,7 +214,15 @@ async fn serve(
     send.send(&register).await?;
     let mut issued = None;
     let (code, session_id, viewer) = loop {
-        match recv.recv().await.context("lost the relay")? {
+        let message = match recv.recv().await {
+            Ok(message) => message,
+            Err(e) if e.is_disconnect() => return Ok(Attempt::RelayLost(e.to_string())),
+            Err(e) => return Err(e).context("lost the relay"),
+        };
+        match message {
+            Some(RelayMessage::Ended {
+                reason: EndReason::RelayShutdown,
+            }) => return Ok(Attempt::RelayLost(EndReason::RelayShutdown.to_string())),
             Some(RelayMessage::Registered {
                 nameplate,
                 expires_in_secs,

@@ -207,6 +207,16 @@ impl Process {
         assert!(stderr.contains(words), "expected {words:?} in: {stderr}");
     }
 
+    /// Asks the process to stop (SIGTERM) and waits until it has; returns how it exited.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        self.wait()
+    }
+
     /// Kills the process at once (SIGKILL: no goodbye reaches its peers).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -249,6 +259,17 @@ impl Relay {
             fingerprint,
             dir,
         }
+    }
+
+    /// Stops the relay the way systemd does (SIGTERM), waits for it to exit, and starts it
+    /// again on the same address with the same data directory (so the same identity).
+    pub fn restart(&mut self) {
+        self.process.terminate();
+        let data = self.path("relay");
+        let args = ["--listen", self.addr.as_str(), "--data-dir", data.as_str()];
+        self.process = Process::spawn("tether-relay", &args, &[]);
+        let addr = self.process.stdout.wait_for("listening on ");
+        assert_eq!(addr, self.addr, "the restarted relay listens elsewhere");
     }
 
     /// A path inside the scratch directory.
