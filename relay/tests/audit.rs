@@ -1,6 +1,8 @@
 //! The audit log of a real session: the relay as a library, a scripted agent and viewer, then
 //! the rows, their chain, and what tampering with them does.
 
+// Shared with the other relay tests; this one needs only some of it.
+#[allow(dead_code)]
 mod support;
 
 use std::{net::SocketAddr, path::Path, process::Command};

@@ -5,9 +5,9 @@ mod support;
 
 use std::{
     collections::HashMap,
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::{SocketAddr, TcpStream},
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -16,16 +16,6 @@ use tether_proto::{
     Nameplate,
 };
 use tether_relay::{audit::AuditStore, JoinLimits, Relay, RelayConfig};
-
-/// Kills the relay even when an assertion fails.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// An HTTP/1.1 GET: the status code, the headers and the body.
 fn get(addr: &str, path: &str) -> (u16, String, String) {
@@ -76,32 +66,12 @@ fn scrape_until(
 #[test]
 fn one_session_shows_in_the_metrics_of_the_relay_binary() {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("relay"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut relay = Running(child);
-    let mut lines = BufReader::new(relay.0.stdout.take().unwrap()).lines();
-    let mut line = || lines.next().unwrap().unwrap();
-    let listening = line();
-    let fingerprint = line();
-    let metrics = line();
-    let addr = listening.strip_prefix("listening on ").unwrap().to_owned();
-    let fingerprint = fingerprint
-        .strip_prefix("fingerprint: ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    let metrics = metrics.strip_prefix("metrics on ").unwrap().to_owned();
+    let mut relay = support::RunningRelay::start(
+        &dir.path().join("relay"),
+        &["--metrics-listen", "127.0.0.1:0"],
+    );
+    let (addr, fingerprint) = (relay.addr.clone(), relay.fingerprint);
+    let metrics = relay.line().strip_prefix("metrics on ").unwrap().to_owned();
     assert!(
         metrics.starts_with("127.0.0.1:") && !metrics.ends_with(":0"),
         "{metrics}"

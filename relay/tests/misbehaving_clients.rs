@@ -2,6 +2,8 @@
 //! with a precise reason while the healthy session's bytes keep arriving intact, and the relay's
 //! forwarded streams stay bounded. Also the per-address connection limit.
 
+// Shared with the other relay tests; this one needs only some of it.
+#[allow(dead_code)]
 mod support;
 
 use std::{

@@ -7,22 +7,11 @@
 mod support;
 
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use tether_proto::control::{ClientMessage, EndReason, RelayMessage};
-
-/// Kills the relay even when an assertion fails.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 const RELAY_SHUTDOWN: RelayMessage = RelayMessage::Ended {
     reason: EndReason::RelayShutdown,
@@ -32,22 +21,8 @@ const RELAY_SHUTDOWN: RelayMessage = RelayMessage::Ended {
 fn sigterm_tells_every_client_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let known = dir.path().join("known_relays");
-    let child = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("relay"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut relay = Running(child);
-    let mut lines = BufReader::new(relay.0.stdout.take().unwrap()).lines();
-    let mut line = || lines.next().unwrap().unwrap();
-    let addr = line().strip_prefix("listening on ").unwrap().to_owned();
-    let fingerprint = line()
-        .strip_prefix("fingerprint: ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let mut relay = support::RunningRelay::start(&dir.path().join("relay"), &[]);
+    let (addr, fingerprint) = (relay.addr.clone(), relay.fingerprint);
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (paired, mut waiting) = runtime.block_on(async {
@@ -64,7 +39,7 @@ fn sigterm_tells_every_client_and_exits_zero() {
 
     let signalled = Instant::now();
     let killed = Command::new("kill")
-        .args(["-TERM", &relay.0.id().to_string()])
+        .args(["-TERM", &relay.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -85,7 +60,7 @@ fn sigterm_tells_every_client_and_exits_zero() {
 
     let deadline = signalled + Duration::from_secs(10);
     let status = loop {
-        if let Some(status) = relay.0.try_wait().unwrap() {
+        if let Some(status) = relay.child.try_wait().unwrap() {
             break status;
         }
         assert!(Instant::now() < deadline, "the relay did not exit");

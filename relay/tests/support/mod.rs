@@ -1,7 +1,11 @@
 //! A scripted agent and viewer speaking the relay's real control protocol, for the tests that
 //! need a whole session to happen.
 
-use std::path::Path;
+use std::{
+    io::{BufRead, BufReader, Lines},
+    path::Path,
+    process::{Child, ChildStdout, Command, Stdio},
+};
 
 use tether_certs::Fingerprint;
 use tether_proto::{
@@ -175,5 +179,58 @@ pub async fn one_session(relay: &str, fingerprint: Fingerprint, dir: &Path) -> S
     SessionReport {
         nameplate,
         session_id,
+    }
+}
+
+/// The relay binary started by a test, killed even when an assertion fails.
+pub struct RunningRelay {
+    /// The process.
+    pub child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The fingerprint it printed.
+    pub fingerprint: Fingerprint,
+    /// Its stdout after the readiness lines.
+    pub stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl RunningRelay {
+    /// Starts `tether-relay --listen 127.0.0.1:0 --data-dir DATA ARGS…` and reads its
+    /// `listening on` and `fingerprint:` lines.
+    pub fn start(data_dir: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut line = || stdout.next().unwrap().unwrap();
+        let addr = line().strip_prefix("listening on ").unwrap().to_owned();
+        let fingerprint = line()
+            .strip_prefix("fingerprint: ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        Self {
+            child,
+            addr,
+            fingerprint,
+            stdout,
+        }
+    }
+
+    /// The next line it prints.
+    pub fn line(&mut self) -> String {
+        self.stdout.next().unwrap().unwrap()
+    }
+}
+
+impl Drop for RunningRelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
