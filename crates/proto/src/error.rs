@@ -36,4 +36,7 @@ pub enum ProtoError {
     /// A nameplate number was out of range.
     #[error("invalid nameplate {0}: expected a number below 1000000")]
     InvalidNameplate(u32),
+    /// A shell request broke the protocol's bounds.
+    #[error("invalid shell request: {0}")]
+    InvalidShellRequest(String),
 }

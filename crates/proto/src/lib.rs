@@ -20,6 +20,7 @@ pub mod error;
 pub mod framing;
 pub mod secure;
 pub mod session;
+pub mod shell;
 
 pub use chunks::{split_update, AssembleError, UpdateAssembler};
 pub use code::{Nameplate, SessionCode};
