@@ -54,6 +54,25 @@ pub enum E2eError {
         /// The limit.
         max: usize,
     },
+    /// A machine key could not be generated or loaded.
+    #[error("invalid or unreadable machine key")]
+    BadMachineKey,
+    /// The peer's ephemeral key is not a valid X25519 public key.
+    #[error("malformed ephemeral key from the peer")]
+    BadEphemeralKey,
+    /// The machine's signature does not verify with the key it enrolled: someone in between is
+    /// answering for it (or it was re-enrolled with a new key).
+    #[error(
+        "the machine's signature does not match its enrolled key: someone in between is \
+         answering for it, or it was re-enrolled"
+    )]
+    MachineKeyMismatch,
+    /// The technician's certificate or signature did not verify.
+    #[error("technician rejected: {0}")]
+    TechnicianRejected(String),
+    /// The technician's key could not sign.
+    #[error("cannot sign with the technician's key: {0}")]
+    SigningFailed(String),
     /// 2^64 records were sealed with one key; never happens in practice, but never wraps either.
     #[error("record sequence numbers exhausted")]
     SequenceExhausted,
@@ -68,6 +87,9 @@ impl E2eError {
                 Some(AbortReason::VersionMismatch { ours: *ours })
             }
             E2eError::ConfirmationFailed => Some(AbortReason::ConfirmationFailed),
+            E2eError::MachineKeyMismatch | E2eError::TechnicianRejected(_) => {
+                Some(AbortReason::IdentityRejected)
+            }
             _ => None,
         }
     }

@@ -33,7 +33,7 @@ pub struct Established {
 }
 
 impl Established {
-    fn new(keys: &SessionKeys, me: Role, peer: Role) -> Self {
+    pub(crate) fn new(keys: &SessionKeys, me: Role, peer: Role) -> Self {
         Self {
             sas: keys.short_auth_string(),
             sealer: Sealer::new(keys.record_key(me)),
@@ -173,7 +173,7 @@ fn identities(session_id: u64) -> (Identity, Identity) {
     )
 }
 
-fn unexpected(expected: &'static str, got: Handshake) -> E2eError {
+pub(crate) fn unexpected(expected: &'static str, got: Handshake) -> E2eError {
     match got {
         Handshake::Abort { reason } => E2eError::Aborted(reason),
         other => E2eError::Unexpected {
@@ -183,6 +183,9 @@ fn unexpected(expected: &'static str, got: Handshake) -> E2eError {
                 Handshake::Reply { .. } => "a reply",
                 Handshake::Confirm { .. } => "a key confirmation",
                 Handshake::Abort { .. } => "an abort",
+                Handshake::TechnicianStart { .. } => "a technician's start",
+                Handshake::MachineReply { .. } => "a machine's reply",
+                Handshake::TechnicianProof { .. } => "a technician's proof",
             },
         },
     }

@@ -13,16 +13,23 @@
 //!   implicit sequence numbers, so a flipped, dropped, replayed or reordered record, or a stream
 //!   cut short, is detected.
 //!
+//! Sessions with an enrolled machine authenticate both ends by long-term keys instead: the
+//! technician's certificate and the machine's ed25519 key sign an X25519 exchange
+//! ([`unattended`]).
+//!
 //! There is no plaintext mode: every failure is an [`E2eError`] that ends the stream.
 
 mod error;
 pub mod handshake;
 mod keys;
+mod machine_key;
 mod record;
+pub mod unattended;
 
 pub use error::E2eError;
 pub use handshake::{
     AgentConfirming, AgentHandshake, Established, ViewerConfirming, ViewerHandshake,
 };
 pub use keys::ShortAuthString;
+pub use machine_key::{machine_key_fingerprint, verify_machine_signature, MachineKey};
 pub use record::{Opened, Opener, Sealer, RECORD_OVERHEAD};

@@ -31,6 +31,51 @@ pub enum ClientMessage {
         /// How the technician presents itself to the user.
         name: String,
     },
+    /// Agent, on a connection authenticated with an enrollment credential (a client
+    /// certificate from the organisation's CA): record this machine and its key. The
+    /// credential works once.
+    Enroll {
+        /// The machine's name; must be the one the credential was issued for.
+        machine: String,
+        /// The machine's ed25519 public key: its identity from now on.
+        machine_key: [u8; 32],
+        /// The credential's signature over the machine's name and key, which viewers verify
+        /// against the organisation's CA (so the relay alone cannot vouch for a machine key).
+        #[serde(with = "serde_bytes")]
+        endorsement: Vec<u8>,
+    },
+    /// Enrolled agent: keep this machine reachable for technicians' shells.
+    Online {
+        /// The enrolled machine's name.
+        machine: String,
+        /// The machine key's signature over this TLS connection's exported keying material
+        /// (see [`online_proof_message`]): proves the key is here, now, on this connection.
+        #[serde(with = "serde_bytes")]
+        proof: Vec<u8>,
+    },
+    /// Technician (with a client certificate): which machines may I reach?
+    ListMachines,
+    /// Technician (with a client certificate): open a session with an enrolled machine.
+    /// Each stream the viewer then opens is forwarded to the machine.
+    Open {
+        /// The machine's name.
+        machine: String,
+    },
+}
+
+/// The label and length of the TLS keying material an [`ClientMessage::Online`] proof signs.
+pub const ONLINE_EXPORTER_LABEL: &[u8] = b"EXPORTER-tether/1 machine online";
+/// Bytes of keying material exported for an online proof.
+pub const ONLINE_EXPORTER_LEN: usize = 32;
+
+/// What a machine key signs to prove it is online on one TLS connection: a domain separator
+/// and the connection's exported keying material, which no other connection shares.
+pub fn online_proof_message(machine: &str, exported: &[u8]) -> Vec<u8> {
+    let mut message = b"tether/1 machine online\0".to_vec();
+    message.extend_from_slice(machine.as_bytes());
+    message.push(0);
+    message.extend_from_slice(exported);
+    message
 }
 
 /// Relay → client.
@@ -67,6 +112,58 @@ pub enum RelayMessage {
         /// Why.
         reason: EndReason,
     },
+    /// Answer to [`ClientMessage::Enroll`]: the machine is recorded.
+    Enrolled {
+        /// The machine's name.
+        machine: String,
+        /// The group the credential put it in.
+        group: String,
+    },
+    /// Answer to [`ClientMessage::Online`]: technicians can reach the machine now.
+    Online,
+    /// Answer to [`ClientMessage::ListMachines`]: what the technician may reach.
+    Machines {
+        /// The machines, by name.
+        machines: Vec<MachineSummary>,
+    },
+    /// Answer to [`ClientMessage::Open`]: the session is open; forwarded streams follow.
+    Opened {
+        /// The relay's identifier for this session (also in every [`StreamHeader`]).
+        session_id: u64,
+        /// Who to expect at the other end, as enrolled. The viewer checks the endorsement
+        /// against the organisation's CA before trusting the key.
+        machine: MachineIdentity,
+    },
+}
+
+/// One machine in a [`RelayMessage::Machines`] list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineSummary {
+    /// Its name.
+    pub name: String,
+    /// Its group.
+    pub group: String,
+    /// Whether its agent is connected now.
+    pub online: bool,
+    /// Seconds since its agent was last connected, if it ever was.
+    pub last_seen_secs_ago: Option<u64>,
+}
+
+/// An enrolled machine's identity, as its enrollment recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineIdentity {
+    /// Its name.
+    pub name: String,
+    /// Its group.
+    pub group: String,
+    /// Its ed25519 public key.
+    pub machine_key: [u8; 32],
+    /// The enrollment certificate (DER) that endorsed the key.
+    #[serde(with = "serde_bytes")]
+    pub enrollment_cert: Vec<u8>,
+    /// The enrollment credential's signature over the name and key.
+    #[serde(with = "serde_bytes")]
+    pub endorsement: Vec<u8>,
 }
 
 /// Why the relay refused a request.
@@ -90,6 +187,20 @@ pub enum Refusal {
     },
     /// The relay has no free nameplate to issue right now.
     Busy,
+    /// The relay has no organisation CA configured, so it serves attended sessions only.
+    UnattendedDisabled,
+    /// The request needs a technician's client certificate and the connection has none.
+    TechnicianCertificateRequired,
+    /// Enrollment needs an enrollment credential's client certificate for this machine.
+    EnrollmentCredentialRequired,
+    /// The enrollment credential was already used.
+    CredentialUsed,
+    /// No machine of that name is enrolled (or its key does not match).
+    NotEnrolled,
+    /// The machine is enrolled but its agent is not connected.
+    MachineOffline,
+    /// The access policy does not let this technician's role reach this machine.
+    NotPermitted,
 }
 
 impl std::fmt::Display for Refusal {
@@ -109,6 +220,25 @@ impl std::fmt::Display for Refusal {
                 "too many join attempts: try again in {retry_after_secs} s"
             ),
             Refusal::Busy => f.write_str("the relay has no free session code: try again later"),
+            Refusal::UnattendedDisabled => f.write_str(
+                "this relay has no organisation CA configured: it serves attended sessions only",
+            ),
+            Refusal::TechnicianCertificateRequired => {
+                f.write_str("this needs a technician certificate (--cert and --key)")
+            }
+            Refusal::EnrollmentCredentialRequired => {
+                f.write_str("enrollment needs the enrollment credential issued for this machine")
+            }
+            Refusal::CredentialUsed => f.write_str(
+                "this enrollment credential was already used: issue a new one for the machine",
+            ),
+            Refusal::NotEnrolled => {
+                f.write_str("no such enrolled machine (or its key does not match the enrollment)")
+            }
+            Refusal::MachineOffline => f.write_str("the machine is enrolled but not online"),
+            Refusal::NotPermitted => {
+                f.write_str("the access policy does not let your role reach this machine")
+            }
         }
     }
 }

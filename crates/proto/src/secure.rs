@@ -7,6 +7,17 @@
 //! 3. viewer → agent [`Handshake::Confirm`]: proof that the viewer derived the same key;
 //! 4. agent → viewer [`Handshake::Confirm`]: the agent's proof.
 //!
+//! Sessions with an enrolled machine (no code, nobody at the machine) authenticate both ends
+//! by their long-term keys instead, over an ephemeral X25519 exchange:
+//!
+//! 1. viewer → agent [`Handshake::TechnicianStart`]: the technician's certificate chain and
+//!    an ephemeral public key;
+//! 2. agent → viewer [`Handshake::MachineReply`]: the agent's ephemeral public key and its
+//!    machine key's signature over the transcript;
+//! 3. viewer → agent [`Handshake::TechnicianProof`]: the technician key's signature over the
+//!    transcript, including the machine's signature;
+//! 4. agent → viewer [`Handshake::Confirm`]: proof that the agent derived the same key.
+//!
 //! From then on each side sends only [`Sealed`] records: AEAD ciphertexts of session messages
 //! under per-direction keys with implicit sequence numbers (see the `tether-e2e` crate). Either
 //! side may send [`Handshake::Abort`] instead of its next handshake message; it is not
@@ -37,6 +48,33 @@ pub enum Handshake {
         #[serde(with = "serde_bytes")]
         mac: Vec<u8>,
     },
+    /// Viewer → agent, unattended: opens the handshake with the technician's identity.
+    TechnicianStart {
+        /// The viewer's [`crate::PROTOCOL_VERSION`].
+        version: u16,
+        /// The technician's certificate chain, end entity first (DER).
+        chain: Vec<serde_bytes::ByteBuf>,
+        /// The viewer's ephemeral X25519 public key.
+        #[serde(with = "serde_bytes")]
+        ephemeral: Vec<u8>,
+    },
+    /// Agent → viewer, unattended: the agent's ephemeral key, signed by its machine key.
+    MachineReply {
+        /// The agent's ephemeral X25519 public key.
+        #[serde(with = "serde_bytes")]
+        ephemeral: Vec<u8>,
+        /// Ed25519 signature by the machine key over the transcript so far.
+        #[serde(with = "serde_bytes")]
+        signature: Vec<u8>,
+    },
+    /// Viewer → agent, unattended: the technician key's signature over the transcript.
+    TechnicianProof {
+        /// The TLS `SignatureScheme` code of the signature.
+        scheme: u16,
+        /// The signature.
+        #[serde(with = "serde_bytes")]
+        signature: Vec<u8>,
+    },
     /// The sender gives up on the handshake.
     Abort {
         /// Why.
@@ -54,6 +92,8 @@ pub enum AbortReason {
     },
     /// Key confirmation failed: the code was wrong, or someone in between tampered.
     ConfirmationFailed,
+    /// The peer's identity (certificate or machine key) did not verify.
+    IdentityRejected,
 }
 
 impl std::fmt::Display for AbortReason {
@@ -64,6 +104,9 @@ impl std::fmt::Display for AbortReason {
             }
             AbortReason::ConfirmationFailed => {
                 f.write_str("key confirmation failed: wrong session code, or tampering on the way")
+            }
+            AbortReason::IdentityRejected => {
+                f.write_str("the peer did not accept this side's certificate or machine key")
             }
         }
     }

@@ -52,6 +52,13 @@ pub fn refusal_label(refusal: &Refusal) -> &'static str {
         Refusal::CodeAlreadyUsed => "code_already_used",
         Refusal::RateLimited { .. } => "rate_limited",
         Refusal::Busy => "busy",
+        Refusal::UnattendedDisabled => "unattended_disabled",
+        Refusal::TechnicianCertificateRequired => "technician_certificate_required",
+        Refusal::EnrollmentCredentialRequired => "enrollment_credential_required",
+        Refusal::CredentialUsed => "credential_used",
+        Refusal::NotEnrolled => "not_enrolled",
+        Refusal::MachineOffline => "machine_offline",
+        Refusal::NotPermitted => "not_permitted",
     }
 }
 
