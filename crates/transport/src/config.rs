@@ -6,6 +6,11 @@ use quinn::{
     crypto::rustls::{QuicClientConfig, QuicServerConfig},
     IdleTimeout, TransportConfig, VarInt,
 };
+use rustls::{
+    client::danger::ServerCertVerifier,
+    pki_types::{CertificateDer, PrivateKeyDer},
+    server::danger::ClientCertVerifier,
+};
 use tether_certs::{PinnedRelayVerifier, RelayIdentity};
 use tether_proto::ALPN;
 
@@ -40,15 +45,39 @@ fn transport(idle_timeout: Duration) -> Arc<TransportConfig> {
     Arc::new(transport)
 }
 
-/// The relay's server configuration.
+type ConfigError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A certificate chain and its private key, presented in a TLS handshake.
+pub type CertifiedKey = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+/// The relay's server configuration with its self-signed identity and no client certificates.
 pub fn server_config(
     identity: &RelayIdentity,
     idle_timeout: Duration,
-) -> Result<quinn::ServerConfig, Box<dyn std::error::Error + Send + Sync>> {
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_no_client_auth()
-        .with_single_cert(identity.cert_chain(), identity.private_key())?;
+) -> Result<quinn::ServerConfig, ConfigError> {
+    server_config_with(
+        (identity.cert_chain(), identity.private_key()),
+        None,
+        idle_timeout,
+    )
+}
+
+/// The relay's server configuration presenting `certified`, and verifying client certificates
+/// with `client_verifier` when the relay serves an organisation (technicians and enrolling
+/// agents present one; attended-session clients do not).
+pub fn server_config_with(
+    certified: CertifiedKey,
+    client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+    idle_timeout: Duration,
+) -> Result<quinn::ServerConfig, ConfigError> {
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?;
+    let builder = match client_verifier {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
+        None => builder.with_no_client_auth(),
+    };
+    let (chain, key) = certified;
+    let mut tls = builder.with_single_cert(chain, key)?;
     tls.alpn_protocols = vec![ALPN.to_vec()];
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(QuicServerConfig::try_from(tls)?));
     config.transport_config(transport(idle_timeout));
@@ -58,12 +87,24 @@ pub fn server_config(
 /// A client configuration that trusts the relay only through `verifier`.
 pub fn client_config(
     verifier: Arc<PinnedRelayVerifier>,
-) -> Result<quinn::ClientConfig, Box<dyn std::error::Error + Send + Sync>> {
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider())
+) -> Result<quinn::ClientConfig, ConfigError> {
+    client_config_with(verifier, None)
+}
+
+/// A client configuration that trusts the relay through `verifier` and, when given, presents
+/// `client_auth` (a technician's certificate or an enrollment credential).
+pub fn client_config_with(
+    verifier: Arc<dyn ServerCertVerifier>,
+    client_auth: Option<CertifiedKey>,
+) -> Result<quinn::ClientConfig, ConfigError> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let mut tls = match client_auth {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key)?,
+        None => builder.with_no_client_auth(),
+    };
     tls.alpn_protocols = vec![ALPN.to_vec()];
     let mut config = quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls)?));
     config.transport_config(transport(DEFAULT_IDLE_TIMEOUT));

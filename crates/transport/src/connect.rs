@@ -7,11 +7,16 @@
 use std::{
     net::{SocketAddr, ToSocketAddrs},
     path::PathBuf,
+    sync::Arc,
 };
 
+use rustls::{client::danger::ServerCertVerifier, pki_types::CertificateDer};
 use tether_certs::{Fingerprint, KnownRelays, PinnedRelayVerifier, RelayTrust, RELAY_SERVER_NAME};
 
-use crate::{config::client_config, ConnectError};
+use crate::{
+    config::{client_config, client_config_with, CertifiedKey},
+    ConnectError,
+};
 
 /// Which relay to dial and how to trust it.
 #[derive(Debug, Clone)]
@@ -65,19 +70,7 @@ pub async fn connect_to_relay(target: &RelayTarget) -> Result<RelayConnection, C
     let config =
         client_config(verifier.clone()).map_err(|e| ConnectError::Endpoint(e.to_string()))?;
 
-    let addr = resolve(&target.relay)?;
-    let bind: SocketAddr = if addr.is_ipv6() {
-        "[::]:0".parse()
-    } else {
-        "0.0.0.0:0".parse()
-    }
-    .map_err(|e: std::net::AddrParseError| ConnectError::Endpoint(e.to_string()))?;
-    let endpoint =
-        quinn::Endpoint::client(bind).map_err(|e| ConnectError::Endpoint(e.to_string()))?;
-    let connecting = endpoint
-        .connect_with(config, addr, RELAY_SERVER_NAME)
-        .map_err(|e| ConnectError::Endpoint(e.to_string()))?;
-
+    let (endpoint, connecting) = dial(&target.relay, config, RELAY_SERVER_NAME)?;
     let handshake = |source| ConnectError::Handshake {
         relay: target.relay.clone(),
         source,
@@ -122,4 +115,71 @@ pub async fn connect_to_relay(target: &RelayTarget) -> Result<RelayConnection, C
         fingerprint,
         first_use,
     })
+}
+
+/// Connects to an organisation's relay: its certificate must be issued by the organisation's CA
+/// for the host name (or address) dialled, as `verifier` checks. With `client_auth` the client
+/// presents a technician's certificate or an enrollment credential.
+pub async fn connect_to_org_relay(
+    relay: &str,
+    verifier: Arc<dyn ServerCertVerifier>,
+    client_auth: Option<CertifiedKey>,
+) -> Result<RelayConnection, ConnectError> {
+    let config = client_config_with(verifier, client_auth)
+        .map_err(|e| ConnectError::Endpoint(e.to_string()))?;
+    let (endpoint, connecting) = dial(relay, config, host_of(relay))?;
+    let connection = connecting.await.map_err(|source| ConnectError::Handshake {
+        relay: relay.to_owned(),
+        source,
+    })?;
+    let fingerprint = connection
+        .peer_identity()
+        .and_then(|identity| identity.downcast::<Vec<CertificateDer<'static>>>().ok())
+        .and_then(|chain| chain.first().map(|cert| Fingerprint::of_der(cert)))
+        .ok_or_else(|| ConnectError::Endpoint("the relay presented no certificate".to_owned()))?;
+    Ok(RelayConnection {
+        connection,
+        endpoint,
+        fingerprint,
+        first_use: false,
+    })
+}
+
+/// The host part of `HOST:PORT` (or `[V6]:PORT`): the name the relay's certificate must carry.
+fn host_of(relay: &str) -> &str {
+    let host = relay.rsplit_once(':').map_or(relay, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// Opens a client endpoint and starts a handshake with `relay`.
+fn dial(
+    relay: &str,
+    config: quinn::ClientConfig,
+    server_name: &str,
+) -> Result<(quinn::Endpoint, quinn::Connecting), ConnectError> {
+    let addr = resolve(relay)?;
+    let bind: SocketAddr = if addr.is_ipv6() {
+        "[::]:0".parse()
+    } else {
+        "0.0.0.0:0".parse()
+    }
+    .map_err(|e: std::net::AddrParseError| ConnectError::Endpoint(e.to_string()))?;
+    let endpoint =
+        quinn::Endpoint::client(bind).map_err(|e| ConnectError::Endpoint(e.to_string()))?;
+    let connecting = endpoint
+        .connect_with(config, addr, server_name)
+        .map_err(|e| ConnectError::Endpoint(e.to_string()))?;
+    Ok((endpoint, connecting))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn host_names_come_from_relay_addresses() {
+        assert_eq!(host_of("relay.example.com:4433"), "relay.example.com");
+        assert_eq!(host_of("127.0.0.1:4433"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:4433"), "::1");
+    }
 }

@@ -15,7 +15,12 @@ pub mod error;
 pub mod framed;
 pub mod secure;
 
-pub use connect::{connect_to_relay, default_known_relays_path, RelayConnection, RelayTarget};
+pub use connect::{
+    connect_to_org_relay, connect_to_relay, default_known_relays_path, RelayConnection, RelayTarget,
+};
 pub use error::{ConnectError, TransportError};
 pub use framed::{open_control, MessageReceiver, MessageSender};
-pub use secure::{agent_handshake, viewer_handshake, SecureReceiver, SecureSender, SecureStream};
+pub use secure::{
+    agent_handshake, machine_handshake, technician_handshake, viewer_handshake, SecureReceiver,
+    SecureSender, SecureStream,
+};

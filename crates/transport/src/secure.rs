@@ -7,7 +7,11 @@ use quinn::{RecvStream, SendStream};
 use rand::rngs::OsRng;
 use serde::{de::DeserializeOwned, Serialize};
 use tether_e2e::{
-    AgentHandshake, E2eError, Established, Opened, Opener, Sealer, ShortAuthString, ViewerHandshake,
+    unattended::{
+        MachineHandshake, Technician, TechnicianAuthority, TechnicianHandshake, TechnicianKey,
+    },
+    AgentHandshake, E2eError, Established, MachineKey, Opened, Opener, Sealer, ShortAuthString,
+    ViewerHandshake,
 };
 use tether_proto::{
     secure::{Handshake, Sealed},
@@ -68,6 +72,58 @@ pub async fn agent_handshake<Out: Serialize, In: DeserializeOwned>(
     }
     .await;
     established(send, recv, result).await
+}
+
+/// Runs the technician's side of an unattended handshake on a stream it opened to an enrolled
+/// machine whose (CA-endorsed) key is `machine_key`.
+pub async fn technician_handshake<Out: Serialize, In: DeserializeOwned, K: TechnicianKey + Sync>(
+    (send, recv): (SendStream, RecvStream),
+    key: &K,
+    machine_key: [u8; 32],
+    session_id: u64,
+) -> Result<SecureStream<Out, In>, TransportError> {
+    let mut send = MessageSender::<Handshake>::new(send);
+    let mut recv = MessageReceiver::<Handshake>::new(recv);
+    let result = async {
+        let (technician, start) = TechnicianHandshake::start(key, machine_key, session_id)?;
+        send.send(&start).await?;
+        let (technician, proof) = technician.on_reply(key, expect_message(&mut recv).await?)?;
+        send.send(&proof).await?;
+        Ok(technician.on_confirm(expect_message(&mut recv).await?)?)
+    }
+    .await;
+    established(send, recv, result).await
+}
+
+/// Runs an enrolled machine's side of an unattended handshake on a stream the relay forwarded
+/// (its header already read); returns the stream and the technician `authority` verified.
+pub async fn machine_handshake<
+    Out: Serialize,
+    In: DeserializeOwned,
+    A: TechnicianAuthority + Sync,
+>(
+    send: SendStream,
+    mut recv: MessageReceiver<Handshake>,
+    machine: &MachineKey,
+    authority: &A,
+    session_id: u64,
+) -> Result<(SecureStream<Out, In>, Technician), TransportError> {
+    let mut send = MessageSender::<Handshake>::new(send);
+    let mut technician = None;
+    let result = async {
+        let start = expect_message(&mut recv).await?;
+        let (machine, reply) = MachineHandshake::respond(machine, session_id, start)?;
+        send.send(&reply).await?;
+        let (established, verified, confirm) =
+            machine.on_proof(authority, expect_message(&mut recv).await?)?;
+        send.send(&confirm).await?;
+        technician = Some(verified);
+        Ok(established)
+    }
+    .await;
+    let stream = established(send, recv, result).await?;
+    let technician = technician.ok_or(TransportError::E2e(E2eError::Truncated))?;
+    Ok((stream, technician))
 }
 
 /// Turns the handshake's outcome into a secure stream, or tells the peer why it failed (when
