@@ -11,6 +11,7 @@ pub mod audit;
 mod config;
 mod connection_limit;
 mod control;
+pub mod directory;
 mod forward;
 mod limiter;
 mod metrics;
