@@ -6,6 +6,7 @@
 //! [`tether_proto::control::StreamHeader`], and the two are spliced byte for byte: the relay never
 //! parses (and with end-to-end encryption cannot read) screen content, input or shell bytes.
 
+pub mod admin;
 mod agent_side;
 pub mod audit;
 mod config;
