@@ -6,11 +6,13 @@
 //! [`tether_proto::control::StreamHeader`], and the two are spliced byte for byte: the relay never
 //! parses (and with end-to-end encryption cannot read) screen content, input or shell bytes.
 
+pub mod admin;
 mod agent_side;
 pub mod audit;
 mod config;
 mod connection_limit;
 mod control;
+pub mod directory;
 mod forward;
 mod limiter;
 mod metrics;

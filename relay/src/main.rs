@@ -4,6 +4,7 @@ use std::{io::ErrorKind, path::PathBuf, process::ExitCode, time::SystemTime};
 
 use clap::{Parser, Subcommand};
 use tether_relay::{
+    admin::{self, AdminCommand},
     audit::{self, AuditError, AuditStore, Format},
     Relay, RelayConfig, RelaySettings,
 };
@@ -14,7 +15,8 @@ use tether_relay::{
 /// Once ready, prints `listening on ADDR` and `fingerprint: sha256:HEX` on stdout, then
 /// `metrics on ADDR` when --metrics-listen is set; clients pin that fingerprint. Logs go to
 /// stderr (set RUST_LOG, e.g. RUST_LOG=debug). Every session event is appended to the audit log
-/// (see `tether-relay audit --help`).
+/// (see `tether-relay audit --help`). The same database holds the directory of enrolled
+/// machines, technicians and the access policy (see `tether-relay policy --help`).
 ///
 /// Settings come from flags, else environment variables, else the --config file, else
 /// defaults. Exit codes: 0 clean shutdown, 1 runtime failure (e.g. the port is taken), 2 bad
@@ -48,6 +50,8 @@ enum Command {
     /// not exist), 2 bad usage or configuration.
     #[command(args_conflicts_with_subcommands = true)]
     Audit(AuditArgs),
+    #[command(flatten)]
+    Admin(AdminCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::CheckConfig) => check_config(&config),
         Some(Command::Audit(args)) => audit_command(&config, args),
+        Some(Command::Admin(command)) => admin::run(&config, command),
         None => match tokio::runtime::Runtime::new() {
             Ok(runtime) => runtime.block_on(run(config)),
             Err(e) => {
