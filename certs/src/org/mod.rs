@@ -1,7 +1,7 @@
 //! The organisation PKI: what its certificates contain, and how they are checked.
 //!
 //! An organisation runs its own CA (made with the `tether-certs` tool, see [`crate::pki`]). The
-//! CA issues three kinds of certificates, all ECDSA P-256 with random 127-bit serial numbers:
+//! CA issues three kinds of certificates, all ECDSA P-256 with 16-byte serial numbers (126 random bits):
 //!
 //! | kind | subject | SAN | EKU | valid by default |
 //! |------|---------|-----|-----|------------------|

@@ -33,6 +33,10 @@ pub struct Technician {
 }
 
 /// The organisation's trust: its CA and (optionally) its CRL.
+///
+/// The CRL is read once: reload (e.g. when `crl.pem` changes) to honour new revocations. Its
+/// next-update is not enforced, so a relay whose administrator is late running
+/// `tether-certs crl` keeps admitting valid technicians rather than locking everyone out.
 #[derive(Debug, Clone)]
 pub struct OrgTrust {
     ca: CertificateDer<'static>,
@@ -246,7 +250,11 @@ impl OrgTrust {
                 not_before: info.not_before,
             },
             webpki::Error::CertRevoked => CertError::Revoked { name },
-            webpki::Error::UnknownIssuer => CertError::UnknownIssuer { name },
+            // A bad signature here means an issuer with the CA's name but not its key: another
+            // CA (organisations can share a name) or a forgery.
+            webpki::Error::UnknownIssuer | webpki::Error::InvalidSignatureForPublicKey => {
+                CertError::UnknownIssuer { name }
+            }
             webpki::Error::RequiredEkuNotFound | webpki::Error::RequiredEkuNotFoundContext(_) => {
                 CertError::WrongUsage {
                     name,

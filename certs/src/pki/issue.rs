@@ -248,11 +248,11 @@ fn validity(
         .ok()
         .and_then(|secs| now.checked_add(secs))
         .ok_or_else(too_long)?;
-    if let Some(ca_end) = ca_not_after.map(times::to_unix) {
-        if end > ca_end {
+    if let Some(ca_end) = ca_not_after {
+        if end > times::to_unix(ca_end) {
             return Err(CertError::BadValidity(format!(
                 "it would outlive the CA, which expires at {}",
-                times::rfc3339(times::from_unix(ca_end).unwrap_or(SystemTime::UNIX_EPOCH))
+                times::rfc3339(ca_end)
             )));
         }
     }
