@@ -46,6 +46,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create the organisation CA: ca.pem, ca.key, ledger.json and an empty crl.pem.
+    ///
     /// Refuses to overwrite an existing CA.
     Init {
         /// The organisation's name (the O of every certificate, and the CA's CN).
@@ -75,8 +76,10 @@ enum Command {
         #[arg(long, default_value = "90d", value_parser = parse_validity, value_name = "DURATION")]
         valid_for: Duration,
     },
-    /// Issue a one-time enrollment credential for a server: enrollments/MACHINE.pem (one file
-    /// with certificate, CA certificate and key; hand it to the machine, which enrolls once).
+    /// Issue a server's enrollment credential: enrollments/MACHINE.pem.
+    ///
+    /// One 0600 file with the certificate, the CA certificate and the key: hand it to the
+    /// machine, which uses it once to enroll.
     Enroll {
         /// The machine's name.
         machine: String,

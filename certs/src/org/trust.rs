@@ -165,6 +165,11 @@ impl OrgTrust {
     /// [`endorsement_message`]`(machine, machine_key)`, made as
     /// [`Credential::sign`](crate::Credential::sign) does. Returns the group. (Revocation/CRL not
     /// applied here: the relay handles removal of machines.)
+    ///
+    /// Since neither expiry nor revocation is checked here, making sure a machine's *first*
+    /// enrollment happens while its credential is valid is the caller's job: e.g. the agent
+    /// enrolls over a connection authenticated with the enrollment credential as its TLS client
+    /// certificate, which [`OrgTrust::client_verifier`] checks for both.
     pub fn verify_endorsement(
         &self,
         cert: &CertificateDer<'_>,
