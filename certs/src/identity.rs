@@ -2,13 +2,12 @@
 
 use std::{
     fs,
-    io::Write,
     path::{Path, PathBuf},
 };
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use crate::{CertError, Fingerprint};
+use crate::{files::write_private, CertError, Fingerprint};
 
 const CERT_FILE: &str = "relay-cert.der";
 const KEY_FILE: &str = "relay-key.der";
@@ -70,17 +69,6 @@ impl RelayIdentity {
     pub fn cert_path(data_dir: &Path) -> PathBuf {
         data_dir.join(CERT_FILE)
     }
-}
-
-/// Writes a secret so that only its owner can ever read it (created 0600, not chmod-ed after).
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(CertError::io(path))?;
-    file.write_all(bytes).map_err(CertError::io(path))?;
-    file.sync_all().map_err(CertError::io(path))
 }
 
 #[cfg(test)]

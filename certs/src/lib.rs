@@ -6,15 +6,28 @@
 //! - [`KnownRelays`]: an ssh-`known_hosts`-like file mapping relay addresses to fingerprints.
 //! - [`PinnedRelayVerifier`]: a rustls verifier that accepts exactly the pinned certificate (or,
 //!   on first use, any certificate, which the caller then records).
+//! - [`org`]: the organisation PKI as its users see it: [`OrgTrust`] (the CA and CRL, rustls
+//!   verifiers, technician and enrollment checks), [`Credential`] (a chain and its key),
+//!   [`describe`] (what a certificate says it is).
+//! - [`pki`]: the organisation PKI as its administrator runs it, behind the `tether-certs`
+//!   tool: the CA directory, issuing, the ledger, revocation and the CRL.
 
 mod error;
+mod files;
 mod fingerprint;
 mod identity;
 mod known_relays;
+pub mod org;
+pub mod pki;
+mod times;
 mod verifier;
 
 pub use error::CertError;
 pub use fingerprint::Fingerprint;
 pub use identity::{RelayIdentity, RELAY_SERVER_NAME};
 pub use known_relays::KnownRelays;
+pub use org::{
+    describe, endorsement_message, verify_signature, CertInfo, CertKind, Credential, OrgTrust,
+    Technician,
+};
 pub use verifier::{PinnedRelayVerifier, RelayTrust};
