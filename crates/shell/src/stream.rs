@@ -37,3 +37,19 @@ impl<T: DeserializeOwned + Send> MessageIn<T> for SecureReceiver<T> {
         Ok(SecureReceiver::recv(self).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tether_proto::shell::{ShellRequest, ShellResponse};
+
+    use super::*;
+
+    #[test]
+    fn secure_streams_carry_both_sides_of_a_shell() {
+        // Compiles only if the QUIC stream halves fit where the agent and the viewer need them.
+        fn agent<O: MessageOut<ShellResponse>, I: MessageIn<ShellRequest>>() {}
+        fn viewer<O: MessageOut<ShellRequest>, I: MessageIn<ShellResponse>>() {}
+        agent::<SecureSender<ShellResponse>, SecureReceiver<ShellRequest>>();
+        viewer::<SecureSender<ShellRequest>, SecureReceiver<ShellResponse>>();
+    }
+}

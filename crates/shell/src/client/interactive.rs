@@ -35,9 +35,9 @@ const DEFAULT_SIZE: TerminalSize = TerminalSize { cols: 80, rows: 24 };
 ///
 /// Keystrokes go to the remote program as typed, Ctrl-C included; ssh's escapes work after
 /// Enter (`~.` ends the session with [`ShellError::EscapeDisconnect`], `~?` lists them). Window
-/// size changes follow. `SIGHUP` (the terminal closed) and `SIGTERM` end the session with
-/// [`ShellError::Interrupted`], after restoring the terminal; tokio keeps handling those two
-/// signals in this process afterwards. A thread reading the keyboard stays blocked until the
+/// size changes follow. `SIGHUP` (the terminal closed), `SIGTERM` and `SIGINT` (from `kill`:
+/// Ctrl-C in raw mode is a keystroke) end the session with [`ShellError::Interrupted`], after
+/// restoring the terminal; tokio keeps handling those signals in this process afterwards. A thread reading the keyboard stays blocked until the
 /// next keystroke after this returns: the viewer is meant to exit then.
 pub async fn run_interactive(
     command: Option<Vec<String>>,
@@ -91,6 +91,7 @@ struct Signals {
     window: Signal,
     hangup: Signal,
     terminate: Signal,
+    interrupt: Signal,
 }
 
 impl Signals {
@@ -99,6 +100,7 @@ impl Signals {
             window: signal(SignalKind::window_change())?,
             hangup: signal(SignalKind::hangup())?,
             terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
         })
     }
 }
@@ -148,6 +150,7 @@ async fn forward_keys(
             }
             _ = signals.hangup.recv() => return Stop::Local(ShellError::Interrupted("SIGHUP")),
             _ = signals.terminate.recv() => return Stop::Local(ShellError::Interrupted("SIGTERM")),
+            _ = signals.interrupt.recv() => return Stop::Local(ShellError::Interrupted("SIGINT")),
         };
         if let Err(error) = out.send(&request).await {
             return Stop::SendFailed(error);

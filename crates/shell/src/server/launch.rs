@@ -38,7 +38,8 @@ impl Launch {
         let argv = match command.or_else(|| config.shell.clone()) {
             Some(argv) => {
                 let mut argv = argv.into_iter().map(OsString::from);
-                let program = argv.next().ok_or("the command is empty")?;
+                // The viewer's command passed `ShellOpen::check`; only the configured one can be empty.
+                let program = argv.next().ok_or("the agent's shell setting is empty")?;
                 Some((program, argv.collect::<Vec<_>>()))
             }
             None => None,

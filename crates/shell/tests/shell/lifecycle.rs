@@ -35,8 +35,13 @@ async fn drop_viewer(open: ShellOpen, pids: usize) -> Vec<(u32, Option<Duration>
         responses,
         server,
     } = shell;
+    let left = std::time::Instant::now();
     drop((requests, responses));
     let result = within(server).await.expect("the agent's task");
+    eprintln!(
+        "the agent returned {:?} after the viewer left",
+        left.elapsed()
+    );
     assert!(matches!(result, Err(ShellError::Closed)), "{result:?}");
     let mut gone = Vec::new();
     for pid in found {
