@@ -133,3 +133,31 @@ async fn bad_terminals_and_missing_programs_are_refused() {
     assert!(reason.contains("/nonexistent/tether-program"), "{reason}");
     assert!(result.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_as_the_configured_account_keeps_term_and_terminal() {
+    let config = tether_shell::ShellConfig {
+        shell: None,
+        user: Some("nobody".to_owned()),
+    };
+    let open = on_terminal(
+        Some(&["sh", "-c", "id -un; echo \"term=$TERM\"; tty"]),
+        "tether-test-term",
+        80,
+        24,
+    );
+    let mut transcript = Transcript::default();
+    let result = crate::support::serve_with(open, config, |out| out)
+        .finish(&mut transcript)
+        .await;
+    if nix::unistd::geteuid().is_root() {
+        let output = transcript.stdout_text();
+        assert!(output.starts_with("nobody\r\n"), "{output:?}");
+        assert!(output.contains("term=tether-test-term\r\n"), "{output:?}");
+        assert!(output.contains("/dev/pts/"), "{output:?}");
+        assert_eq!(result.expect("an exit status").code, 0);
+    } else {
+        let reason = transcript.refused.expect("a refusal");
+        assert!(reason.contains("root"), "{reason}");
+    }
+}
