@@ -1,7 +1,7 @@
 //! The agent's side of a remote shell.
 //!
 //! [`serve_shell`] runs one shell for one stream: on a pseudo-terminal when the viewer asked for
-//! one ([`pty`]), else on pipes ([`pipes`]). Both relay the conversation with at most one chunk
+//! one (module `pty`), else on pipes (`pipes`). Both relay the conversation with at most one chunk
 //! of output and one of input in flight, so a viewer that stops reading stalls the program
 //! (its writes block) rather than growing the agent's memory. When the viewer's stream ends or
 //! fails first, the program's whole process group is hung up, then killed after a grace period.
