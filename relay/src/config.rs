@@ -25,6 +25,28 @@ pub struct RelayConfig {
     pub database: PathBuf,
     /// Where to serve Prometheus metrics over HTTP, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// The TLS certificate and key to present, if not the self-signed one in `data_dir`.
+    pub tls: Option<TlsFiles>,
+    /// The organisation whose technicians and enrolled machines this relay serves, if any.
+    pub organisation: Option<OrgFiles>,
+}
+
+/// A certificate chain and its key, in PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+/// An organisation's CA certificate and revocation list, in PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgFiles {
+    /// The CA certificate.
+    pub ca: PathBuf,
+    /// The revocation list; it may not exist yet (nothing revoked).
+    pub crl: PathBuf,
 }
 
 impl RelayConfig {
@@ -35,6 +57,8 @@ impl RelayConfig {
             listen,
             database: data_dir.join("relay.db"),
             metrics_listen: None,
+            tls: None,
+            organisation: None,
             data_dir,
             code_ttl: Duration::from_secs(600),
             idle_timeout: tether_transport::config::DEFAULT_IDLE_TIMEOUT,

@@ -58,6 +58,11 @@ pub struct RelayMetrics {
     pub audit_rows_dropped: Counter,
     /// `pairing_latency_seconds`: from a viewer's join request to its `Paired` answer.
     pub pairing_latency: Histogram,
+    /// `machines_online`: enrolled machines whose agents are connected now.
+    pub machines_online: Gauge,
+    /// `handshakes_failed_total`: TLS handshakes that failed (e.g. a refused client
+    /// certificate).
+    pub handshakes_failed: Counter,
 }
 
 impl Default for RelayMetrics {
@@ -138,6 +143,18 @@ impl Default for RelayMetrics {
             Unit::Seconds,
             pairing_latency.clone(),
         );
+        let machines_online = Gauge::default();
+        registry.register(
+            "machines_online",
+            "Enrolled machines whose agents are connected now",
+            machines_online.clone(),
+        );
+        let handshakes_failed = Counter::default();
+        registry.register(
+            "handshakes_failed",
+            "TLS handshakes that failed, such as refused client certificates",
+            handshakes_failed.clone(),
+        );
         let direction =
             |to: &'static str| forwarded.get_or_create(&vec![("direction", to)]).clone();
         Self {
@@ -155,6 +172,8 @@ impl Default for RelayMetrics {
             rate_limit_hits,
             audit_rows_dropped,
             pairing_latency,
+            machines_online,
+            handshakes_failed,
         }
     }
 }

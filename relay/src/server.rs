@@ -1,14 +1,15 @@
 //! The relay's QUIC server: accepts connections and routes each to the agent or viewer side.
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
-    sync::{atomic::AtomicU64, Arc, Mutex},
+    sync::{atomic::AtomicU64, Arc, Mutex, MutexGuard, PoisonError},
     time::{Duration, Instant},
 };
 
 use anyhow::Context;
 use quinn::{Connection, Endpoint};
-use tether_certs::{Fingerprint, RelayIdentity};
+use tether_certs::Fingerprint;
 use tether_proto::{
     control::{ClientMessage, Refusal, RelayMessage},
     PROTOCOL_VERSION,
@@ -25,8 +26,12 @@ use crate::{
     audit::{self, AuditEvent, AuditLog, AuditStore, AuditWriter, Peer},
     connection_limit::{ConnectionCounter, ConnectionSlot},
     control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, HELLO_TIMEOUT},
+    directory::Directory,
+    machine_side::{self, EnrollRequest},
     metrics::RelayMetrics,
-    metrics_http, viewer_side, CodeRegistry, JoinLimiter, RelayConfig,
+    metrics_http,
+    org::Organisation,
+    technician_side, tls, viewer_side, CodeRegistry, JoinLimiter, RelayConfig,
 };
 
 /// How long a shutdown waits for clients, told the relay is shutting down, to hang up. Longer
@@ -45,6 +50,12 @@ pub(crate) struct Shared {
     pub config: RelayConfig,
     pub audit: AuditLog,
     pub metrics: Arc<RelayMetrics>,
+    /// The organisation whose technicians and machines this relay serves, if configured.
+    pub organisation: Option<Organisation>,
+    /// Enrolled machines, technicians and the access policy.
+    pub directory: Mutex<Directory>,
+    /// Enrolled machines whose agents are connected now, by name.
+    pub online: Mutex<HashMap<String, Connection>>,
     /// Becomes `true` once shutdown begins: connections tell their clients, and sessions it
     /// ends are recorded as ended by the relay.
     pub shutdown: watch::Sender<bool>,
@@ -54,6 +65,18 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The directory (its operations are sub-millisecond SQLite calls).
+    pub fn directory(&self) -> MutexGuard<'_, Directory> {
+        self.directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The machines online now.
+    pub fn online(&self) -> MutexGuard<'_, HashMap<String, Connection>> {
+        self.online.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Whether shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
@@ -74,6 +97,7 @@ pub struct Relay {
     fingerprint: Fingerprint,
     metrics_addr: Option<SocketAddr>,
     accept_loop: JoinHandle<()>,
+    crl_watch: Option<JoinHandle<()>>,
     metrics_server: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
     released: mpsc::Receiver<()>,
@@ -84,15 +108,20 @@ impl Relay {
     /// Loads (or on first start creates) the relay's identity, opens its audit log, binds the
     /// endpoint (and the metrics endpoint, if configured) and starts accepting connections.
     pub async fn start(config: RelayConfig) -> anyhow::Result<Self> {
-        let identity = RelayIdentity::load_or_create(&config.data_dir)?;
-        if identity.created {
-            info!(dir = %config.data_dir.display(), "created a new relay certificate");
-        }
-        let server_config = tether_transport::config::server_config(&identity, config.idle_timeout)
-            .map_err(|e| anyhow::anyhow!("invalid TLS setup: {e}"))?;
+        let certified = tls::load_certified_key(&config)?;
+        let fingerprint = certified.fingerprint();
+        let organisation = config
+            .organisation
+            .clone()
+            .map(Organisation::load)
+            .transpose()?;
+        let server_config = tls::server_config(&certified, organisation.as_ref())?;
         let endpoint = Endpoint::server(server_config, config.listen)
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = endpoint.local_addr()?;
+        if let Some(org) = &config.organisation {
+            info!(ca = %org.ca.display(), "serving the organisation's technicians and machines");
+        }
 
         let metrics = Arc::new(RelayMetrics::default());
         let database = config.database.clone();
@@ -100,6 +129,10 @@ impl Relay {
         let (audit, audit_writer) = audit::start_writer(store, metrics.audit_rows_dropped.clone())
             .context("cannot start the audit writer")?;
         info!(database = %config.database.display(), "audit log open");
+        let database = config.database.clone();
+        let directory = tokio::task::spawn_blocking(move || Directory::open(&database))
+            .await?
+            .context("cannot open the directory of machines and technicians")?;
 
         let (metrics_addr, metrics_server) = match config.metrics_listen {
             Some(addr) => {
@@ -124,16 +157,24 @@ impl Relay {
             config,
             audit,
             metrics,
+            organisation,
+            directory: Mutex::new(directory),
+            online: Mutex::new(HashMap::new()),
             shutdown: watch::Sender::new(false),
             _released: released_sender,
         });
         let accept_loop = tokio::spawn(accept_loop(endpoint.clone(), shared.clone()));
+        let crl_watch = shared
+            .organisation
+            .is_some()
+            .then(|| tokio::spawn(tls::watch_crl(endpoint.clone(), shared.clone(), certified)));
         Ok(Self {
             endpoint,
             local_addr,
-            fingerprint: identity.fingerprint(),
+            fingerprint,
             metrics_addr,
             accept_loop,
+            crl_watch,
             metrics_server,
             shared,
             released,
@@ -163,6 +204,7 @@ impl Relay {
         let Self {
             endpoint,
             accept_loop,
+            crl_watch,
             metrics_server,
             shared,
             mut released,
@@ -172,6 +214,9 @@ impl Relay {
         // New connection attempts are refused from here on.
         endpoint.set_server_config(None);
         accept_loop.abort();
+        if let Some(watch) = crl_watch {
+            watch.abort();
+        }
         shared.shutdown.send_replace(true);
         if let Some(server) = metrics_server {
             server.abort();
@@ -224,7 +269,20 @@ async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
                     serve_connection(shared, connection).await;
                     metrics.connections_open.dec();
                 }
-                Err(e) => debug!(%remote, "handshake failed: {e}"),
+                Err(e) => {
+                    // A client certificate refused (revoked, expired, another CA) is an access
+                    // attempt worth recording; a client that merely went away is not.
+                    if matches!(e, quinn::ConnectionError::TransportError(_)) {
+                        warn!(%remote, "TLS handshake failed: {e}");
+                        shared.metrics.handshakes_failed.inc();
+                        shared.audit.record(AuditEvent::HandshakeFailed {
+                            addr: remote,
+                            reason: e.to_string(),
+                        });
+                    } else {
+                        debug!(%remote, "handshake failed: {e}");
+                    }
+                }
             }
         });
     }
@@ -284,6 +342,27 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
             let served = agent_side::serve(&shared, connection, control, name).await;
             shared.metrics.agents_registered.dec();
             served
+        }
+        Some(ClientMessage::Enroll {
+            machine,
+            machine_key,
+            endorsement,
+        }) => {
+            let request = EnrollRequest {
+                machine,
+                machine_key,
+                endorsement,
+            };
+            machine_side::enroll(&shared, connection, control, request).await
+        }
+        Some(ClientMessage::Online { machine, proof }) => {
+            machine_side::online(&shared, connection, control, machine, proof).await
+        }
+        Some(ClientMessage::ListMachines) => {
+            technician_side::list_machines(&shared, connection, control).await
+        }
+        Some(ClientMessage::Open { machine }) => {
+            technician_side::open(&shared, connection, control, machine, Instant::now()).await
         }
         Some(ClientMessage::Join { nameplate, name }) => {
             let received = Instant::now();

@@ -12,7 +12,10 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::{JoinLimits, RelayConfig};
+use crate::{
+    config::{OrgFiles, TlsFiles},
+    JoinLimits, RelayConfig,
+};
 
 /// Shortest and longest allowed idle timeout, in seconds: no shorter than the transport's
 /// minimum (clients send keep-alives every second, so shorter would drop healthy connections).
@@ -54,7 +57,8 @@ pub struct RelaySettings {
     #[arg(long, env = "TETHER_RELAY_IDLE_TIMEOUT_SECS", global = true)]
     pub idle_timeout_secs: Option<u64>,
 
-    /// The audit log's SQLite database, created on first start [default: DATA_DIR/relay.db].
+    /// The relay's SQLite database (audit log, enrolled machines, technicians, access policy),
+    /// created on first start [default: DATA_DIR/relay.db].
     #[arg(long, env = "TETHER_RELAY_DATABASE", global = true)]
     pub database: Option<PathBuf>,
 
@@ -88,6 +92,36 @@ pub struct RelaySettings {
     /// Then one join attempt per this many milliseconds in total [default: 5].
     #[arg(long, env = "TETHER_RELAY_JOIN_INTERVAL_GLOBAL_MS", global = true)]
     pub join_interval_global_ms: Option<u64>,
+
+    /// The relay's TLS certificate chain (PEM), e.g. issued by `tether-certs relay`
+    /// [default: a self-signed certificate in DATA_DIR, which clients pin].
+    #[arg(
+        long,
+        env = "TETHER_RELAY_TLS_CERT",
+        global = true,
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of `tls_cert`.
+    #[arg(
+        long,
+        env = "TETHER_RELAY_TLS_KEY",
+        global = true,
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// The organisation's CA certificate (PEM, from `tether-certs init`). Enables enrolled
+    /// machines and technicians' shells: client certificates are verified against it
+    /// [default: off, attended sessions only].
+    #[arg(long, env = "TETHER_RELAY_ORG_CA", global = true)]
+    pub org_ca: Option<PathBuf>,
+
+    /// The organisation's certificate revocation list (PEM, from `tether-certs revoke`),
+    /// re-read whenever it changes [default: DIR/crl.pem beside the CA, if it exists].
+    #[arg(long, env = "TETHER_RELAY_ORG_CRL", global = true)]
+    pub org_crl: Option<PathBuf>,
 }
 
 /// A configuration that cannot be used.
@@ -109,6 +143,9 @@ pub enum SettingsError {
         /// The parser's explanation, with line and column.
         message: String,
     },
+    /// Settings that only work together were given apart.
+    #[error("{0}")]
+    Incomplete(&'static str),
     /// A value is out of range.
     #[error("{key} = {value} is out of range ({min}..={max})")]
     OutOfRange {
@@ -159,6 +196,10 @@ impl RelaySettings {
             join_interval_global_ms: self
                 .join_interval_global_ms
                 .or(lower.join_interval_global_ms),
+            tls_cert: self.tls_cert.or(lower.tls_cert),
+            tls_key: self.tls_key.or(lower.tls_key),
+            org_ca: self.org_ca.or(lower.org_ca),
+            org_crl: self.org_crl.or(lower.org_crl),
         }
     }
 
@@ -176,6 +217,27 @@ impl RelaySettings {
             config.database = database;
         }
         config.metrics_listen = self.metrics_listen;
+        config.tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(SettingsError::Incomplete(
+                    "tls_cert and tls_key go together: set both or neither",
+                ))
+            }
+        };
+        config.organisation = match (self.org_ca, self.org_crl) {
+            (Some(ca), crl) => {
+                let crl = crl.unwrap_or_else(|| ca.with_file_name("crl.pem"));
+                Some(OrgFiles { ca, crl })
+            }
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(SettingsError::Incomplete(
+                    "org_crl needs org_ca: a revocation list means nothing without its CA",
+                ))
+            }
+        };
         config.code_ttl = Duration::from_secs(checked(
             "code_ttl_secs",
             self.code_ttl_secs.unwrap_or(config.code_ttl.as_secs()),
@@ -242,6 +304,10 @@ impl RelaySettings {
             join_interval_per_address_ms: Some(millis(config.join_limits.per_address_interval)),
             join_burst_global: Some(config.join_limits.global_burst),
             join_interval_global_ms: Some(millis(config.join_limits.global_interval)),
+            tls_cert: config.tls.as_ref().map(|tls| tls.cert.clone()),
+            tls_key: config.tls.as_ref().map(|tls| tls.key.clone()),
+            org_ca: config.organisation.as_ref().map(|org| org.ca.clone()),
+            org_crl: config.organisation.as_ref().map(|org| org.crl.clone()),
         }
     }
 }
@@ -375,6 +441,26 @@ mod tests {
             config.metrics_listen,
             Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
         );
+    }
+
+    #[test]
+    fn the_organisation_and_tls_files_can_be_set_and_must_be_complete() {
+        let config = parse("org_ca = \"/pki/ca.pem\"\ntls_cert = \"/pki/relay.pem\"\ntls_key = \"/pki/relay.key\"\n")
+            .unwrap()
+            .resolve(|| "/data".into())
+            .unwrap();
+        let org = config.organisation.unwrap();
+        assert_eq!(org.ca, PathBuf::from("/pki/ca.pem"));
+        assert_eq!(
+            org.crl,
+            PathBuf::from("/pki/crl.pem"),
+            "the CRL defaults to beside the CA"
+        );
+        assert_eq!(config.tls.unwrap().key, PathBuf::from("/pki/relay.key"));
+        for text in ["tls_cert = \"/a.pem\"", "org_crl = \"/crl.pem\""] {
+            let err = parse(text).unwrap().resolve(|| "/data".into()).unwrap_err();
+            assert!(matches!(err, SettingsError::Incomplete(_)), "{text}: {err}");
+        }
     }
 
     #[test]

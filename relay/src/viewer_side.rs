@@ -88,28 +88,12 @@ pub(crate) async fn serve(
         session_id,
         tally: &tally,
     };
-    let outcome = session
-        .forward(&mut control, agent_peer.name, received)
-        .await;
-
-    shared.metrics.sessions_active.dec();
-    let reason = if shared.is_shutting_down() {
-        SessionEnd::RelayShutdown
-    } else {
-        match &outcome {
-            Ok(end) => *end,
-            Err(e) if is_disconnect(e) => SessionEnd::ViewerDisconnected,
-            Err(_) => SessionEnd::ProtocolError,
-        }
-    };
-    info!(session_id, "session ended: {}", reason.label());
-    shared.audit.record(AuditEvent::SessionEnded {
+    let paired = RelayMessage::Paired {
         session_id,
-        reason,
-        duration: started.elapsed(),
-        bytes_to_agent: tally.to_agent(),
-        bytes_to_viewer: tally.to_viewer(),
-    });
+        peer: agent_peer.name,
+    };
+    let outcome = session.forward(&mut control, paired, received).await;
+    session.record_end(&outcome, started);
     match outcome? {
         SessionEnd::AgentDisconnected => {
             let reason = EndReason::AgentDisconnected;
@@ -129,38 +113,60 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-/// A paired session, from the viewer's side.
-struct Session<'a> {
-    shared: &'a Shared,
-    connection: &'a Connection,
-    agent_connection: &'a Connection,
-    session_id: u64,
-    tally: &'a SessionTally,
+/// A paired session, from the viewer's side: an attended one, or a technician's with an
+/// enrolled machine (the "agent").
+pub(crate) struct Session<'a> {
+    pub shared: &'a Shared,
+    pub connection: &'a Connection,
+    pub agent_connection: &'a Connection,
+    pub session_id: u64,
+    pub tally: &'a SessionTally,
 }
 
 impl Session<'_> {
-    /// Tells the viewer it is paired, then forwards every stream it opens until one side
-    /// leaves or the relay shuts down; returns which.
+    /// Records the session's end in the metrics and the audit log.
+    pub fn record_end(&self, outcome: &anyhow::Result<SessionEnd>, started: Instant) {
+        let shared = self.shared;
+        shared.metrics.sessions_active.dec();
+        let reason = if shared.is_shutting_down() {
+            SessionEnd::RelayShutdown
+        } else {
+            match outcome {
+                Ok(end) => *end,
+                Err(e) if is_disconnect(e) => SessionEnd::ViewerDisconnected,
+                Err(_) => SessionEnd::ProtocolError,
+            }
+        };
+        info!(
+            session_id = self.session_id,
+            "session ended: {}",
+            reason.label()
+        );
+        shared.audit.record(AuditEvent::SessionEnded {
+            session_id: self.session_id,
+            reason,
+            duration: started.elapsed(),
+            bytes_to_agent: self.tally.to_agent(),
+            bytes_to_viewer: self.tally.to_viewer(),
+        });
+    }
+
+    /// Tells the viewer it is paired (`paired`), then forwards every stream it opens until one
+    /// side leaves or the relay shuts down; returns which.
     ///
     /// QUIC flow control bounds the bytes in flight per stream and quinn the streams a peer may
     /// open at once (100), but each forwarded stream also costs a task, a stream to the agent
     /// and up to one chunk of buffer. A session needs a handful (the viewer uses one), so the
     /// relay allows `max_streams_per_session` at once and disconnects a viewer opening more:
     /// waiting instead would let it pin that many of the agent's streams indefinitely.
-    async fn forward(
+    pub async fn forward(
         &self,
         control: &mut Control,
-        agent_name: String,
+        paired: RelayMessage,
         received: Instant,
     ) -> anyhow::Result<SessionEnd> {
         let session_id = self.session_id;
-        control
-            .send
-            .send(&RelayMessage::Paired {
-                session_id,
-                peer: agent_name,
-            })
-            .await?;
+        control.send.send(&paired).await?;
         self.shared
             .metrics
             .pairing_latency

@@ -13,6 +13,7 @@ pub mod config;
 pub mod connect;
 pub mod error;
 pub mod framed;
+pub mod identity;
 pub mod secure;
 
 pub use connect::{

@@ -87,7 +87,9 @@ pub async fn technician_handshake<Out: Serialize, In: DeserializeOwned, K: Techn
     let result = async {
         let (technician, start) = TechnicianHandshake::start(key, machine_key, session_id)?;
         send.send(&start).await?;
-        let (technician, proof) = technician.on_reply(key, expect_message(&mut recv).await?)?;
+        // Awaited before the call, so no `&dyn` (which is not `Send`) is held across it.
+        let reply = expect_message(&mut recv).await?;
+        let (technician, proof) = technician.on_reply(key, reply)?;
         send.send(&proof).await?;
         Ok(technician.on_confirm(expect_message(&mut recv).await?)?)
     }
@@ -114,8 +116,8 @@ pub async fn machine_handshake<
         let start = expect_message(&mut recv).await?;
         let (machine, reply) = MachineHandshake::respond(machine, session_id, start)?;
         send.send(&reply).await?;
-        let (established, verified, confirm) =
-            machine.on_proof(authority, expect_message(&mut recv).await?)?;
+        let proof = expect_message(&mut recv).await?;
+        let (established, verified, confirm) = machine.on_proof(authority, proof)?;
         send.send(&confirm).await?;
         technician = Some(verified);
         Ok(established)

@@ -134,6 +134,43 @@ pub enum AuditEvent {
         /// Bytes forwarded from the agent to the viewer.
         bytes_to_viewer: u64,
     },
+    /// A machine enrolled with a credential (`reason` records its group).
+    MachineEnrolled {
+        /// The enrolling agent, named as the credential names the machine.
+        machine: Peer,
+        /// The group the credential put it in.
+        group: String,
+        /// Whether it replaced an earlier enrollment of the same name.
+        replaced: bool,
+    },
+    /// An enrolled machine's agent came online.
+    MachineOnline {
+        /// The agent.
+        machine: Peer,
+    },
+    /// An agent's enrollment or online request was refused.
+    MachineRefused {
+        /// The agent, with the machine name it claimed.
+        machine: Peer,
+        /// Why.
+        reason: Refusal,
+    },
+    /// A technician was refused a machine (or the list of machines).
+    AccessRefused {
+        /// The technician, as its certificate names it (or as unverified, if it had none).
+        technician: Peer,
+        /// The machine asked for (empty for a listing).
+        machine: String,
+        /// Why.
+        reason: Refusal,
+    },
+    /// A TLS handshake failed: e.g. a revoked, expired or foreign client certificate.
+    HandshakeFailed {
+        /// Where it came from.
+        addr: SocketAddr,
+        /// The TLS layer's explanation.
+        reason: String,
+    },
 }
 
 /// One audit row's content. Absent fields do not apply to the row's kind.
@@ -238,6 +275,37 @@ impl AuditEvent {
                 bytes_to_agent: Some(bytes_to_agent),
                 bytes_to_viewer: Some(bytes_to_viewer),
                 ..record("session_ended")
+            },
+            AuditEvent::MachineEnrolled {
+                machine,
+                group,
+                replaced,
+            } => AuditRecord {
+                reason: Some(if replaced {
+                    format!("group={group}; replaced the earlier enrollment")
+                } else {
+                    format!("group={group}")
+                }),
+                ..with_agent(record("machine_enrolled"), machine)
+            },
+            AuditEvent::MachineOnline { machine } => with_agent(record("machine_online"), machine),
+            AuditEvent::MachineRefused { machine, reason } => AuditRecord {
+                reason: Some(refusal_label(&reason).to_owned()),
+                ..with_agent(record("machine_refused"), machine)
+            },
+            AuditEvent::AccessRefused {
+                technician,
+                machine,
+                reason,
+            } => AuditRecord {
+                agent_name: Some(machine),
+                reason: Some(refusal_label(&reason).to_owned()),
+                ..with_viewer(record("access_refused"), technician)
+            },
+            AuditEvent::HandshakeFailed { addr, reason } => AuditRecord {
+                viewer_addr: Some(addr.to_string()),
+                reason: Some(reason.chars().take(200).collect()),
+                ..record("handshake_failed")
             },
         }
     }
