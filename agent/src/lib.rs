@@ -1,12 +1,16 @@
 //! The Tether agent: registers with a relay, shows the user a one-time session code, and
 //! streams its screen to the viewer that joins with it.
 //!
-//! [`run`] is the whole agent as a library function (the `tether-agent` binary and the viewer's
+//! In unattended mode ([`machine`]) it is instead an enrolled server that stays online for the
+//! organisation's technicians to open shells on.
+//!
+//! [`run`] is the whole attended agent as a library function (the `tether-agent` binary and the viewer's
 //! in-process demo both call it); it reports progress as [`AgentEvent`]s.
 
 mod backoff;
 mod consent;
 mod input;
+pub mod machine;
 mod pacer;
 mod pipeline;
 mod screen;

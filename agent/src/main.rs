@@ -1,14 +1,15 @@
 //! `tether-agent`: shares this machine's screen through a Tether relay.
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
 use tether_agent::{
-    open_screen, terminal::spawn_terminal_front_end, AgentConfig, AgentEvent, ConsentPolicy,
-    DemoSettings, ScreenChoice,
+    machine, open_screen, terminal::spawn_terminal_front_end, AgentConfig, AgentEvent,
+    ConsentPolicy, DemoSettings, ScreenChoice,
 };
 use tether_capture::MonitorChoice;
 use tether_cli::RelayArgs;
+use tether_shell::ShellConfig;
 use tokio::sync::mpsc;
 
 /// Shares this machine's screen with a technician through a Tether relay.
@@ -24,6 +25,9 @@ use tokio::sync::mpsc;
 /// The screen shared is the X11 display (`--display`, default `DISPLAY`) captured through
 /// MIT-SHM with XDamage, so an idle screen costs nothing; the technician's mouse and keyboard
 /// are replayed on it through XTEST. Without a display, the built-in demo desktop is shared.
+///
+/// Servers nobody sits at are enrolled instead and kept online for the organisation's
+/// technicians to open shells on: see `tether-agent enroll --help` and `tether-agent run --help`.
 #[derive(Debug, Parser)]
 #[command(name = "tether-agent", version)]
 struct Args {
@@ -66,10 +70,180 @@ struct Args {
     auto_accept: bool,
 }
 
+/// `tether-agent enroll|run`: unattended mode, parsed apart from the attended flags (whose
+/// `--relay` is required).
+#[derive(Debug, Parser)]
+#[command(name = "tether-agent", version)]
+struct MachineCli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands of unattended mode.
+const MACHINE_COMMANDS: [&str; 2] = ["enroll", "run"];
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Enrolls this machine with an organisation's relay, using a one-time enrollment credential
+    /// (`tether-certs enroll MACHINE`). Generates the machine's key (kept in the state
+    /// directory, owner-only) and prints its fingerprint. Exit codes: 0 enrolled, 1 error, 3
+    /// refused by the relay.
+    Enroll(EnrollArgs),
+    /// Keeps this enrolled machine online for technicians' shells, reconnecting with backoff
+    /// whenever the relay goes away. Runs until stopped (e.g. as a systemd service). Exit
+    /// codes: 1 error, 3 the relay does not know this machine.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct EnrollArgs {
+    /// The organisation's relay, as HOST:PORT; its certificate must be issued by the
+    /// organisation's CA for HOST.
+    #[arg(long, env = "TETHER_RELAY")]
+    relay: String,
+
+    /// The enrollment credential (certificate, CA and key in one PEM file). It works once.
+    #[arg(long, env = "TETHER_ENROLLMENT_CREDENTIAL")]
+    credential: PathBuf,
+
+    /// Where the machine's identity is kept [default: ~/.local/share/tether-agent].
+    #[arg(long, env = "TETHER_AGENT_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Where `enroll` kept the machine's identity [default: ~/.local/share/tether-agent].
+    #[arg(long, env = "TETHER_AGENT_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+
+    /// Use this relay (HOST:PORT) instead of the one the machine enrolled with.
+    #[arg(long, env = "TETHER_RELAY")]
+    relay: Option<String>,
+
+    /// The program shells run, with its arguments [default: the account's login shell].
+    #[arg(long, env = "TETHER_SHELL", num_args = 1.., value_delimiter = ' ')]
+    shell: Option<Vec<String>>,
+
+    /// Run shells as this account (the agent must run as root) [default: the agent's own].
+    #[arg(long, env = "TETHER_SHELL_USER")]
+    shell_user: Option<String>,
+}
+
+/// Exit code when the relay refused (enrollment or an unknown machine).
+const EXIT_REFUSED: u8 = 3;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tether_cli::init_logging("info");
-    let args = Args::parse();
+    let first = std::env::args().nth(1);
+    if !first.is_some_and(|arg| MACHINE_COMMANDS.contains(&arg.as_str())) {
+        return share(Args::parse()).await;
+    }
+    match MachineCli::parse().command {
+        Command::Enroll(args) => enroll(args).await,
+        Command::Run(args) => run_machine(args).await,
+    }
+}
+
+fn state_dir(dir: Option<PathBuf>) -> PathBuf {
+    dir.unwrap_or_else(|| {
+        dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("tether-agent")
+    })
+}
+
+async fn enroll(args: EnrollArgs) -> ExitCode {
+    let state_dir = state_dir(args.state_dir);
+    match machine::enroll(&args.relay, &args.credential, &state_dir).await {
+        Ok(enrolled) => {
+            println!(
+                "enrolled: {} (group {}) at {}",
+                enrolled.machine, enrolled.group, args.relay
+            );
+            println!("machine key: {}", enrolled.key_fingerprint);
+            println!("state: {}", state_dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tether-agent: {e:#}");
+            if e.downcast_ref::<machine::RelayRefused>().is_some() {
+                ExitCode::from(EXIT_REFUSED)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn run_machine(args: RunArgs) -> ExitCode {
+    let state_dir = state_dir(args.state_dir);
+    let state = match machine::MachineState::load(&state_dir) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("tether-agent: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "machine: {} (group {})",
+        state.record.machine, state.record.group
+    );
+    let config = machine::MachineConfig {
+        state,
+        relay: args.relay,
+        shell: ShellConfig {
+            shell: args.shell,
+            user: args.shell_user,
+        },
+    };
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            print_machine_event(&event);
+        }
+    });
+    let result = machine::run_machine(config, events_tx).await;
+    let _ = printer.await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tether-agent: {e:#}");
+            if e.downcast_ref::<machine::RelayRefused>().is_some() {
+                ExitCode::from(EXIT_REFUSED)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Prints an enrolled machine's progress (scripts read the `online` line).
+fn print_machine_event(event: &machine::MachineEvent) {
+    use machine::MachineEvent;
+    match event {
+        MachineEvent::Online { relay } => println!("online at {relay}"),
+        MachineEvent::RelayLost { reason, retry_in } => println!(
+            "relay unreachable: {reason}; trying again in {:.1} s",
+            retry_in.as_secs_f64()
+        ),
+        MachineEvent::ShellOpened {
+            session_id,
+            technician,
+            role,
+        } => println!("session {session_id}: shell opened by {technician} ({role})"),
+        MachineEvent::ShellEnded {
+            session_id,
+            outcome,
+        } => println!("session {session_id}: shell ended: {outcome}"),
+        MachineEvent::ShellRefused { session_id, reason } => {
+            println!("session {session_id}: refused: {reason}")
+        }
+    }
+}
+
+async fn share(args: Args) -> ExitCode {
     let (consent, stop) = if args.auto_accept {
         tracing::warn!("--auto-accept: technicians will be admitted without asking anyone");
         (ConsentPolicy::AutoAccept, None)

@@ -1,0 +1,23 @@
+//! Unattended mode: an enrolled machine (a server) that stays online at the relay so the
+//! organisation's technicians can open shells on it, with nobody at the machine to consent.
+//!
+//! `tether-agent enroll` trades a one-time enrollment credential for a lasting identity: an
+//! ed25519 machine key generated here, which the credential endorses and the relay records.
+//! `tether-agent run` then keeps the machine online, proving the key on every connection, and
+//! serves each shell stream after an unattended handshake in which the technician's
+//! certificate is checked against the organisation's CA (the relay's word is never enough).
+
+mod enroll;
+mod run;
+mod state;
+
+use tether_proto::control::Refusal;
+
+pub use enroll::{enroll, Enrollment};
+pub use run::{run_machine, MachineConfig, MachineEvent};
+pub use state::MachineState;
+
+/// The relay refused the machine: retrying cannot help (exit code 3 in the binary).
+#[derive(Debug, thiserror::Error)]
+#[error("the relay refused: {0}")]
+pub struct RelayRefused(pub Refusal);

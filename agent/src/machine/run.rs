@@ -1,0 +1,252 @@
+//! `tether-agent run`: keeps an enrolled machine online and serves technicians' shells.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::{bail, Context};
+use quinn::{Connection, RecvStream, SendStream};
+use tether_proto::{
+    control::{
+        online_proof_message, ClientMessage, EndReason, RelayMessage, StreamHeader,
+        ONLINE_EXPORTER_LABEL, ONLINE_EXPORTER_LEN,
+    },
+    shell::{ShellRequest, ShellResponse},
+};
+use tether_shell::ShellConfig;
+use tether_transport::{
+    connect_to_org_relay, identity::OrgAuthority, machine_handshake, open_control, MessageReceiver,
+    SecureStream,
+};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use super::{state::MachineState, RelayRefused};
+use crate::backoff::Backoff;
+
+/// How long one attempt to reach the relay may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The first and the longest wait between attempts to reach the relay.
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const MAX_RETRY: Duration = Duration::from_secs(30);
+/// How long a technician may take from opening a stream to a verified handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How an enrolled machine runs.
+pub struct MachineConfig {
+    /// Its enrollment.
+    pub state: MachineState,
+    /// The relay to use instead of the one it enrolled with, if any.
+    pub relay: Option<String>,
+    /// What shells run.
+    pub shell: ShellConfig,
+}
+
+/// What the machine reports to whoever runs it (a terminal, a journal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MachineEvent {
+    /// Online at the relay: technicians can reach it.
+    Online {
+        /// The relay.
+        relay: String,
+    },
+    /// The relay is unreachable or went away; the next attempt follows after `retry_in`.
+    RelayLost {
+        /// Why.
+        reason: String,
+        /// The wait before the next attempt.
+        retry_in: Duration,
+    },
+    /// A verified technician opened a shell.
+    ShellOpened {
+        /// The relay's session id.
+        session_id: u64,
+        /// The technician's certificate name.
+        technician: String,
+        /// Its role.
+        role: String,
+    },
+    /// A shell ended.
+    ShellEnded {
+        /// The relay's session id.
+        session_id: u64,
+        /// How: the exit code, or the error that ended it.
+        outcome: String,
+    },
+    /// A stream was refused before a shell started (a technician the CA does not vouch for,
+    /// a tampered handshake, or a malformed request).
+    ShellRefused {
+        /// The relay's session id.
+        session_id: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Keeps the machine online until it is stopped (or the relay says it is not enrolled):
+/// connects, proves the machine key, serves streams, and reconnects with jittered exponential
+/// backoff whenever the relay goes away.
+pub async fn run_machine(
+    config: MachineConfig,
+    events: mpsc::UnboundedSender<MachineEvent>,
+) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let relay = config
+        .relay
+        .clone()
+        .unwrap_or_else(|| config.state.record.relay.clone());
+    let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
+    loop {
+        let attempt = async {
+            let verifier = config.state.trust.server_verifier()?;
+            let connected = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                connect_to_org_relay(&relay, verifier, None),
+            )
+            .await
+            .context("the relay did not answer in time")??;
+            anyhow::Ok(connected.connection)
+        }
+        .await;
+        let reason = match attempt {
+            Ok(connection) => {
+                match serve(&config, &connection, &relay, &events, &mut backoff).await {
+                    Ok(reason) => reason,
+                    Err(e) if is_fatal(&e) => return Err(e),
+                    Err(e) => format!("{e:#}"),
+                }
+            }
+            Err(e) => format!("{e:#}"),
+        };
+        let retry_in = backoff.next_delay(rand::random());
+        let _ = events.send(MachineEvent::RelayLost { reason, retry_in });
+        tokio::time::sleep(retry_in).await;
+    }
+}
+
+fn is_fatal(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<RelayRefused>().is_some()
+}
+
+/// Goes online on `connection` and serves technicians' streams until the relay goes away;
+/// returns why it did.
+async fn serve(
+    config: &Arc<MachineConfig>,
+    connection: &Connection,
+    relay: &str,
+    events: &mpsc::UnboundedSender<MachineEvent>,
+    backoff: &mut Backoff,
+) -> anyhow::Result<String> {
+    let software = concat!("tether-agent ", env!("CARGO_PKG_VERSION"));
+    let (mut send, mut recv) = open_control(connection, software).await?;
+    match recv.recv().await? {
+        Some(RelayMessage::Welcome { .. }) => {}
+        Some(RelayMessage::Refused { reason }) => bail!(RelayRefused(reason)),
+        other => bail!("unexpected answer from the relay: {other:?}"),
+    }
+    let machine = config.state.record.machine.clone();
+    let mut exported = [0u8; ONLINE_EXPORTER_LEN];
+    connection
+        .export_keying_material(&mut exported, ONLINE_EXPORTER_LABEL, b"")
+        .map_err(|_| anyhow::anyhow!("cannot export TLS keying material"))?;
+    let proof = config
+        .state
+        .key
+        .sign(&online_proof_message(&machine, &exported));
+    send.send(&ClientMessage::Online { machine, proof }).await?;
+    match recv.recv().await? {
+        Some(RelayMessage::Online) => {}
+        Some(RelayMessage::Refused { reason }) => bail!(RelayRefused(reason)),
+        other => bail!("unexpected answer from the relay: {other:?}"),
+    }
+    backoff.reset();
+    let _ = events.send(MachineEvent::Online {
+        relay: relay.to_owned(),
+    });
+    loop {
+        tokio::select! {
+            stream = connection.accept_bi() => {
+                let (send, recv) = stream.context("the relay connection closed")?;
+                let config = config.clone();
+                let events = events.clone();
+                tokio::spawn(async move { serve_stream(&config, send, recv, &events).await });
+            }
+            message = recv.recv() => match message? {
+                Some(RelayMessage::Ended { reason: EndReason::RelayShutdown }) => {
+                    return Ok("the relay shut down".to_owned());
+                }
+                None => return Ok("the relay closed the connection".to_owned()),
+                Some(other) => bail!("unexpected message from the relay: {other:?}"),
+            },
+        }
+    }
+}
+
+/// Serves one forwarded stream: the unattended handshake, then one shell.
+async fn serve_stream(
+    config: &MachineConfig,
+    send: SendStream,
+    recv: RecvStream,
+    events: &mpsc::UnboundedSender<MachineEvent>,
+) {
+    let mut recv = MessageReceiver::<StreamHeader>::new(recv);
+    let session_id = match recv.recv().await {
+        Ok(Some(header)) => header.session_id,
+        other => {
+            warn!("a forwarded stream without its header: {other:?}");
+            return;
+        }
+    };
+    let authority = OrgAuthority {
+        trust: &config.state.trust,
+        now: std::time::SystemTime::now(),
+    };
+    let handshake = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        machine_handshake::<ShellResponse, ShellRequest, _>(
+            send,
+            recv.retype(),
+            &config.state.key,
+            &authority,
+            session_id,
+        ),
+    )
+    .await;
+    let (stream, technician) = match handshake {
+        Ok(Ok(secured)) => secured,
+        Ok(Err(e)) => {
+            let reason = e.to_string();
+            let _ = events.send(MachineEvent::ShellRefused { session_id, reason });
+            return;
+        }
+        Err(_) => {
+            let reason = "the technician did not finish the handshake in time".to_owned();
+            let _ = events.send(MachineEvent::ShellRefused { session_id, reason });
+            return;
+        }
+    };
+    info!(session_id, technician = %technician.name, role = %technician.role, "technician verified");
+    let _ = events.send(MachineEvent::ShellOpened {
+        session_id,
+        technician: technician.name,
+        role: technician.role,
+    });
+    let outcome = match shell(config, stream).await {
+        Ok(status) => format!("exit code {}", status.code),
+        Err(e) => format!("{e:#}"),
+    };
+    let _ = events.send(MachineEvent::ShellEnded {
+        session_id,
+        outcome,
+    });
+}
+
+async fn shell(
+    config: &MachineConfig,
+    stream: SecureStream<ShellResponse, ShellRequest>,
+) -> anyhow::Result<tether_proto::shell::ExitStatus> {
+    let SecureStream {
+        mut send, mut recv, ..
+    } = stream;
+    let open = tether_shell::receive_open(&mut recv).await?;
+    // Closes the stream itself once the program's exit status is sent.
+    Ok(tether_shell::serve_shell(open, &config.shell, &mut send, &mut recv).await?)
+}

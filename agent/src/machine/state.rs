@@ -1,0 +1,110 @@
+//! What enrollment leaves in the agent's state directory, for `run` to use.
+
+use std::{
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use tether_certs::OrgTrust;
+use tether_e2e::MachineKey;
+
+const MACHINE_FILE: &str = "machine.toml";
+const KEY_FILE: &str = "machine.key";
+const CA_FILE: &str = "ca.pem";
+
+/// The enrolled machine: its name, its relay, its key and its organisation's CA.
+pub struct MachineState {
+    /// The state directory.
+    pub dir: PathBuf,
+    /// What `machine.toml` says.
+    pub record: MachineRecord,
+    /// The machine key.
+    pub key: MachineKey,
+    /// The organisation's CA, which technicians' certificates must chain to.
+    pub trust: OrgTrust,
+}
+
+/// `machine.toml`: the enrollment's public facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineRecord {
+    /// The relay the machine enrolled with, `HOST:PORT`.
+    pub relay: String,
+    /// The machine's name.
+    pub machine: String,
+    /// Its group.
+    pub group: String,
+}
+
+impl MachineState {
+    /// Loads the state `tether-agent enroll` wrote to `dir`.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let machine_file = dir.join(MACHINE_FILE);
+        let text = fs::read_to_string(&machine_file).with_context(|| {
+            format!(
+                "this machine is not enrolled ({} is missing): run `tether-agent enroll` first",
+                machine_file.display()
+            )
+        })?;
+        let record: MachineRecord = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid machine record", machine_file.display()))?;
+        let key_file = dir.join(KEY_FILE);
+        let pkcs8 =
+            fs::read(&key_file).with_context(|| format!("cannot read {}", key_file.display()))?;
+        let key = MachineKey::from_pkcs8(&pkcs8)
+            .with_context(|| format!("{} is not a machine key", key_file.display()))?;
+        let trust = OrgTrust::load(&dir.join(CA_FILE), None)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            record,
+            key,
+            trust,
+        })
+    }
+
+    /// Whether `dir` already holds an enrollment.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(KEY_FILE).exists()
+    }
+
+    /// Writes a new enrollment's state: the record, the key (owner-only) and the CA.
+    pub fn save(
+        dir: &Path,
+        record: &MachineRecord,
+        pkcs8: &[u8],
+        ca_pem: &str,
+    ) -> anyhow::Result<()> {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        write_private(&dir.join(KEY_FILE), pkcs8)?;
+        fs::write(dir.join(CA_FILE), ca_pem)
+            .with_context(|| format!("cannot write {}", dir.join(CA_FILE).display()))?;
+        let text = toml::to_string(record)?;
+        fs::write(dir.join(MACHINE_FILE), text)
+            .with_context(|| format!("cannot write {}", dir.join(MACHINE_FILE).display()))?;
+        Ok(())
+    }
+
+    /// Removes what [`MachineState::save`] wrote (after a refused enrollment).
+    pub fn discard(dir: &Path) {
+        for file in [KEY_FILE, CA_FILE, MACHINE_FILE] {
+            let _ = fs::remove_file(dir.join(file));
+        }
+    }
+}
+
+/// Writes a secret readable by its owner only (created 0600, never chmod-ed afterwards).
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
