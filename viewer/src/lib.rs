@@ -1,6 +1,8 @@
 //! The Tether viewer: joins an agent's session by one-time code and keeps a bit-exact copy of
 //! its screen.
 //!
+//! For the organisation's enrolled machines, [`technician`] lists them and opens shells.
+//!
 //! [`join`] runs a session headless (snapshot mode); [`demo`] runs relay, agent and viewer in
 //! one process for a first look.
 
@@ -15,6 +17,7 @@ mod meter;
 mod recording;
 mod scale;
 mod snapshot;
+pub mod technician;
 pub mod view;
 pub mod window;
 

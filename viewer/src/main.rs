@@ -9,6 +9,7 @@ use tether_proto::{session::Capabilities, SessionCode};
 use tether_viewer::{
     demo::{self, DemoOptions, DemoReport},
     join,
+    technician::{self, ShellOutcome, TechnicianArgs},
     view::ViewMode,
     window::{display_available, LiveView, ViewerWindow},
     write_png, JoinEvent, JoinOptions, ViewOutcome, ViewerError,
@@ -44,6 +45,39 @@ enum Command {
     /// the built-in demo desktop otherwise) and viewer in this process. Shows it in a window
     /// when a display exists; always writes the final picture as a PNG and prints a summary.
     Demo(DemoArgs),
+    /// List the enrolled machines your role may reach, and whether each is online. Needs a
+    /// technician certificate from the organisation's CA. Exit codes: 0 listed, 1 error, 3
+    /// refused by the relay.
+    Machines(MachinesArgs),
+    /// Open a shell on an enrolled machine, like ssh: interactive on this terminal, or with
+    /// `-- CMD ARGS...` run one command (its output, errors and exit status come back; no
+    /// terminal needed). Type `~.` after Enter to drop a hung session, `~?` for the other
+    /// escapes. Exits with the remote program's status; 255 when the shell could not be
+    /// opened or the connection failed (as ssh does).
+    Shell(ShellArgs),
+}
+
+#[derive(Debug, Args)]
+struct MachinesArgs {
+    #[command(flatten)]
+    technician: TechnicianArgs,
+
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ShellArgs {
+    /// The enrolled machine's name.
+    machine: String,
+
+    #[command(flatten)]
+    technician: TechnicianArgs,
+
+    /// A command to run instead of the login shell, after `--`.
+    #[arg(last = true)]
+    command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -124,12 +158,71 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Join(args) => run_join(&runtime, args),
         Command::Demo(args) => run_demo(&runtime, args),
+        Command::Machines(args) => return runtime.block_on(run_machines(args)),
+        Command::Shell(args) => return runtime.block_on(run_shell(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tether-viewer: {e}");
             e.exit_code()
+        }
+    }
+}
+
+/// Exit code of `machines` when the relay refused.
+const EXIT_REFUSED: u8 = 3;
+/// Exit code of `shell` when Tether itself failed, as ssh's.
+const EXIT_SHELL_FAILED: u8 = 255;
+
+async fn run_machines(args: MachinesArgs) -> ExitCode {
+    let machines = match technician::list_machines(&args.technician).await {
+        Ok(machines) => machines,
+        Err(e) => {
+            eprintln!("tether-viewer: {e:#}");
+            let refused = e.downcast_ref::<technician::RelayRefused>().is_some();
+            return ExitCode::from(if refused { EXIT_REFUSED } else { 1 });
+        }
+    };
+    if args.json {
+        for machine in &machines {
+            let line = serde_json::json!({
+                "name": machine.name,
+                "group": machine.group,
+                "online": machine.online,
+                "last_seen_secs_ago": machine.last_seen_secs_ago,
+            });
+            println!("{line}");
+        }
+    } else if machines.is_empty() {
+        println!("no machines your role may reach");
+    } else {
+        println!("{:<24} {:<16} {:<8} LAST SEEN", "MACHINE", "GROUP", "STATE");
+        for machine in &machines {
+            let seen = machine
+                .last_seen_secs_ago
+                .map_or("never".to_owned(), |secs| format!("{secs} s ago"));
+            let state = if machine.online { "online" } else { "offline" };
+            println!(
+                "{:<24} {:<16} {:<8} {seen}",
+                machine.name, machine.group, state
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+async fn run_shell(args: ShellArgs) -> ExitCode {
+    let command = (!args.command.is_empty()).then_some(args.command);
+    match technician::open_shell(&args.technician, &args.machine, command).await {
+        Ok(ShellOutcome::Exited(status)) => ExitCode::from(tether_shell::exit_code(&status)),
+        Ok(ShellOutcome::Disconnected) => {
+            eprintln!("tether-viewer: connection to {} closed.", args.machine);
+            ExitCode::from(EXIT_SHELL_FAILED)
+        }
+        Err(e) => {
+            eprintln!("tether-viewer: {e:#}");
+            ExitCode::from(EXIT_SHELL_FAILED)
         }
     }
 }

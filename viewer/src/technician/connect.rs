@@ -1,0 +1,101 @@
+//! Dialling the organisation's relay as a technician.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use tether_certs::{Credential, OrgTrust};
+use tether_proto::control::{ClientMessage, RelayMessage};
+use tether_transport::{connect_to_org_relay, open_control, MessageReceiver, MessageSender};
+
+use super::tls_refusal::explain;
+
+/// Which relay, and the technician's credentials.
+#[derive(Debug, Clone, Args)]
+pub struct TechnicianArgs {
+    /// The organisation's relay, as HOST:PORT; its certificate must be issued by the
+    /// organisation's CA for HOST.
+    #[arg(long, env = "TETHER_RELAY")]
+    pub relay: String,
+
+    /// Your technician certificate (PEM, from `tether-certs technician`)
+    /// [default: ~/.config/tether/technician.pem].
+    #[arg(long, env = "TETHER_CERT")]
+    pub cert: Option<PathBuf>,
+
+    /// Its private key (PEM) [default: ~/.config/tether/technician.key].
+    #[arg(long, env = "TETHER_KEY")]
+    pub key: Option<PathBuf>,
+
+    /// The organisation's CA certificate (PEM) [default: ~/.config/tether/ca.pem].
+    #[arg(long, env = "TETHER_CA")]
+    pub ca: Option<PathBuf>,
+}
+
+/// A technician's open control conversation with the relay.
+pub struct TechnicianConnection {
+    /// The QUIC connection.
+    pub connection: quinn::Connection,
+    /// Keeps the endpoint alive.
+    pub endpoint: quinn::Endpoint,
+    /// Sends to the relay.
+    pub send: MessageSender<ClientMessage>,
+    /// Receives from the relay.
+    pub recv: MessageReceiver<RelayMessage>,
+    /// The technician's certificate and key.
+    pub credential: Credential,
+    /// The organisation's CA.
+    pub trust: OrgTrust,
+}
+
+impl TechnicianArgs {
+    fn file(&self, given: &Option<PathBuf>, default: &str) -> PathBuf {
+        given.clone().unwrap_or_else(|| {
+            dirs::config_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("tether")
+                .join(default)
+        })
+    }
+
+    /// Connects to the relay with the technician's certificate and says hello.
+    pub async fn connect(&self) -> anyhow::Result<TechnicianConnection> {
+        let (cert, key, ca) = (
+            self.file(&self.cert, "technician.pem"),
+            self.file(&self.key, "technician.key"),
+            self.file(&self.ca, "ca.pem"),
+        );
+        let credential = Credential::load(&cert, Some(&key))
+            .with_context(|| format!("cannot load your certificate {}", cert.display()))?;
+        let trust = OrgTrust::load(&ca, None)
+            .with_context(|| format!("cannot load the organisation CA {}", ca.display()))?;
+        let client_auth = (credential.chain().to_vec(), credential.private_key());
+        let relay = connect_to_org_relay(&self.relay, trust.server_verifier()?, Some(client_auth))
+            .await
+            .map_err(|e| anyhow::anyhow!(explain(&e.to_string())))?;
+        let software = concat!("tether-viewer ", env!("CARGO_PKG_VERSION"));
+        let hello = async {
+            let (send, mut recv) = open_control(&relay.connection, software).await?;
+            let welcome = recv.recv().await?;
+            anyhow::Ok((send, recv, welcome))
+        }
+        .await;
+        // TLS 1.3 lets the client finish its handshake before the relay has checked the
+        // client certificate: a refusal shows up as the connection closing here.
+        let (send, recv, welcome) =
+            hello.map_err(|e| anyhow::anyhow!(explain(&format!("{e:#}"))))?;
+        match welcome {
+            Some(RelayMessage::Welcome { .. }) => {}
+            Some(RelayMessage::Refused { reason }) => bail!(super::RelayRefused(reason)),
+            other => bail!("unexpected answer from the relay: {other:?}"),
+        }
+        Ok(TechnicianConnection {
+            connection: relay.connection,
+            endpoint: relay.endpoint,
+            send,
+            recv,
+            credential,
+            trust,
+        })
+    }
+}
