@@ -8,6 +8,7 @@
 pub mod display;
 pub mod evil_relay;
 pub mod in_process;
+pub mod organisation;
 pub mod x11_clients;
 
 use std::{
@@ -240,6 +241,8 @@ pub struct Relay {
     pub fingerprint: String,
     /// Scratch space for the relay and its clients (known-relays files, snapshots).
     pub dir: tempfile::TempDir,
+    /// The extra arguments it was started with (kept for restarts).
+    extra: Vec<String>,
 }
 
 impl Relay {
@@ -258,6 +261,7 @@ impl Relay {
             addr,
             fingerprint,
             dir,
+            extra: extra.iter().map(|arg| arg.to_string()).collect(),
         }
     }
 
@@ -266,7 +270,8 @@ impl Relay {
     pub fn restart(&mut self) {
         self.process.terminate();
         let data = self.path("relay");
-        let args = ["--listen", self.addr.as_str(), "--data-dir", data.as_str()];
+        let mut args = vec!["--listen", self.addr.as_str(), "--data-dir", data.as_str()];
+        args.extend(self.extra.iter().map(String::as_str));
         self.process = Process::spawn("tether-relay", &args, &[]);
         let addr = self.process.stdout.wait_for("listening on ");
         assert_eq!(addr, self.addr, "the restarted relay listens elsewhere");

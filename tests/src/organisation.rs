@@ -1,0 +1,195 @@
+//! An organisation for end-to-end tests of enrolled machines: a PKI made with the real
+//! `tether-certs`, a relay serving it, enrolled agents and technicians' viewers.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+use crate::{binary, Process, Relay};
+
+/// A PKI in a temporary directory and a relay on 127.0.0.1 that serves it.
+pub struct Organisation {
+    /// The relay (its scratch directory also holds the PKI, under `pki`).
+    pub relay: Relay,
+    pki: PathBuf,
+    _scratch: tempfile::TempDir,
+}
+
+/// A technician's certificate and key files.
+#[derive(Debug, Clone)]
+pub struct TechnicianFiles {
+    /// The certificate chain (PEM).
+    pub cert: String,
+    /// The private key (PEM).
+    pub key: String,
+}
+
+impl Organisation {
+    /// Creates a CA and a relay certificate for 127.0.0.1, and starts a relay with them.
+    pub fn new() -> Self {
+        let scratch = tempfile::tempdir().expect("tempdir");
+        let pki = scratch.path().join("pki");
+        certs_in(&pki, &["init", "--org", "Tether Tests"]);
+        certs_in(&pki, &["relay", "127.0.0.1", "localhost"]);
+        let path = |name: &str| pki.join(name).to_str().expect("utf-8").to_owned();
+        let relay = Relay::start(&[
+            "--tls-cert",
+            &path("relay.pem"),
+            "--tls-key",
+            &path("relay.key"),
+            "--org-ca",
+            &path("ca.pem"),
+        ]);
+        Self {
+            relay,
+            pki,
+            _scratch: scratch,
+        }
+    }
+
+    /// The PKI directory.
+    pub fn pki(&self) -> &Path {
+        &self.pki
+    }
+
+    /// Runs `tether-certs` on this organisation's PKI and asserts it succeeded.
+    pub fn certs(&self, args: &[&str]) -> String {
+        certs_in(&self.pki, args)
+    }
+
+    /// Issues a technician certificate.
+    pub fn technician(&self, name: &str, role: &str, valid_for: &str) -> TechnicianFiles {
+        self.certs(&["technician", name, "--role", role, "--valid-for", valid_for]);
+        let file = |ext: &str| {
+            self.pki
+                .join("technicians")
+                .join(format!("{name}.{ext}"))
+                .to_str()
+                .expect("utf-8")
+                .to_owned()
+        };
+        TechnicianFiles {
+            cert: file("pem"),
+            key: file("key"),
+        }
+    }
+
+    /// Issues an enrollment credential for `machine`; returns its file.
+    pub fn enrollment(&self, machine: &str, group: &str) -> String {
+        self.certs(&["enroll", machine, "--group", group]);
+        self.pki
+            .join("enrollments")
+            .join(format!("{machine}.pem"))
+            .to_str()
+            .expect("utf-8")
+            .to_owned()
+    }
+
+    /// Runs `tether-agent enroll` with `credential` into `state_dir`.
+    pub fn enroll(&self, credential: &str, state_dir: &str) -> Output {
+        Command::new(binary("tether-agent"))
+            .args(["enroll", "--relay", &self.relay.addr, "--credential"])
+            .arg(credential)
+            .args(["--state-dir", state_dir])
+            .output()
+            .expect("run tether-agent enroll")
+    }
+
+    /// Enrolls `machine` in `group` and starts its agent; returns it once online.
+    pub fn machine(&self, machine: &str, group: &str) -> Process {
+        let credential = self.enrollment(machine, group);
+        let state_dir = self.relay.path(&format!("agent-{machine}"));
+        let enrolled = self.enroll(&credential, &state_dir);
+        assert!(
+            enrolled.status.success(),
+            "enroll failed: {}",
+            String::from_utf8_lossy(&enrolled.stderr)
+        );
+        let agent = Process::spawn(
+            "tether-agent",
+            &["run", "--state-dir", &state_dir, "--shell", "/bin/sh"],
+            &[],
+        );
+        agent.stdout.wait_for("online at ");
+        agent
+    }
+
+    /// The flags that make a viewer `technician` at this relay.
+    pub fn technician_args(&self, technician: &TechnicianFiles) -> Vec<String> {
+        let ca = self.pki.join("ca.pem").to_str().expect("utf-8").to_owned();
+        [
+            "--relay",
+            &self.relay.addr,
+            "--cert",
+            &technician.cert,
+            "--key",
+            &technician.key,
+            "--ca",
+            &ca,
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect()
+    }
+
+    /// `tether-viewer shell MACHINE -- COMMAND...` as `technician`, with `stdin` as its input;
+    /// returns its output once it exits.
+    pub fn shell(
+        &self,
+        technician: &TechnicianFiles,
+        machine: &str,
+        command: &[&str],
+        stdin: Stdio,
+    ) -> Output {
+        let mut viewer = Command::new(binary("tether-viewer"));
+        viewer
+            .args(["shell", machine])
+            .args(self.technician_args(technician))
+            .arg("--")
+            .args(command)
+            .stdin(stdin);
+        viewer.output().expect("run tether-viewer shell")
+    }
+
+    /// `tether-viewer machines --json` as `technician`.
+    pub fn machines(&self, technician: &TechnicianFiles) -> Output {
+        Command::new(binary("tether-viewer"))
+            .arg("machines")
+            .args(self.technician_args(technician))
+            .arg("--json")
+            .output()
+            .expect("run tether-viewer machines")
+    }
+
+    /// `tether-relay ARGS...` against this relay's data directory (its admin commands).
+    pub fn relay_admin(&self, args: &[&str]) -> Output {
+        Command::new(binary("tether-relay"))
+            .args(args)
+            .args(["--data-dir", &self.relay.path("relay")])
+            .output()
+            .expect("run tether-relay")
+    }
+}
+
+impl Default for Organisation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs `tether-certs --dir PKI ARGS...` and asserts it succeeded; returns its stdout.
+fn certs_in(pki: &Path, args: &[&str]) -> String {
+    let output = Command::new(binary("tether-certs"))
+        .args(args)
+        .arg("--dir")
+        .arg(pki)
+        .output()
+        .expect("run tether-certs");
+    assert!(
+        output.status.success(),
+        "tether-certs {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -1,0 +1,149 @@
+//! `tether-viewer shell` as a person uses it: in a real terminal (tmux), typing commands,
+//! running a full-screen program, resizing the window, and leaving with `exit` or `~.`.
+
+use std::{
+    process::Command,
+    thread,
+    time::{Duration, Instant},
+};
+
+use tether_tests::{binary, organisation::Organisation};
+
+/// A tmux server of its own (its socket in a scratch directory), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(dir: &str) -> Self {
+        Self {
+            socket: format!("{dir}/tmux.sock"),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .args(["-S", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux (tests/run installs it)");
+        assert!(
+            output.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Types `keys` (tmux key names, e.g. "Enter") into the pane.
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Waits until the pane shows `needle`.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} on screen:\n{screen}"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-S", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// Starts `tether-viewer shell web-01` in a 100x30 tmux window; the pane prints the viewer's
+/// exit code when it ends.
+fn start(org: &Organisation, tmux: &Tmux) {
+    let alice = org.technician("alice", "admin", "1d");
+    let viewer = format!(
+        "{} shell web-01 {}; echo VIEWER-EXIT=$?; sleep 600",
+        binary("tether-viewer").display(),
+        org.technician_args(&alice).join(" ")
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "env",
+        "PS1=remote$ ",
+        "sh",
+        "-c",
+        &viewer,
+    ]);
+}
+
+#[test]
+fn an_interactive_shell_follows_the_terminal_and_returns_the_exit_code() {
+    let org = Organisation::new();
+    let _agent = org.machine("web-01", "prod");
+    let tmux = Tmux::new(&org.relay.path(""));
+    start(&org, &tmux);
+
+    tmux.keys(&["echo hello-$((6*7))", "Enter"]);
+    tmux.wait_for("hello-42");
+    tmux.keys(&["stty size", "Enter"]);
+    tmux.wait_for("30 100");
+
+    tmux.run(&["resize-window", "-t", "t", "-x", "120", "-y", "40"]);
+    thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["stty size", "Enter"]);
+    tmux.wait_for("40 120");
+
+    // A full-screen program draws, takes keys, and gives the terminal back.
+    tmux.keys(&["vi /tmp/tether-vi-test", "Enter"]);
+    tmux.wait_for("~");
+    tmux.keys(&["i", "typed in vi", "Escape", ":wq", "Enter"]);
+    tmux.keys(&["cat /tmp/tether-vi-test", "Enter"]);
+    tmux.wait_for("typed in vi\n");
+    // Ctrl-C interrupts the remote program, not the viewer.
+    tmux.keys(&["sleep 100", "Enter"]);
+    thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["C-c"]);
+    tmux.keys(&["echo still-here", "Enter"]);
+    tmux.wait_for("still-here\n");
+
+    tmux.keys(&["exit 3", "Enter"]);
+    tmux.wait_for("VIEWER-EXIT=3");
+    let _ = std::fs::remove_file("/tmp/tether-vi-test");
+}
+
+#[test]
+fn the_tilde_dot_escape_drops_a_hung_session() {
+    let org = Organisation::new();
+    let _agent = org.machine("web-01", "prod");
+    let tmux = Tmux::new(&org.relay.path(""));
+    start(&org, &tmux);
+    tmux.keys(&["echo ready", "Enter"]);
+    tmux.wait_for("ready\n");
+    // A program that ignores everything typed at it.
+    tmux.keys(&["trap '' INT; while :; do sleep 1; done", "Enter"]);
+    thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["Enter", "~", "."]);
+    let screen = tmux.wait_for("VIEWER-EXIT=255");
+    assert!(screen.contains("closed"), "{screen}");
+}

@@ -1,0 +1,228 @@
+//! Remote shells on enrolled machines, end to end through a real relay on 127.0.0.1: a PKI
+//! made with `tether-certs`, an agent enrolled with `tether-agent enroll` and kept online with
+//! `tether-agent run`, and technicians' `tether-viewer shell` and `machines`.
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use sha2::{Digest, Sha256};
+use tether_tests::{binary, organisation::Organisation};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_command_runs_like_ssh_with_separate_streams_and_its_exit_code() {
+    let org = Organisation::new();
+    let _agent = org.machine("web-01", "prod");
+    let alice = org.technician("alice", "admin", "1d");
+    let output = org.shell(
+        &alice,
+        "web-01",
+        &["sh", "-c", "echo out; echo err >&2; exit 7"],
+        Stdio::null(),
+    );
+    assert_eq!(text(&output.stdout), "out\n");
+    assert!(
+        text(&output.stderr).ends_with("err\n"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(7));
+}
+
+#[test]
+fn standard_input_reaches_the_command_and_fifty_megabytes_come_back_intact() {
+    let org = Organisation::new();
+    let _agent = org.machine("web-01", "prod");
+    let alice = org.technician("alice", "admin", "1d");
+
+    let mut viewer = Command::new(binary("tether-viewer"))
+        .args(["shell", "web-01"])
+        .args(org.technician_args(&alice))
+        .args(["--", "tr", "a-z", "A-Z"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn viewer");
+    viewer
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"hello through the relay\n")
+        .expect("write stdin");
+    let output = viewer.wait_with_output().expect("viewer output");
+    assert_eq!(text(&output.stdout), "HELLO THROUGH THE RELAY\n");
+    assert_eq!(output.status.code(), Some(0));
+
+    // 50 MB of incompressible bytes, checked by digest on both ends.
+    let file = org.relay.path("random.bin");
+    let made = Command::new("head")
+        .args(["-c", "50000000", "/dev/urandom"])
+        .stdout(std::fs::File::create(&file).expect("create"))
+        .status()
+        .expect("head");
+    assert!(made.success());
+    let expected = Sha256::digest(std::fs::read(&file).expect("read"));
+    let output = org.shell(&alice, "web-01", &["cat", &file], Stdio::null());
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(output.stdout.len(), 50_000_000);
+    assert_eq!(Sha256::digest(&output.stdout), expected);
+}
+
+#[test]
+fn several_shells_run_on_one_machine_at_once() {
+    let org = Organisation::new();
+    let agent = org.machine("web-01", "prod");
+    let alice = org.technician("alice", "admin", "1d");
+    // Each shell waits for a file the next one creates, so they can only finish if all three
+    // run at the same time.
+    let dir = org.relay.path("");
+    let shells: Vec<_> = (0..3)
+        .map(|i| {
+            let script = format!(
+                "touch {dir}/started-{i}; while [ $(ls {dir} | grep -c started-) -lt 3 ]; do sleep 0.05; done; echo shell {i}"
+            );
+            let mut viewer = Command::new(binary("tether-viewer"));
+            viewer
+                .args(["shell", "web-01"])
+                .args(org.technician_args(&alice))
+                .args(["--", "sh", "-c", &script])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            viewer.spawn().expect("spawn viewer")
+        })
+        .collect();
+    for (i, shell) in shells.into_iter().enumerate() {
+        let output = shell.wait_with_output().expect("viewer output");
+        assert_eq!(
+            text(&output.stdout),
+            format!("shell {i}\n"),
+            "{}",
+            text(&output.stderr)
+        );
+        assert_eq!(output.status.code(), Some(0));
+    }
+    agent
+        .stdout
+        .wait_for_substring("shell opened by alice (admin)");
+}
+
+#[test]
+fn only_allowed_valid_technicians_reach_enrolled_machines_and_every_refusal_is_audited() {
+    let org = Organisation::new();
+    let _agent = org.machine("web-01", "prod");
+    let alice = org.technician("alice", "admin", "1d");
+    let expect_refused = |output: std::process::Output, words: &str| {
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(255), "{stderr}");
+        assert!(stderr.contains(words), "expected {words:?} in: {stderr}");
+        assert!(
+            output.stdout.is_empty(),
+            "refused but ran: {}",
+            text(&output.stdout)
+        );
+    };
+    let run = |who, machine| org.shell(who, machine, &["echo", "ran"], Stdio::null());
+
+    // A role the policy does not let in (only admin may reach anything by default).
+    let intern = org.technician("bob", "intern", "1d");
+    expect_refused(run(&intern, "web-01"), "access policy");
+    // A revoked certificate.
+    let mallory = org.technician("mallory", "admin", "1d");
+    assert_eq!(text(&run(&mallory, "web-01").stdout), "ran\n");
+    org.certs(&["revoke", "mallory"]);
+    thread::sleep(Duration::from_millis(1500)); // the relay re-reads the CRL every second
+    expect_refused(run(&mallory, "web-01"), "revoked");
+    // An expired certificate.
+    let brief = org.technician("brief", "admin", "1s");
+    thread::sleep(Duration::from_millis(2100));
+    expect_refused(run(&brief, "web-01"), "expired");
+    // A certificate from another organisation's CA.
+    let other = Organisation::new();
+    let stranger = other.technician("alice", "admin", "1d");
+    expect_refused(
+        run(&stranger, "web-01"),
+        "not issued by the organisation's CA",
+    );
+    // A machine that never enrolled.
+    expect_refused(run(&alice, "db-07"), "no such enrolled machine");
+    // And alice herself still gets in.
+    assert_eq!(text(&run(&alice, "web-01").stdout), "ran\n");
+
+    let audit = org.relay_admin(&["audit", "--json"]);
+    let audit = text(&audit.stdout);
+    for kind in [
+        "access_refused",
+        "handshake_failed",
+        "machine_enrolled",
+        "machine_online",
+    ] {
+        assert!(audit.contains(kind), "no {kind} row in:\n{audit}");
+    }
+    assert!(
+        audit.contains("not_permitted") && audit.contains("not_enrolled"),
+        "{audit}"
+    );
+    let verify = org.relay_admin(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+}
+
+#[test]
+fn an_enrollment_credential_works_once_and_machines_list_what_a_role_may_reach() {
+    let org = Organisation::new();
+    let credential = org.enrollment("web-01", "prod");
+    let first = org.enroll(&credential, &org.relay.path("state-a"));
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("enrolled: web-01 (group prod)"));
+    let again = org.enroll(&credential, &org.relay.path("state-b"));
+    assert_eq!(again.status.code(), Some(3), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("already used"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    let alice = org.technician("alice", "admin", "1d");
+    let listed = org.machines(&alice);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let listed = text(&listed.stdout);
+    assert!(
+        listed.contains("\"name\":\"web-01\"") && listed.contains("\"online\":false"),
+        "{listed}"
+    );
+    let _agent = tether_tests::Process::spawn(
+        "tether-agent",
+        &["run", "--state-dir", &org.relay.path("state-a")],
+        &[],
+    );
+    _agent.stdout.wait_for("online at ");
+    let listed = text(&org.machines(&alice).stdout);
+    assert!(listed.contains("\"online\":true"), "{listed}");
+
+    let bob = org.technician("bob", "intern", "1d");
+    assert!(!text(&org.machines(&bob).stdout).contains("web-01"));
+    let allowed = org.relay_admin(&["policy", "allow", "intern", "group:prod"]);
+    assert!(allowed.status.success(), "{}", text(&allowed.stderr));
+    assert!(text(&org.machines(&bob).stdout).contains("web-01"));
+}
+
+#[test]
+fn an_enrolled_agent_comes_back_online_by_itself_after_a_relay_restart() {
+    let mut org = Organisation::new();
+    let agent = org.machine("web-01", "prod");
+    let alice = org.technician("alice", "admin", "1d");
+    org.relay.restart();
+    let restarted = Instant::now();
+    agent.stdout.wait_for("online at ");
+    let back = restarted.elapsed();
+    assert!(back < Duration::from_secs(3), "back online after {back:?}");
+    let output = org.shell(&alice, "web-01", &["echo", "back"], Stdio::null());
+    assert_eq!(text(&output.stdout), "back\n", "{}", text(&output.stderr));
+}
