@@ -172,6 +172,26 @@ impl Organisation {
     }
 }
 
+impl Organisation {
+    /// Waits (up to 5 s) until the relay's audit log has a row containing `needle`; returns the
+    /// log as JSON lines.
+    pub fn wait_for_audit(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let audit = self.relay_admin(&["audit", "--json"]);
+            let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
+            if audit.contains(needle) {
+                return audit;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} in the audit log:\n{audit}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
 impl Default for Organisation {
     fn default() -> Self {
         Self::new()

@@ -34,6 +34,9 @@ fn a_command_runs_like_ssh_with_separate_streams_and_its_exit_code() {
         text(&output.stderr)
     );
     assert_eq!(output.status.code(), Some(7));
+    // The viewer hangs up properly: the relay ends the session at once, not at a timeout.
+    let audit = org.wait_for_audit("viewer_disconnected");
+    assert!(audit.contains("\"kind\":\"session_ended\""), "{audit}");
 }
 
 #[test]

@@ -81,6 +81,9 @@ pub async fn enroll(
         .await?;
         let answer = recv.recv().await?;
         connection.close(0u32.into(), b"enrolled");
+        // So the relay hears of the close before this process exits.
+        let wait = relay_connection.endpoint.wait_idle();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), wait).await;
         anyhow::Ok(answer)
     }
     .await;

@@ -10,7 +10,7 @@ pub async fn list_machines(args: &TechnicianArgs) -> anyhow::Result<Vec<MachineS
     let mut relay = args.connect().await?;
     relay.send.send(&ClientMessage::ListMachines).await?;
     let answer = relay.recv.recv().await?;
-    relay.connection.close(0u32.into(), b"done");
+    relay.close().await;
     match answer {
         Some(RelayMessage::Machines { machines }) => Ok(machines),
         Some(RelayMessage::Refused { reason }) => bail!(super::RelayRefused(reason)),

@@ -1,5 +1,7 @@
 //! `tether-viewer shell MACHINE [-- CMD...]`: a shell on an enrolled machine, like ssh.
 
+use std::io::IsTerminal;
+
 use anyhow::{bail, Context};
 use rustls::pki_types::CertificateDer;
 use tether_proto::{
@@ -26,6 +28,12 @@ pub async fn open_shell(
     machine: &str,
     command: Option<Vec<String>>,
 ) -> anyhow::Result<ShellOutcome> {
+    if command.is_none() && !std::io::stdin().is_terminal() {
+        bail!(
+            "an interactive shell needs a terminal on standard input; to run a command from a \
+             script, give it after `--`"
+        );
+    }
     let mut relay = args.connect().await?;
     relay
         .send
@@ -69,7 +77,7 @@ pub async fn open_shell(
         Err(e) => return Err(e.into()),
     };
     let _ = send.close().await;
-    relay.connection.close(0u32.into(), b"done");
+    relay.close().await;
     Ok(outcome)
 }
 
