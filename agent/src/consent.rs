@@ -48,7 +48,7 @@ impl ConsentPolicy {
             ConsentPolicy::AutoAccept => {
                 tracing::warn!(
                     %technician, %wants,
-                    "AUTO-ACCEPT: session admitted without asking the user (--auto-accept)"
+                    "AUTO-ACCEPT: session admitted without asking the user (auto-accept policy)"
                 );
                 wants
             }
