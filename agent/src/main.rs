@@ -166,14 +166,17 @@ async fn enroll(args: EnrollArgs) -> ExitCode {
             println!("state: {}", state_dir.display());
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("tether-agent: {e:#}");
-            if e.downcast_ref::<machine::RelayRefused>().is_some() {
-                ExitCode::from(EXIT_REFUSED)
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Err(e) => machine_failure(&e),
+    }
+}
+
+/// Reports an unattended-mode failure; exit code 3 when the relay refused the machine.
+fn machine_failure(error: &anyhow::Error) -> ExitCode {
+    eprintln!("tether-agent: {error:#}");
+    if error.downcast_ref::<machine::RelayRefused>().is_some() {
+        ExitCode::from(EXIT_REFUSED)
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -208,14 +211,7 @@ async fn run_machine(args: RunArgs) -> ExitCode {
     let _ = printer.await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tether-agent: {e:#}");
-            if e.downcast_ref::<machine::RelayRefused>().is_some() {
-                ExitCode::from(EXIT_REFUSED)
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Err(e) => machine_failure(&e),
     }
 }
 

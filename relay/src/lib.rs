@@ -12,6 +12,7 @@ pub mod audit;
 mod config;
 mod connection_limit;
 mod control;
+mod database;
 pub mod directory;
 mod forward;
 mod limiter;

@@ -1,9 +1,6 @@
 //! The audit log's SQLite table: appending chained rows, reading them back, verifying them.
 
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags, Row};
 
@@ -11,6 +8,7 @@ use super::{
     chain::{row_hash, BreakKind, ChainBreak, ChainSummary, ChainVerifier, ChainedRow, Hash},
     AuditRecord, GENESIS,
 };
+use crate::database::{open_for_writing, OpenFailure, BUSY_TIMEOUT};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -35,9 +33,6 @@ CREATE INDEX IF NOT EXISTS audit_log_at_ms ON audit_log (at_ms);
 
 const COLUMNS: &str = "id, at_ms, kind, session_id, nameplate, agent_addr, agent_name, \
     viewer_addr, viewer_name, reason, duration_ms, bytes_to_agent, bytes_to_viewer, prev_hash, hash";
-
-/// How long a reader or writer waits for the other's lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The audit log cannot be opened, read or written.
 #[derive(Debug, thiserror::Error)]
@@ -89,25 +84,14 @@ impl AuditStore {
     /// and names), its directory and the table if needed. WAL mode: readers such as
     /// `audit verify` never block the relay's writes.
     pub fn open(path: &Path) -> Result<Self, AuditError> {
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(cannot_create(dir))?;
-        }
-        // SQLite gives its -wal and -shm files the database file's mode.
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options.open(path).map_err(cannot_create(path))?;
-        let connection = Connection::open(path).map_err(database(path))?;
-        let setup = |connection: &Connection| -> rusqlite::Result<()> {
-            connection.busy_timeout(BUSY_TIMEOUT)?;
-            connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
-                row.get::<_, String>(0)
-            })?;
-            connection.pragma_update(None, "synchronous", "NORMAL")?;
-            connection.execute_batch(SCHEMA)
+        let connection = match open_for_writing(path) {
+            Ok(connection) => connection,
+            Err(OpenFailure::Create(path, source)) => {
+                return Err(AuditError::Create { path, source })
+            }
+            Err(OpenFailure::Database(source)) => return Err(database(path)(source)),
         };
-        setup(&connection).map_err(database(path))?;
+        connection.execute_batch(SCHEMA).map_err(database(path))?;
         Self::with_head(connection, path)
     }
 
@@ -250,13 +234,6 @@ impl AuditStore {
 
 fn database(path: &Path) -> impl Fn(rusqlite::Error) -> AuditError + '_ {
     move |source| AuditError::Database {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-fn cannot_create(path: &Path) -> impl Fn(std::io::Error) -> AuditError + '_ {
-    move |source| AuditError::Create {
         path: path.to_owned(),
         source,
     }

@@ -1,9 +1,6 @@
 //! Opening the directory: the database file, its connection settings and its tables.
 
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, ErrorCode};
 
@@ -11,10 +8,7 @@ use super::{
     schema::{self, Prepared},
     DirectoryError,
 };
-
-/// How long the directory waits for another connection's lock (the audit writer's, or an
-/// admin command's) before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::database::{open_for_writing, OpenFailure};
 
 /// The relay's directory of machines, technicians and access rules, in its SQLite database.
 pub struct Directory {
@@ -27,26 +21,13 @@ impl Directory {
     /// machines' credentials), its directory and the tables if needed. A new directory starts
     /// with one rule: role `admin` may reach `*`.
     pub fn open(path: &Path) -> Result<Self, DirectoryError> {
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(cannot_create(dir))?;
-        }
-        // SQLite gives its -wal and -shm files the database file's mode.
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options.open(path).map_err(cannot_create(path))?;
-
-        let mut connection = Connection::open(path).map_err(database(path))?;
-        let setup = |connection: &Connection| -> rusqlite::Result<()> {
-            connection.busy_timeout(BUSY_TIMEOUT)?;
-            // WAL: the audit writer's connection and this one never block each other's reads.
-            connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
-                row.get::<_, String>(0)
-            })?;
-            connection.pragma_update(None, "synchronous", "NORMAL")
+        let mut connection = match open_for_writing(path) {
+            Ok(connection) => connection,
+            Err(OpenFailure::Create(path, source)) => {
+                return Err(DirectoryError::Create { path, source })
+            }
+            Err(OpenFailure::Database(source)) => return Err(database(path)(source)),
         };
-        setup(&connection).map_err(database(path))?;
         match schema::prepare(&mut connection).map_err(database(path))? {
             Prepared::Ready => Ok(Self {
                 connection,
@@ -79,13 +60,6 @@ pub(super) fn unreadable(path: &Path, row: String, reason: String) -> DirectoryE
         path: path.to_owned(),
         row,
         reason,
-    }
-}
-
-fn cannot_create(path: &Path) -> impl Fn(std::io::Error) -> DirectoryError + '_ {
-    move |source| DirectoryError::Create {
-        path: path.to_owned(),
-        source,
     }
 }
 
