@@ -17,6 +17,8 @@ const LINGER: Duration = Duration::from_secs(2);
 pub const CLOSE_OK: u32 = 0;
 /// QUIC application close code: the peer broke the protocol.
 pub const CLOSE_PROTOCOL_ERROR: u32 = 1;
+/// QUIC application close code: the technician's certificate was revoked mid-session.
+pub const CLOSE_REVOKED: u32 = 3;
 
 /// Both halves of a control stream.
 pub struct Control {

@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::Context;
 use quinn::{Connection, Endpoint};
+use rustls::pki_types::CertificateDer;
 use tether_certs::Fingerprint;
 use tether_proto::{
     control::{ClientMessage, Refusal, RelayMessage},
@@ -56,6 +57,9 @@ pub(crate) struct Shared {
     pub directory: Mutex<Directory>,
     /// Enrolled machines whose agents are connected now, by name.
     pub online: Mutex<HashMap<String, Connection>>,
+    /// Technicians' connections in a session with a machine, by connection id, with the
+    /// certificate chain they presented: a revocation closes them.
+    pub technician_sessions: Mutex<HashMap<usize, (Vec<CertificateDer<'static>>, Connection)>>,
     /// Becomes `true` once shutdown begins: connections tell their clients, and sessions it
     /// ends are recorded as ended by the relay.
     pub shutdown: watch::Sender<bool>,
@@ -75,6 +79,15 @@ impl Shared {
     /// The machines online now.
     pub fn online(&self) -> MutexGuard<'_, HashMap<String, Connection>> {
         self.online.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Technicians' connections in a session with a machine.
+    pub fn technician_sessions(
+        &self,
+    ) -> MutexGuard<'_, HashMap<usize, (Vec<CertificateDer<'static>>, Connection)>> {
+        self.technician_sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether shutdown has begun.
@@ -160,6 +173,7 @@ impl Relay {
             organisation,
             directory: Mutex::new(directory),
             online: Mutex::new(HashMap::new()),
+            technician_sessions: Mutex::new(HashMap::new()),
             shutdown: watch::Sender::new(false),
             _released: released_sender,
         });

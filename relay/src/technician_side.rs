@@ -107,7 +107,13 @@ pub(crate) async fn open(
             endorsement: record.endorsement,
         },
     };
+    let chain = org::peer_chain(connection).unwrap_or_default();
+    let id = connection.stable_id();
+    shared
+        .technician_sessions()
+        .insert(id, (chain, connection.clone()));
     let outcome = session.forward(&mut control, opened, received).await;
+    shared.technician_sessions().remove(&id);
     session.record_end(&outcome, started);
     match outcome? {
         SessionEnd::RelayShutdown => {

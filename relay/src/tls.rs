@@ -6,11 +6,11 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use quinn::Endpoint;
-use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, UnixTime};
 use tether_certs::{Fingerprint, RelayIdentity};
 use tracing::{info, warn};
 
-use crate::{org::Organisation, server::Shared, RelayConfig};
+use crate::{control::CLOSE_REVOKED, org::Organisation, server::Shared, RelayConfig};
 
 /// How often the revocation list's file is checked for changes.
 const CRL_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -82,7 +82,8 @@ pub(crate) fn server_config(
 }
 
 /// Re-reads the revocation list whenever its file changes and swaps in a verifier that honours
-/// it: new connections with a revoked certificate are refused from then on.
+/// it: new connections with a revoked certificate are refused from then on, and technicians
+/// whose certificate it revokes are cut off mid-session.
 pub(crate) async fn watch_crl(
     endpoint: Endpoint,
     shared: Arc<Shared>,
@@ -100,10 +101,23 @@ pub(crate) async fn watch_crl(
                 Ok(config) => {
                     endpoint.set_server_config(Some(config));
                     info!("revocation list reloaded");
+                    close_revoked_sessions(&shared, organisation);
                 }
                 Err(e) => warn!("revocation list changed but cannot be used: {e:#}"),
             },
             Err(e) => warn!("cannot reload the revocation list: {e:#}"),
+        }
+    }
+}
+
+/// Closes the connections of technicians in a session whose certificate no longer verifies.
+fn close_revoked_sessions(shared: &Shared, organisation: &Organisation) {
+    let trust = organisation.trust();
+    let now = UnixTime::now();
+    for (chain, connection) in shared.technician_sessions().values() {
+        if let Err(e) = trust.verify_technician(chain, now) {
+            warn!(remote = %connection.remote_address(), "closing a technician's session: {e}");
+            connection.close(CLOSE_REVOKED.into(), e.to_string().as_bytes());
         }
     }
 }

@@ -137,11 +137,32 @@ fn only_allowed_valid_technicians_reach_enrolled_machines_and_every_refusal_is_a
     // A role the policy does not let in (only admin may reach anything by default).
     let intern = org.technician("bob", "intern", "1d");
     expect_refused(run(&intern, "web-01"), "access policy");
-    // A revoked certificate.
+    // A revoked certificate: its open session is cut off, and it cannot connect again.
     let mallory = org.technician("mallory", "admin", "1d");
     assert_eq!(text(&run(&mallory, "web-01").stdout), "ran\n");
+    let open_session = Command::new(binary("tether-viewer"))
+        .args(["shell", "web-01"])
+        .args(org.technician_args(&mallory))
+        .args(["--", "sh", "-c", "echo started; sleep 60"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn viewer");
+    org.wait_for_audit("mallory (admin)");
     org.certs(&["revoke", "mallory"]);
-    thread::sleep(Duration::from_millis(1500)); // the relay re-reads the CRL every second
+    let cut_off = open_session.wait_with_output().expect("viewer output");
+    assert_eq!(
+        cut_off.status.code(),
+        Some(255),
+        "{}",
+        text(&cut_off.stderr)
+    );
+    assert!(
+        text(&cut_off.stderr).contains("revoked"),
+        "{}",
+        text(&cut_off.stderr)
+    );
     expect_refused(run(&mallory, "web-01"), "revoked");
     // An expired certificate.
     let brief = org.technician("brief", "admin", "1s");
