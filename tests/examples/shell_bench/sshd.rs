@@ -204,7 +204,7 @@ fn free_port() -> anyhow::Result<u16> {
 /// sshd runs every command through the account's login shell. Debian's bash reads `~/.bashrc`
 /// even for `bash -c CMD` when it sees `SSH_CLIENT` and `SHLVL` is unset, and an account's
 /// `.bashrc` can cost far more than ssh itself (on the machine this was written on, root's
-/// runs `pyenv init`: +0.4 s per command). `SHLVL=1` makes bash skip it, so that the baseline
+/// runs `pyenv init`: +0.3 s per command). `SHLVL=1` makes bash skip it, so that the baseline
 /// is ssh's own cost; the agent, like this, starts commands without reading any rc file.
 fn configuration(port: u16, host_key: &Path, authorized: &Path) -> String {
     format!(
