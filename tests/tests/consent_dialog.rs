@@ -6,7 +6,6 @@ use std::{process::Command, thread, time::Duration};
 
 use tether_tests::{agent_args, display::Xvfb, Process, Relay};
 use x11rb::{
-    connection::Connection,
     protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask},
     CURRENT_TIME,
 };
@@ -48,7 +47,14 @@ fn display() -> Option<Xvfb> {
 /// Starts an agent sharing `display` that asks in the dialog, and waits for its code.
 fn dialog_agent(relay: &Relay, display: &str) -> (Process, String) {
     let known = relay.path("agent_known_relays");
-    let extra = ["--screen", "x11", "--display", display, "--consent", "dialog"];
+    let extra = [
+        "--screen",
+        "x11",
+        "--display",
+        display,
+        "--consent",
+        "dialog",
+    ];
     let agent = Process::spawn(
         "tether-agent",
         &agent_args(&relay.addr, &relay.fingerprint, 1, "320x200", &extra),
@@ -76,7 +82,10 @@ fn windows_named(display: &str, name: &str) -> Vec<String> {
 
 /// Waits until a window named `name` exists and returns its id.
 fn wait_for_window_named(display: &str, name: &str) -> String {
-    let found = xdotool(display, &["search", "--sync", "--name", &format!("^{name}$")]);
+    let found = xdotool(
+        display,
+        &["search", "--sync", "--name", &format!("^{name}$")],
+    );
     found.lines().next().expect("a window id").to_owned()
 }
 

@@ -189,7 +189,12 @@ pub(crate) fn live_scene(sentence: &str, metrics: Metrics) -> Scene {
     let text_width = metrics.width_of(sentence);
     let width = pad + text_width + pad + button_width + pad;
     let height = button_height + pad;
-    let area = rect(width - pad - button_width, pad / 2, button_width, button_height);
+    let area = rect(
+        width - pad - button_width,
+        pad / 2,
+        button_width,
+        button_height,
+    );
     let baseline = (height - metrics.line()) / 2 + i32::from(metrics.ascent);
     let mut paints = vec![
         Paint::Fill(rect(0, 0, width, height), Colour::Live),
@@ -228,10 +233,13 @@ pub(crate) struct Area {
 
 /// The top-left corner of a `width` x `height` window placed on `monitor`; a window larger
 /// than the monitor starts at its corner rather than off screen.
-pub(crate) fn place(monitor: Area, (width, height): (u16, u16), placement: Placement) -> (i16, i16) {
-    let spare = |outer: u32, inner: u16| {
-        i32::try_from(outer.saturating_sub(u32::from(inner))).unwrap_or(0)
-    };
+pub(crate) fn place(
+    monitor: Area,
+    (width, height): (u16, u16),
+    placement: Placement,
+) -> (i16, i16) {
+    let spare =
+        |outer: u32, inner: u16| i32::try_from(outer.saturating_sub(u32::from(inner))).unwrap_or(0);
     let x = monitor.x + spare(monitor.width, width) / 2;
     let y = match placement {
         Placement::Centre => monitor.y + spare(monitor.height, height) / 2,
@@ -406,7 +414,17 @@ mod tests {
         for (_, button) in &scene.buttons {
             let label = texts
                 .iter()
-                .find(|t| inside(&Rectangle { x: t.x - button.x, y: t.y - button.y, ..**t }, button.width, button.height))
+                .find(|t| {
+                    inside(
+                        &Rectangle {
+                            x: t.x - button.x,
+                            y: t.y - button.y,
+                            ..**t
+                        },
+                        button.width,
+                        button.height,
+                    )
+                })
                 .expect("a label inside the button");
             let left = label.x - button.x;
             let right = (button.x + button.width as i16) - (label.x + label.width as i16);
@@ -452,8 +470,14 @@ mod tests {
             width: 1280,
             height: 720,
         };
-        assert_eq!(place(monitor, (400, 200), Placement::Centre), (1920 + 440, 260));
-        assert_eq!(place(monitor, (400, 30), Placement::TopCentre), (1920 + 440, 8));
+        assert_eq!(
+            place(monitor, (400, 200), Placement::Centre),
+            (1920 + 440, 260)
+        );
+        assert_eq!(
+            place(monitor, (400, 30), Placement::TopCentre),
+            (1920 + 440, 8)
+        );
         let tiny = Area {
             x: 0,
             y: 0,

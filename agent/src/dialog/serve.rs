@@ -147,8 +147,7 @@ mod tests {
         async fn ask(&self, wants: Capabilities) -> (tokio::task::JoinHandle<Capabilities>, u64) {
             let policy = self.policy.clone();
             let sas = digits();
-            let decision =
-                tokio::spawn(async move { policy.decide("Alice", wants, sas).await });
+            let decision = tokio::spawn(async move { policy.decide("Alice", wants, sas).await });
             match self.command().await {
                 Command::Ask {
                     id,
@@ -186,7 +185,9 @@ mod tests {
         tokio::time::sleep(ANSWER_TIMEOUT - Duration::from_secs(1)).await;
         assert!(!decision.is_finished());
         assert_eq!(decision.await.unwrap(), Capabilities::default());
-        assert!(matches!(harness.command().await, Command::Dismiss { id: dismissed } if dismissed == id));
+        assert!(
+            matches!(harness.command().await, Command::Dismiss { id: dismissed } if dismissed == id)
+        );
     }
 
     #[tokio::test]
@@ -217,7 +218,10 @@ mod tests {
         let technician = "Alice".to_owned();
         harness
             .live
-            .send(LiveState::Started { technician, granted })
+            .send(LiveState::Started {
+                technician,
+                granted,
+            })
             .unwrap();
         assert!(matches!(harness.command().await, Command::ShowLive { .. }));
         drop(harness.actions);

@@ -98,8 +98,8 @@ pub(crate) fn describe(capabilities: Capabilities) -> String {
 /// character the font cannot show becomes `?`.
 pub(crate) fn latin1(text: &str) -> Vec<u8> {
     text.chars()
-        .map(|c| match u8::try_from(u32::from(c)) {
-            Ok(byte @ (0x20..=0x7e | 0xa0..=0xff)) => byte,
+        .map(|c| match c {
+            ' '..='~' | '\u{a0}'..='\u{ff}' => u8::try_from(u32::from(c)).unwrap_or(b'?'),
             _ => b'?',
         })
         .collect()

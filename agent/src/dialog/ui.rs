@@ -157,7 +157,11 @@ impl Ui {
                 });
             }
             Command::Dismiss { id } => {
-                if self.request.as_ref().is_some_and(|request| request.id == id) {
+                if self
+                    .request
+                    .as_ref()
+                    .is_some_and(|request| request.id == id)
+                {
                     self.close_request()?;
                 }
             }
@@ -234,7 +238,10 @@ impl Ui {
         if let Some(button) = on_request {
             return self.press_request(button);
         }
-        let on_live = self.live.as_ref().and_then(|live| live.button_at(window, x, y));
+        let on_live = self
+            .live
+            .as_ref()
+            .and_then(|live| live.button_at(window, x, y));
         if on_live == Some(Button::EndSession) {
             self.send(Action::EndSession);
         }

@@ -147,9 +147,8 @@ impl SceneWindow {
     /// Paints the whole scene.
     pub(crate) fn paint(&self, x: &X) -> Result<(), DialogError> {
         let conn = &*x.conn;
-        let set_colour = |colour: Colour| {
-            conn.change_gc(x.gc, &ChangeGCAux::new().foreground(x.pixel(colour)))
-        };
+        let set_colour =
+            |colour: Colour| conn.change_gc(x.gc, &ChangeGCAux::new().foreground(x.pixel(colour)));
         for paint in &self.scene.paints {
             match paint {
                 Paint::Fill(area, colour) => {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tether_capture::X11Screen;
 use x11rb::{
     connection::Connection,
+    errors::ReplyError,
     protocol::xproto::{ConnectionExt as _, CreateGCAux, Font, Gcontext, Keycode, Window},
     rust_connection::RustConnection,
 };
@@ -17,7 +18,10 @@ use super::{
 
 /// Fonts to draw with, best first: a larger fixed font where the server has one, else "fixed",
 /// which every X server has built in.
-const FONTS: [&str; 2] = ["-misc-fixed-medium-r-normal--15-*-*-*-c-90-iso8859-1", "fixed"];
+const FONTS: [&str; 2] = [
+    "-misc-fixed-medium-r-normal--15-*-*-*-c-90-iso8859-1",
+    "fixed",
+];
 
 x11rb::atom_manager! {
     /// The atoms of the ICCCM and EWMH conventions the dialog's windows follow.
@@ -113,7 +117,7 @@ impl X {
 
     /// Reloads the keyboard map after the server announced a change.
     pub(crate) fn reload_keymap(&mut self) -> Result<(), DialogError> {
-        self.keymap = Keymap::load(&*self.conn)?;
+        self.keymap = Keymap::load(&self.conn)?;
         Ok(())
     }
 
@@ -150,8 +154,11 @@ impl X {
 fn open_font(conn: &RustConnection) -> Result<Font, DialogError> {
     let font = conn.generate_id()?;
     for name in FONTS {
-        if conn.open_font(font, name.as_bytes())?.check().is_ok() {
-            return Ok(font);
+        match conn.open_font(font, name.as_bytes())?.check() {
+            Ok(()) => return Ok(font),
+            // The server has no such font: try the next.
+            Err(ReplyError::X11Error(_)) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
     Err(DialogError::NoFont)
@@ -202,5 +209,24 @@ impl Keymap {
             &self.keysyms,
         )?
         .key_char()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_as_their_unshifted_characters() {
+        // Keycodes 8 and 9: y/Y and Escape, two symbols per key.
+        let keymap = Keymap {
+            min_keycode: 8,
+            per_keycode: 2,
+            keysyms: vec![0x79, 0x59, 0xff1b, 0],
+        };
+        assert_eq!(keymap.char_of(8), Some('y'));
+        assert_eq!(keymap.char_of(9), Some('\u{1b}'));
+        assert_eq!(keymap.char_of(7), None, "below the map");
+        assert_eq!(keymap.char_of(10), None, "beyond the map");
     }
 }
