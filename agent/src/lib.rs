@@ -9,6 +9,7 @@
 
 mod backoff;
 mod consent;
+pub mod dialog;
 mod input;
 pub mod machine;
 mod pacer;

@@ -1,26 +1,29 @@
 //! `tether-agent`: shares this machine's screen through a Tether relay.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::Parser;
 use tether_agent::{
-    machine, open_screen, terminal::spawn_terminal_front_end, AgentConfig, AgentEvent,
-    ConsentPolicy, DemoSettings, ScreenChoice,
+    dialog::{spawn_dialog_front_end, LiveState},
+    machine, open_screen,
+    terminal::spawn_terminal_front_end,
+    AgentConfig, AgentEvent, ConsentPolicy, DemoSettings, InputTarget, ScreenChoice,
 };
 use tether_capture::MonitorChoice;
 use tether_cli::RelayArgs;
 use tether_shell::ShellConfig;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 /// Shares this machine's screen with a technician through a Tether relay.
 ///
 /// Connects to the relay, prints a one-time session code (`session code: 123-456-789-012`) for
 /// the user to read to the technician, and streams the screen to the viewer that joins with it.
 /// The code's last six digits never reach the relay: they key an end-to-end handshake, so the
-/// relay only ever forwards ciphertext. Before anything is shared, the user is asked on this
-/// terminal whether the technician may see (and control) the screen; pressing Enter during the
-/// session ends it. The agent exits when the session ends: 0 when it ended normally or was
-/// declined, 1 on errors.
+/// relay only ever forwards ciphertext. Before anything is shared, the user is asked whether
+/// the technician may see (and control) the screen: in a small dialog on the shared display, or
+/// on this terminal (see `--consent`). During the session, the dialog's End session button (or
+/// Enter on the terminal) ends it. The agent exits when the session ends: 0 when it ended
+/// normally or was declined, 1 on errors.
 ///
 /// The screen shared is the X11 display (`--display`, default `DISPLAY`) captured through
 /// MIT-SHM with XDamage, so an idle screen costs nothing; the technician's mouse and keyboard
@@ -68,6 +71,31 @@ struct Args {
     /// machines and scripted tests only: every such session is logged with a warning.
     #[arg(long, env = "TETHER_AUTO_ACCEPT")]
     auto_accept: bool,
+
+    /// Where the user is asked: a dialog on the shared X display when there is one (auto), a
+    /// dialog on the X display (dialog), or this terminal (terminal). A dialog that cannot
+    /// open falls back to the terminal.
+    #[arg(long, env = "TETHER_CONSENT", value_enum, default_value_t = ConsentChoice::Auto)]
+    consent: ConsentChoice,
+}
+
+/// Where the user is asked for consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ConsentChoice {
+    /// The dialog when the shared screen is an X display, else the terminal.
+    Auto,
+    /// The terminal.
+    Terminal,
+    /// The dialog, on the shared X display or else on `--display` / `DISPLAY`.
+    Dialog,
+}
+
+/// How consent is asked, and how the front end learns of and ends sessions.
+struct FrontEnd {
+    consent: ConsentPolicy,
+    stop: Option<Arc<Notify>>,
+    /// The dialog's indicator, when the dialog asks.
+    live: Option<mpsc::UnboundedSender<LiveState>>,
 }
 
 /// `tether-agent enroll|run`: unattended mode, parsed apart from the attended flags (whose
@@ -240,13 +268,6 @@ fn print_machine_event(event: &machine::MachineEvent) {
 }
 
 async fn share(args: Args) -> ExitCode {
-    let (consent, stop) = if args.auto_accept {
-        tracing::warn!("--auto-accept: technicians will be admitted without asking anyone");
-        (ConsentPolicy::AutoAccept, None)
-    } else {
-        let (requests, stop) = spawn_terminal_front_end();
-        (ConsentPolicy::Ask(requests), Some(stop))
-    };
     let (width, height) = args.demo_size;
     let demo = DemoSettings {
         width,
@@ -261,9 +282,19 @@ async fn share(args: Args) -> ExitCode {
         }
     };
     println!("sharing: {}", screen.source.describe());
+    let front_end = if args.auto_accept {
+        tracing::warn!("--auto-accept: technicians will be admitted without asking anyone");
+        FrontEnd {
+            consent: ConsentPolicy::AutoAccept,
+            stop: None,
+            live: None,
+        }
+    } else {
+        open_front_end(args.consent, screen.input.as_ref(), args.display.as_deref())
+    };
     let config = AgentConfig {
-        consent,
-        stop,
+        consent: front_end.consent,
+        stop: front_end.stop,
         input: screen.input,
         target: args.relay.target(),
         name: args
@@ -273,9 +304,13 @@ async fn share(args: Args) -> ExitCode {
     };
 
     let (events_tx, mut events) = mpsc::unbounded_channel();
+    let live = front_end.live;
     let printer = tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             print_event(&event);
+            if let (Some(live), Some(state)) = (&live, LiveState::from_event(&event)) {
+                let _ = live.send(state);
+            }
         }
     });
     let result = tether_agent::run(config, screen.source, events_tx).await;
@@ -286,6 +321,50 @@ async fn share(args: Args) -> ExitCode {
             eprintln!("tether-agent: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Opens the consent front end `choice` names. The dialog goes on the shared X display
+/// (`shared`), or for an explicit `--consent dialog` on `display` / `DISPLAY`; when it cannot
+/// open, the terminal asks instead.
+fn open_front_end(
+    choice: ConsentChoice,
+    shared: Option<&InputTarget>,
+    display: Option<&str>,
+) -> FrontEnd {
+    let dialog_display = match choice {
+        ConsentChoice::Terminal => None,
+        ConsentChoice::Auto => shared.map(|target| target.display.clone()),
+        ConsentChoice::Dialog => {
+            let display = shared
+                .map(|target| target.display.clone())
+                .or_else(|| display.map(str::to_owned))
+                .or_else(|| std::env::var("DISPLAY").ok())
+                .filter(|display| !display.is_empty());
+            if display.is_none() {
+                tracing::warn!("no X display for the consent dialog: asking on this terminal");
+            }
+            display
+        }
+    };
+    if let Some(display) = dialog_display {
+        match spawn_dialog_front_end(&display) {
+            Ok(dialog) => {
+                println!("consent: asking in a dialog on display {display}");
+                return FrontEnd {
+                    consent: ConsentPolicy::Ask(dialog.requests),
+                    stop: Some(dialog.stop),
+                    live: Some(dialog.live),
+                };
+            }
+            Err(e) => tracing::warn!("no consent dialog ({e}): asking on this terminal"),
+        }
+    }
+    let (requests, stop) = spawn_terminal_front_end();
+    FrontEnd {
+        consent: ConsentPolicy::Ask(requests),
+        stop: Some(stop),
+        live: None,
     }
 }
 
