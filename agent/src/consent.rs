@@ -68,3 +68,44 @@ impl ConsentPolicy {
         }
     }
 }
+
+/// What `capabilities` allow, in words for the user: "see and control your screen".
+pub(crate) fn describe(capabilities: Capabilities) -> String {
+    let screen = match (capabilities.view, capabilities.control) {
+        (true, true) => Some("see and control your screen"),
+        (true, false) => Some("see your screen"),
+        (false, true) => Some("control your screen"),
+        (false, false) => None,
+    };
+    let shell = capabilities.shell.then_some("open shells");
+    match (screen, shell) {
+        (Some(screen), Some(shell)) => format!("{screen} and {shell}"),
+        (Some(only), None) | (None, Some(only)) => only.to_owned(),
+        (None, None) => "do nothing".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_read_as_plain_words() {
+        assert_eq!(
+            describe(Capabilities::VIEW_AND_CONTROL),
+            "see and control your screen"
+        );
+        assert_eq!(describe(Capabilities::VIEW_ONLY), "see your screen");
+        let all = Capabilities {
+            shell: true,
+            ..Capabilities::VIEW_AND_CONTROL
+        };
+        assert_eq!(describe(all), "see and control your screen and open shells");
+        let shell = Capabilities {
+            shell: true,
+            ..Capabilities::default()
+        };
+        assert_eq!(describe(shell), "open shells");
+        assert_eq!(describe(Capabilities::default()), "do nothing");
+    }
+}

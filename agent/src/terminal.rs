@@ -9,7 +9,7 @@ use std::{io::BufRead, sync::Arc};
 use tether_proto::session::Capabilities;
 use tokio::sync::{mpsc, Notify};
 
-use crate::ConsentRequest;
+use crate::{consent::describe, ConsentRequest};
 
 /// Answers consent requests from the terminal and ends live sessions when the user presses
 /// Enter. Returns the request channel for [`crate::ConsentPolicy::Ask`] and the stop signal for
@@ -68,45 +68,5 @@ async fn serve_terminal(
                 stop.notify_one();
             }
         }
-    }
-}
-
-/// What `capabilities` allow, in words for the user: "see and control your screen".
-fn describe(capabilities: Capabilities) -> String {
-    let mut text = match (capabilities.view, capabilities.control) {
-        (true, true) => "see and control your screen".to_owned(),
-        (true, false) => "see your screen".to_owned(),
-        (false, true) => "control your screen".to_owned(),
-        (false, false) => String::new(),
-    };
-    if capabilities.shell {
-        if !text.is_empty() {
-            text.push_str(" and ");
-        }
-        text.push_str("open shells");
-    }
-    if text.is_empty() {
-        text.push_str("do nothing");
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn capabilities_read_as_plain_words() {
-        assert_eq!(
-            describe(Capabilities::VIEW_AND_CONTROL),
-            "see and control your screen"
-        );
-        assert_eq!(describe(Capabilities::VIEW_ONLY), "see your screen");
-        let all = Capabilities {
-            shell: true,
-            ..Capabilities::VIEW_AND_CONTROL
-        };
-        assert_eq!(describe(all), "see and control your screen and open shells");
-        assert_eq!(describe(Capabilities::default()), "do nothing");
     }
 }

@@ -2,6 +2,8 @@
 
 use tether_proto::session::Capabilities;
 
+use crate::consent::describe;
+
 /// The longest technician name shown, in characters: the name is the technician's own claim,
 /// so a long one must not push the security digits or the buttons out of sight.
 const MAX_NAME: usize = 32;
@@ -78,22 +80,6 @@ pub(crate) fn shown_name(name: &str) -> String {
     shown
 }
 
-/// What `capabilities` allow, in words for the user: "see and control your screen".
-pub(crate) fn describe(capabilities: Capabilities) -> String {
-    let screen = match (capabilities.view, capabilities.control) {
-        (true, true) => Some("see and control your screen"),
-        (true, false) => Some("see your screen"),
-        (false, true) => Some("control your screen"),
-        (false, false) => None,
-    };
-    let shell = capabilities.shell.then_some("open shells");
-    match (screen, shell) {
-        (Some(screen), Some(shell)) => format!("{screen} and {shell}"),
-        (Some(only), None) | (None, Some(only)) => only.to_owned(),
-        (None, None) => "do nothing".to_owned(),
-    }
-}
-
 /// `text` as ISO 8859-1 bytes, the encoding of the core X fonts the dialog draws with; any
 /// character the font cannot show becomes `?`.
 pub(crate) fn latin1(text: &str) -> Vec<u8> {
@@ -139,26 +125,6 @@ mod tests {
         let long = "x".repeat(100);
         let shown = shown_name(&long);
         assert_eq!(shown, format!("{}...", "x".repeat(MAX_NAME)));
-    }
-
-    #[test]
-    fn capabilities_read_as_plain_words() {
-        assert_eq!(
-            describe(Capabilities::VIEW_AND_CONTROL),
-            "see and control your screen"
-        );
-        assert_eq!(describe(Capabilities::VIEW_ONLY), "see your screen");
-        let all = Capabilities {
-            shell: true,
-            ..Capabilities::VIEW_AND_CONTROL
-        };
-        assert_eq!(describe(all), "see and control your screen and open shells");
-        let shell = Capabilities {
-            shell: true,
-            ..Capabilities::default()
-        };
-        assert_eq!(describe(shell), "open shells");
-        assert_eq!(describe(Capabilities::default()), "do nothing");
     }
 
     #[test]
