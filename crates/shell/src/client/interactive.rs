@@ -21,7 +21,6 @@ use super::{
     local_input::read_in_background,
     output::relay_responses,
     raw_mode::RawMode,
-    terminal_writer::TerminalWriter,
 };
 use crate::{MessageIn, MessageOut, ShellError};
 
@@ -61,7 +60,7 @@ pub async fn run_interactive(
     let _raw = RawMode::enable()?;
     let keys = read_in_background(io::stdin()).map_err(ShellError::Input)?;
     out.send(&ShellRequest::Open(open)).await?;
-    let (mut stdout, mut stderr) = (TerminalWriter(io::stdout()), TerminalWriter(io::stderr()));
+    let (mut stdout, mut stderr) = (tokio::io::stdout(), tokio::io::stderr());
     let mut upload = pin!(forward_keys(out, keys, signals, size));
     let mut download = pin!(relay_responses(input, &mut stdout, &mut stderr));
     let mut uploading = true;

@@ -15,7 +15,6 @@ mod interactive;
 mod local_input;
 mod output;
 mod raw_mode;
-mod terminal_writer;
 
 pub use command::{run_command, run_command_with};
 pub use escape::{EscapeAction, EscapeScanner, Scanned};
