@@ -13,6 +13,7 @@ mod input;
 pub mod machine;
 mod pacer;
 mod pipeline;
+mod resume;
 mod screen;
 mod session;
 mod stream;

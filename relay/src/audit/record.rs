@@ -59,6 +59,8 @@ pub fn refusal_label(refusal: &Refusal) -> &'static str {
         Refusal::NotEnrolled => "not_enrolled",
         Refusal::MachineOffline => "machine_offline",
         Refusal::NotPermitted => "not_permitted",
+        Refusal::ResumeInvalid => "resume_invalid",
+        Refusal::ResumeExpired => "resume_expired",
     }
 }
 
