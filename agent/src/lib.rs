@@ -14,6 +14,7 @@ mod input;
 pub mod machine;
 mod pacer;
 mod pipeline;
+mod resume;
 mod screen;
 mod session;
 mod stream;

@@ -400,6 +400,10 @@ fn print_event(event: &AgentEvent) {
         } => {
             println!("session started: {viewer} ({granted})")
         }
+        AgentEvent::ViewerLost => println!(
+            "session paused: the technician's connection was lost; waiting for it to come back"
+        ),
+        AgentEvent::SessionResumed => println!("session resumed"),
         AgentEvent::SessionEnded { reason } => println!("session ended: {reason}"),
         AgentEvent::RelayLost { reason, retry_in } => println!(
             "relay unreachable: {reason}; trying again in {:.1} s",

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use quinn::Connection;
 use rand::rngs::OsRng;
 use tether_certs::Fingerprint;
+use tether_e2e::AgentResumption;
 use tether_proto::{
     control::{ClientMessage, EndReason, RelayMessage, StreamHeader},
     session::{AgentMessage, Capabilities, ViewerMessage},
@@ -20,18 +21,16 @@ use tether_transport::{
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
-    backoff::Backoff,
-    consent::ConsentPolicy,
-    pipeline::Pipeline,
-    screen::InputTarget,
-    stream::{stream_frames, StreamEnd},
+    backoff::Backoff, consent::ConsentPolicy, pipeline::Pipeline, resume::LiveSession,
+    screen::InputTarget, stream::SessionTerms,
 };
 
 /// Codes that may be spent without a session before the agent gives up: each failed
 /// handshake may have been someone's guess at the secret half.
 pub const MAX_SPENT_CODES: u32 = 3;
-/// How long the viewer may take from pairing to a confirmed key and its hello.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the viewer may take from pairing to a confirmed key and its hello (and a returning
+/// viewer to prove itself).
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one attempt to reach the relay may take (an unreachable relay never answers).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The first and the longest wait between attempts to reach the relay.
@@ -102,6 +101,11 @@ pub enum AgentEvent {
         /// How long until the next attempt.
         retry_in: Duration,
     },
+    /// The technician's connection was lost mid-session: the session is kept (its input
+    /// released) while the relay waits for the technician to come back.
+    ViewerLost,
+    /// The technician came back and proved it is the same one: the session goes on.
+    SessionResumed,
     /// The session is over.
     SessionEnded {
         /// Why, in words for the user.
@@ -256,7 +260,7 @@ async fn serve(
         secure_session(connection, code, session_id),
     )
     .await;
-    let (mut session, window, technician, wants) = match secured {
+    let (session, window, technician, wants) = match secured {
         Ok(Ok(secured)) => secured,
         Ok(Err(e)) => return Ok(Attempt::Burned(format!("{e:#}"))),
         Err(_) => {
@@ -268,10 +272,16 @@ async fn serve(
     tracing::info!(%viewer, %technician, sas = %session.sas, "session secured end to end");
 
     let granted = config.consent.decide(&technician, wants, session.sas).await;
+    let SecureStream {
+        mut send,
+        recv: from_viewer,
+        resumption,
+        ..
+    } = session;
     if !granted.view {
         let _ = events.send(AgentEvent::SessionDeclined { viewer: technician });
-        session.send.send(&AgentMessage::Declined).await?;
-        session.send.close().await?;
+        send.send(&AgentMessage::Declined).await?;
+        send.close().await?;
         return Ok(Attempt::Done);
     }
     let _ = events.send(AgentEvent::SessionStarted {
@@ -283,18 +293,21 @@ async fn serve(
     let pipeline = pipeline
         .take()
         .context("the screen pipeline was already used")?;
-    let stop = config.stop.clone();
-    let reason = tokio::select! {
-        end = stream_frames(session, pipeline, config.max_fps, window, granted, config.input.clone(), stop) => match end? {
-            StreamEnd::ViewerLeft => EndReason::ViewerDisconnected.to_string(),
-            StreamEnd::Stopped => "you ended the session".to_owned(),
-        },
-        message = recv.recv() => match message {
-            Ok(Some(RelayMessage::Ended { reason })) => reason.to_string(),
-            Ok(other) => bail!("unexpected message from the relay: {other:?}"),
-            Err(e) => bail!("lost the relay: {e}"),
-        },
+    let terms = SessionTerms {
+        max_fps: config.max_fps,
+        window,
+        granted,
+        input: config.input.clone(),
+        stop: config.stop.clone(),
     };
+    let live = LiveSession {
+        connection,
+        control: &mut recv,
+        session_id,
+        resumption: AgentResumption::new(resumption),
+        events,
+    };
+    let reason = live.serve(&terms, (send, from_viewer), pipeline).await?;
     let _ = events.send(AgentEvent::SessionEnded { reason });
     Ok(Attempt::Done)
 }

@@ -2,12 +2,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use tether_proto::{
     session::{AgentMessage, Capabilities, ViewerMessage},
     split_update, PROTOCOL_VERSION,
 };
-use tether_transport::{SecureSender, SecureStream};
+use tether_transport::{SecureReceiver, SecureSender, TransportError};
 use tokio::{
     sync::{mpsc, Notify},
     time::MissedTickBehavior,
@@ -24,52 +24,86 @@ use crate::{
 const CHUNK_BYTES: usize = 1024 * 1024;
 
 /// Why streaming stopped without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamEnd {
     /// The viewer closed the session stream.
     ViewerLeft,
     /// The user ended the session here.
     Stopped,
+    /// The stream broke without the viewer's close (its connection was lost): the viewer may
+    /// come back on a new stream.
+    Lost,
 }
 
-/// Serves one secured session stream until the viewer closes it or `stop` is notified.
+/// What a session keeps across the streams that carry it (a viewer whose connection was lost
+/// comes back on a new one): what the user granted and how to stream.
+#[derive(Debug, Clone)]
+pub struct SessionTerms {
+    /// Upper bound on captures per second.
+    pub max_fps: u32,
+    /// Most unacknowledged updates, as the viewer asked.
+    pub window: u8,
+    /// What the user allowed.
+    pub granted: Capabilities,
+    /// Where to replay the technician's input.
+    pub input: Option<InputTarget>,
+    /// Notified when the user ends the session.
+    pub stop: Option<Arc<Notify>>,
+}
+
+/// The two halves of a secured session stream.
+pub type SessionStream = (SecureSender<AgentMessage>, SecureReceiver<ViewerMessage>);
+
+/// Serves one secured session stream until the viewer closes it or loses it, or `stop` is
+/// notified; gives the pipeline back for a stream that may follow. The first update is a key
+/// update, so a viewer coming back converges on the screen whatever it holds; only a new
+/// session's stream (`greet`) starts with the agent's hello.
 pub async fn stream_frames(
-    session: SecureStream<AgentMessage, ViewerMessage>,
+    (mut send, mut recv): SessionStream,
     mut pipeline: Box<Pipeline>,
-    max_fps: u32,
-    window: u8,
-    granted: Capabilities,
-    input: Option<InputTarget>,
-    stop: Option<Arc<Notify>>,
-) -> anyhow::Result<StreamEnd> {
-    let SecureStream {
-        mut send, mut recv, ..
-    } = session;
-    let mut pacer = FramePacer::new(window);
+    terms: &SessionTerms,
+    greet: bool,
+) -> anyhow::Result<(Box<Pipeline>, StreamEnd)> {
+    let mut pacer = FramePacer::new(terms.window);
 
     let screen = Arc::new(ScreenSizeCell::default());
     pipeline.reset();
     let (next, first) = pipeline.capture_now().await?;
-    pipeline = next;
     screen.set(first.width, first.height);
-    send.send(&AgentMessage::Hello {
-        version: PROTOCOL_VERSION,
-        screen: pipeline.describe(),
-        width: first.width,
-        height: first.height,
-        granted,
-    })
-    .await?;
-    if let Some(update) = &first.update {
-        send_update(&mut send, &first, update).await?;
-        pacer.on_sent(first.seq);
+    // Described before the await below: the pipeline is not `Sync`, so no borrow of it may be
+    // held across one.
+    let described = next.describe();
+    let greeted = async {
+        if greet {
+            send.send(&AgentMessage::Hello {
+                version: PROTOCOL_VERSION,
+                screen: described,
+                width: first.width,
+                height: first.height,
+                granted: terms.granted,
+            })
+            .await?;
+        }
+        if let Some(update) = &first.update {
+            send_update(&mut send, &first, update).await?;
+        }
+        anyhow::Ok(())
     }
+    .await;
+    match greeted {
+        Ok(()) if first.update.is_some() => pacer.on_sent(first.seq),
+        Ok(()) => {}
+        Err(e) if is_disconnect(&e) => return Ok((next, StreamEnd::Lost)),
+        Err(e) => return Err(e),
+    }
+    let mut pipeline = Some(next);
 
     // The viewer's messages are read on their own task so that capturing and sending never
     // race with (or get cancelled by) a read. Input goes straight to the gate; the rest (acks,
     // the end, errors) to the loop below. Dropping the task drops the gate, whose injector then
     // releases every key and button it holds.
     let (acks_tx, mut acks) = mpsc::channel(usize::from(FramePacer::MAX_WINDOW));
-    let mut gate = InputGate::new(granted.control, input, screen.clone());
+    let mut gate = InputGate::new(terms.granted.control, terms.input.clone(), screen.clone());
     let reader = tokio::spawn(async move {
         loop {
             let message = recv.recv().await;
@@ -84,7 +118,7 @@ pub async fn stream_frames(
         }
         gate.close().await;
     });
-    let frame_interval = Duration::from_secs(1) / max_fps.max(1);
+    let frame_interval = Duration::from_secs(1) / terms.max_fps.max(1);
     let mut ticker = tokio::time::interval(frame_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
@@ -93,13 +127,14 @@ pub async fn stream_frames(
             let message = if pacer.has_room() {
                 tokio::select! {
                     biased;
-                    () = stopped(stop.as_deref()) => return Ok(StreamEnd::Stopped),
+                    () = stopped(terms.stop.as_deref()) => return Ok(StreamEnd::Stopped),
                     message = acks.recv() => message,
                     _ = ticker.tick() => {
                         // Waits (off the runtime) for the screen to change, at most one frame
                         // interval, so an idle screen is never captured.
-                        let (next, step) = pipeline.step(frame_interval).await?;
-                        pipeline = next;
+                        let taken = pipeline.take().context("the screen pipeline is gone")?;
+                        let (next, step) = taken.step(frame_interval).await?;
+                        pipeline = Some(next);
                         if let Some(cursor) = step.cursor {
                             send.send(&AgentMessage::Cursor(cursor)).await?;
                         }
@@ -115,7 +150,7 @@ pub async fn stream_frames(
                 }
             } else {
                 tokio::select! {
-                    () = stopped(stop.as_deref()) => return Ok(StreamEnd::Stopped),
+                    () = stopped(terms.stop.as_deref()) => return Ok(StreamEnd::Stopped),
                     message = acks.recv() => message,
                 }
             };
@@ -123,21 +158,38 @@ pub async fn stream_frames(
                 Some(Ok(Some(ViewerMessage::Ack { seq }))) => pacer.on_ack(seq)?,
                 Some(Ok(Some(other))) => bail!("unexpected {other:?} from the viewer"),
                 Some(Ok(None)) | None => return Ok(StreamEnd::ViewerLeft),
-                Some(Err(e)) if e.is_disconnect() => return Ok(StreamEnd::ViewerLeft),
+                Some(Err(e)) if e.is_disconnect() => return Ok(StreamEnd::Lost),
                 Some(Err(e)) => return Err(e.into()),
             }
         }
     }
     .await;
+    // A stream that broke on a write was lost just the same as one that broke on a read.
+    let result = match result {
+        Err(e) if is_disconnect(&e) => Ok(StreamEnd::Lost),
+        other => other,
+    };
+    // Waiting for the reader (not just aborting it) means its gate is gone, so the injector
+    // has been told to release every key and button, before a lost stream is reported.
     reader.abort();
-    if matches!(result, Ok(StreamEnd::Stopped)) {
+    let _ = reader.await;
+    let end = result?;
+    if end == StreamEnd::Stopped {
         send.close().await?;
     }
-    result
+    let pipeline = pipeline.context("the screen pipeline is gone")?;
+    Ok((pipeline, end))
+}
+
+/// Whether the peer (or the relay) merely went away, rather than misbehaved.
+pub(crate) fn is_disconnect(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<TransportError>()
+        .is_some_and(TransportError::is_disconnect)
 }
 
 /// Resolves when `stop` is notified; never without one.
-async fn stopped(stop: Option<&Notify>) {
+pub(crate) async fn stopped(stop: Option<&Notify>) {
     match stop {
         Some(stop) => stop.notified().await,
         None => std::future::pending().await,

@@ -5,11 +5,12 @@ use std::time::Instant;
 use quinn::Connection;
 use rand::rngs::OsRng;
 use tether_proto::control::{ClientMessage, EndReason, RelayMessage};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tracing::{info, warn};
 
 use crate::{
-    audit::{AuditEvent, Peer},
+    attended::{end_reason, Presence},
+    audit::{AuditEvent, Peer, SessionEnd},
     control::Control,
     server::Shared,
 };
@@ -25,7 +26,8 @@ pub(crate) struct WaitingAgent {
 pub(crate) struct ViewerArrived {
     pub session_id: u64,
     pub name: String,
-    pub connection: Connection,
+    /// The viewer, as the session's task follows it.
+    pub presence: watch::Receiver<Presence>,
 }
 
 /// Serves an agent: one code and at most one session at a time, for as long as it keeps asking.
@@ -134,25 +136,68 @@ pub(crate) async fn serve(
             .send
             .send(&RelayMessage::Paired {
                 session_id: viewer.session_id,
-                peer: viewer.name,
+                peer: viewer.name.clone(),
             })
             .await?;
-        tokio::select! {
-            _ = viewer.connection.closed() => {
-                let reason = EndReason::ViewerDisconnected;
-                info!(session_id = viewer.session_id, "session ended: {reason}");
-                control.send.send(&RelayMessage::Ended { reason }).await?;
+        match follow_viewer(shared, connection, &mut control, viewer).await? {
+            Followed::Ended => {
                 if !wants_another_code(shared, connection, &mut control).await? {
                     return Ok(());
                 }
             }
+            Followed::Done => return Ok(()),
+        }
+    }
+}
+
+/// How following a session's viewer ended for the agent's connection.
+enum Followed {
+    /// The session ended and the agent was told: it may ask for another code.
+    Ended,
+    /// The agent hung up, or the relay is shutting down (and the agent was told).
+    Done,
+}
+
+/// Tells the agent when its viewer was lost (it may come back) and when the session is over.
+async fn follow_viewer(
+    shared: &Shared,
+    connection: &Connection,
+    control: &mut Control,
+    viewer: ViewerArrived,
+) -> anyhow::Result<Followed> {
+    let mut presence = viewer.presence;
+    loop {
+        tokio::select! {
+            changed = presence.changed() => {
+                let now = match changed {
+                    Ok(()) => *presence.borrow_and_update(),
+                    // The session's task is gone without a word: its viewer is.
+                    Err(_) => Presence::Ended(SessionEnd::ViewerDisconnected),
+                };
+                match now {
+                    Presence::Attached => {}
+                    Presence::Suspended { grace_secs } => {
+                        control.send.send(&RelayMessage::Suspended { grace_secs }).await?;
+                    }
+                    Presence::Ended(SessionEnd::RelayShutdown) => {
+                        relay_shutting_down(connection, control).await;
+                        return Ok(Followed::Done);
+                    }
+                    Presence::Ended(end) => {
+                        let reason = end_reason(end);
+                        info!(session_id = viewer.session_id, "session ended: {reason}");
+                        control.send.send(&RelayMessage::Ended { reason }).await?;
+                        return Ok(Followed::Ended);
+                    }
+                }
+            }
             _ = shared.shutdown_requested() => {
-                relay_shutting_down(connection, &mut control).await;
-                return Ok(());
+                relay_shutting_down(connection, control).await;
+                return Ok(Followed::Done);
             }
             message = control.next() => {
                 return match message? {
-                    None => Ok(()),
+                    None => Ok(Followed::Done),
                     Some(other) => anyhow::bail!("unexpected {other:?} during a session"),
                 };
             }

@@ -21,6 +21,9 @@ pub struct RelayConfig {
     pub max_connections_per_address: u32,
     /// Streams one session may have forwarded at once; a viewer opening more is disconnected.
     pub max_streams_per_session: u32,
+    /// How long a session waits for a viewer whose connection was lost to come back (zero:
+    /// such sessions end at once).
+    pub resume_grace: Duration,
     /// The audit log's SQLite database.
     pub database: PathBuf,
     /// Where to serve Prometheus metrics over HTTP, if anywhere.
@@ -65,6 +68,7 @@ impl RelayConfig {
             join_limits: JoinLimits::default(),
             max_connections_per_address: 64,
             max_streams_per_session: 16,
+            resume_grace: Duration::from_secs(30),
         }
     }
 }

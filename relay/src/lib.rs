@@ -5,9 +5,14 @@
 //! is paired, every stream the viewer opens is mirrored by a stream to the agent, prefixed with a
 //! [`tether_proto::control::StreamHeader`], and the two are spliced byte for byte: the relay never
 //! parses (and with end-to-end encryption cannot read) screen content, input or shell bytes.
+//!
+//! A viewer whose connection is lost (not closed) mid-session may take the session back on a
+//! new connection within a grace period, with the one-time ticket the relay gave it
+//! ([`ResumeBook`]); the agent stays paired meanwhile, and checks the viewer again end to end.
 
 pub mod admin;
 mod agent_side;
+mod attended;
 pub mod audit;
 mod config;
 mod connection_limit;
@@ -21,6 +26,7 @@ mod metrics;
 mod metrics_http;
 mod org;
 mod registry;
+mod resume;
 mod server;
 mod settings;
 mod technician_side;
@@ -31,5 +37,6 @@ pub use config::{OrgFiles, RelayConfig, TlsFiles};
 pub use connection_limit::ConnectionCounter;
 pub use limiter::{JoinLimiter, JoinLimits};
 pub use registry::CodeRegistry;
+pub use resume::{Denied, ResumeBook};
 pub use server::Relay;
 pub use settings::{RelaySettings, SettingsError};

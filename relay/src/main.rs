@@ -26,8 +26,9 @@ use tether_relay::{
 struct Cli {
     /// A TOML file with any of the settings (same names as the flags, with underscores:
     /// listen, data_dir, code_ttl_secs, idle_timeout_secs, database, metrics_listen,
-    /// max_connections_per_address, max_streams_per_session, join_burst_per_address,
-    /// join_interval_per_address_ms, join_burst_global, join_interval_global_ms).
+    /// max_connections_per_address, max_streams_per_session, resume_grace_secs,
+    /// join_burst_per_address, join_interval_per_address_ms, join_burst_global,
+    /// join_interval_global_ms).
     #[arg(long, env = "TETHER_RELAY_CONFIG", global = true)]
     config: Option<PathBuf>,
 

@@ -46,6 +46,12 @@ pub struct RelayMetrics {
     pub sessions_active: Gauge,
     /// `sessions_total`: sessions paired since start.
     pub sessions: Counter,
+    /// `sessions_suspended`: sessions waiting for a viewer whose connection was lost.
+    pub sessions_suspended: Gauge,
+    /// `resumes_total`: sessions a viewer took back on a new connection.
+    pub resumes: Counter,
+    /// `resumes_refused_total`: resume attempts refused (wrong ticket, too late, session over).
+    pub resumes_refused: Counter,
     /// `forwarded_bytes_total{direction="to_agent"}`.
     pub forwarded_to_agent: Counter,
     /// `forwarded_bytes_total{direction="to_viewer"}`.
@@ -106,6 +112,24 @@ impl Default for RelayMetrics {
         );
         let sessions = Counter::default();
         registry.register("sessions", "Sessions paired", sessions.clone());
+        let sessions_suspended = Gauge::default();
+        registry.register(
+            "sessions_suspended",
+            "Sessions waiting for a viewer whose connection was lost",
+            sessions_suspended.clone(),
+        );
+        let resumes = Counter::default();
+        registry.register(
+            "resumes",
+            "Sessions a viewer took back on a new connection",
+            resumes.clone(),
+        );
+        let resumes_refused = Counter::default();
+        registry.register(
+            "resumes_refused",
+            "Resume attempts refused: wrong ticket, too late, or the session was over",
+            resumes_refused.clone(),
+        );
         let forwarded = Family::<Labels, Counter>::default();
         registry.register_with_unit(
             "forwarded",
@@ -168,6 +192,9 @@ impl Default for RelayMetrics {
             agents_registered,
             sessions_active,
             sessions,
+            sessions_suspended,
+            resumes,
+            resumes_refused,
             join_failures,
             rate_limit_hits,
             audit_rows_dropped,
@@ -224,6 +251,8 @@ mod tests {
             "tether_relay_connections_open 0",
             "tether_relay_connections_refused_total 0",
             "tether_relay_forwarded_streams_open 0",
+            "tether_relay_sessions_suspended 0",
+            "tether_relay_resumes_total 0",
             "# EOF",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");

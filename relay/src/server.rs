@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::Context;
 use quinn::{Connection, Endpoint};
+use rand::rngs::OsRng;
 use rustls::pki_types::CertificateDer;
 use tether_certs::Fingerprint;
 use tether_proto::{
@@ -24,6 +25,7 @@ use tracing::{debug, info, warn};
 
 use crate::{
     agent_side::{self, WaitingAgent},
+    attended::SessionLink,
     audit::{self, AuditEvent, AuditLog, AuditStore, AuditWriter, Peer},
     connection_limit::{ConnectionCounter, ConnectionSlot},
     control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, HELLO_TIMEOUT},
@@ -32,6 +34,7 @@ use crate::{
     metrics::RelayMetrics,
     metrics_http,
     org::Organisation,
+    resume::ResumeBook,
     technician_side, tls, viewer_side, CodeRegistry, JoinLimiter, RelayConfig,
 };
 
@@ -45,6 +48,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// State shared by all connections.
 pub(crate) struct Shared {
     pub registry: Mutex<CodeRegistry<WaitingAgent>>,
+    /// Attended sessions whose viewer may come back after losing its connection.
+    pub resume_book: Mutex<ResumeBook<SessionLink>>,
     pub join_limiter: Mutex<JoinLimiter>,
     pub connection_counter: Arc<Mutex<ConnectionCounter>>,
     pub next_session_id: AtomicU64,
@@ -72,6 +77,13 @@ impl Shared {
     /// The directory (its operations are sub-millisecond SQLite calls).
     pub fn directory(&self) -> MutexGuard<'_, Directory> {
         self.directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The book of resumable sessions (its operations are a hash lookup and an HMAC).
+    pub fn resume_book(&self) -> MutexGuard<'_, ResumeBook<SessionLink>> {
+        self.resume_book
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -162,6 +174,7 @@ impl Relay {
         let (released_sender, released) = mpsc::channel(1);
         let shared = Arc::new(Shared {
             registry: Mutex::new(CodeRegistry::new(config.code_ttl)),
+            resume_book: Mutex::new(ResumeBook::new(config.resume_grace, &mut OsRng)),
             join_limiter: Mutex::new(JoinLimiter::new(config.join_limits)),
             connection_counter: Arc::new(Mutex::new(ConnectionCounter::new(
                 config.max_connections_per_address,
@@ -402,6 +415,9 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
                 return Ok(());
             }
             viewer_side::serve(&shared, connection, control, nameplate, name, received).await
+        }
+        Some(ClientMessage::Resume { session_id, ticket }) => {
+            viewer_side::resume(&shared, connection, control, session_id, ticket).await
         }
         None => Ok(()),
         Some(other) => anyhow::bail!("expected register or join, got {other:?}"),

@@ -29,6 +29,8 @@ const MAX_CONNECTIONS_PER_ADDRESS: std::ops::RangeInclusive<u64> = 1..=100_000;
 /// Allowed forwarded streams per session: QUIC lets a peer open at most 100 streams at once
 /// (quinn's default), so a larger cap could never be reached.
 const MAX_STREAMS_PER_SESSION: std::ops::RangeInclusive<u64> = 1..=100;
+/// Allowed grace periods for a lost viewer to come back, in seconds (0: sessions end at once).
+const RESUME_GRACE_SECS: std::ops::RangeInclusive<u64> = 0..=3600;
 /// Allowed join bursts.
 const JOIN_BURST: std::ops::RangeInclusive<u64> = 1..=1_000_000;
 /// Allowed intervals between join attempts once a burst is spent, in milliseconds (0: no
@@ -76,6 +78,12 @@ pub struct RelaySettings {
     /// disconnected [default: 16].
     #[arg(long, env = "TETHER_RELAY_MAX_STREAMS_PER_SESSION", global = true)]
     pub max_streams_per_session: Option<u32>,
+
+    /// Seconds a session waits for a viewer whose connection was lost (not closed) to come back
+    /// on a new connection with its resume ticket, 0 to 3600; 0 ends such sessions at once
+    /// [default: 30].
+    #[arg(long, env = "TETHER_RELAY_RESUME_GRACE_SECS", global = true)]
+    pub resume_grace_secs: Option<u64>,
 
     /// Join attempts one source address may make at once [default: 20].
     #[arg(long, env = "TETHER_RELAY_JOIN_BURST_PER_ADDRESS", global = true)]
@@ -188,6 +196,7 @@ impl RelaySettings {
             max_streams_per_session: self
                 .max_streams_per_session
                 .or(lower.max_streams_per_session),
+            resume_grace_secs: self.resume_grace_secs.or(lower.resume_grace_secs),
             join_burst_per_address: self.join_burst_per_address.or(lower.join_burst_per_address),
             join_interval_per_address_ms: self
                 .join_interval_per_address_ms
@@ -261,6 +270,12 @@ impl RelaySettings {
             config.max_streams_per_session,
             MAX_STREAMS_PER_SESSION,
         )?;
+        config.resume_grace = Duration::from_secs(checked(
+            "resume_grace_secs",
+            self.resume_grace_secs
+                .unwrap_or(config.resume_grace.as_secs()),
+            RESUME_GRACE_SECS,
+        )?);
         let limits = config.join_limits;
         config.join_limits = JoinLimits {
             per_address_burst: checked_u32(
@@ -300,6 +315,7 @@ impl RelaySettings {
             metrics_listen: config.metrics_listen,
             max_connections_per_address: Some(config.max_connections_per_address),
             max_streams_per_session: Some(config.max_streams_per_session),
+            resume_grace_secs: Some(config.resume_grace.as_secs()),
             join_burst_per_address: Some(config.join_limits.per_address_burst),
             join_interval_per_address_ms: Some(millis(config.join_limits.per_address_interval)),
             join_burst_global: Some(config.join_limits.global_burst),
@@ -374,13 +390,14 @@ mod tests {
         assert_eq!(config.metrics_listen, None);
         assert_eq!(config.max_connections_per_address, 64);
         assert_eq!(config.max_streams_per_session, 16);
+        assert_eq!(config.resume_grace, Duration::from_secs(30));
         assert_eq!(config.join_limits, JoinLimits::default());
     }
 
     #[test]
     fn the_connection_stream_and_join_limits_can_be_set() {
         let config = parse(
-            "max_connections_per_address = 8\nmax_streams_per_session = 4\n\
+            "max_connections_per_address = 8\nmax_streams_per_session = 4\nresume_grace_secs = 0\n\
              join_burst_per_address = 5\njoin_interval_per_address_ms = 1500\n\
              join_burst_global = 50\njoin_interval_global_ms = 0\n",
         )
@@ -389,6 +406,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.max_connections_per_address, 8);
         assert_eq!(config.max_streams_per_session, 4);
+        assert_eq!(config.resume_grace, Duration::ZERO);
         assert_eq!(
             config.join_limits,
             JoinLimits {
@@ -410,6 +428,10 @@ mod tests {
             (
                 "max_streams_per_session = 101",
                 "max_streams_per_session = 101 is out of range (1..=100)",
+            ),
+            (
+                "resume_grace_secs = 3601",
+                "resume_grace_secs = 3601 is out of range (0..=3600)",
             ),
             (
                 "join_burst_global = 0",

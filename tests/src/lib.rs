@@ -9,6 +9,8 @@ pub mod display;
 pub mod evil_relay;
 pub mod in_process;
 pub mod organisation;
+pub mod resume_client;
+pub mod udp_proxy;
 pub mod x11_clients;
 
 use std::{

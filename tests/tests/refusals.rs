@@ -87,11 +87,13 @@ fn killing_the_agent_mid_session_ends_the_viewer_with_a_clear_message() {
 
 #[test]
 fn killing_the_viewer_mid_session_ends_the_agent_with_a_clear_message() {
-    let relay = Relay::start(&["--idle-timeout-secs", "3"]);
+    // The relay notices the vanished viewer after 3 s, and waits 1 s for it to come back.
+    let relay = Relay::start(&["--idle-timeout-secs", "3", "--resume-grace-secs", "1"]);
     let (mut agent, code) = relay.agent(1, "320x200");
     let mut viewer = relay.viewer(&code, &[]);
-    viewer.stderr.wait_for_substring("joined the session");
+    viewer.stderr.wait_for_substring("admitted");
     viewer.kill();
+    agent.stdout.wait_for_substring("session paused");
     assert!(agent.wait().success(), "agent: {}", agent.stderr.text());
     assert_eq!(
         agent.stdout.wait_for("session ended: "),

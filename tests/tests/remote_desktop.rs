@@ -327,8 +327,9 @@ fn keys_held_when_the_viewer_vanishes_are_released_on_the_agents_display() {
         return;
     }
     let recorder = Recorder::open(&agent_x.display, (0, 0), (1280, 720));
-    // A short idle timeout: the relay notices the vanished viewer in 3 s.
-    let relay = Relay::start(&["--idle-timeout-secs", "3"]);
+    // A short idle timeout: the relay notices the vanished viewer in 3 s, then waits 2 s for
+    // it to come back.
+    let relay = Relay::start(&["--idle-timeout-secs", "3", "--resume-grace-secs", "2"]);
     let (agent, code) = x11_agent(&relay, &agent_x.display, &[]);
     let mut viewer = relay.viewer_on_display(&code, &viewer_x.display);
     wait_for_window(&viewer_x.display, "Tether", |shot| {
@@ -345,18 +346,24 @@ fn keys_held_when_the_viewer_vanishes_are_released_on_the_agents_display() {
         thread::sleep(Duration::from_millis(20));
     }
 
-    // The technician's machine vanishes with both keys down.
+    // The technician's machine vanishes with both keys down. The session is kept for a
+    // while in case it comes back, but nothing stays pressed meanwhile.
     viewer.kill();
-    agent
-        .stdout
-        .wait_for_substring("session ended: the viewer disconnected");
+    agent.stdout.wait_for_substring("session paused");
     let deadline = Instant::now() + TIMEOUT;
     while !recorder.held_keycodes().is_empty() {
         assert!(
             Instant::now() < deadline,
-            "keys still held after the session: {:?}",
+            "keys still held while the session is paused: {:?}",
             recorder.held_keycodes()
         );
         thread::sleep(Duration::from_millis(20));
     }
+    assert!(
+        !agent.stdout.text().contains("session ended"),
+        "the keys were released before the session ended"
+    );
+    agent
+        .stdout
+        .wait_for_substring("session ended: the viewer disconnected");
 }

@@ -1,11 +1,24 @@
-//! The relay restarting under waiting agents, with the real binaries.
+//! Outages with the real binaries: the relay restarting under waiting agents, and a viewer's
+//! network blipping mid-session (through a UDP proxy the test blacks out), which the viewer
+//! survives by taking the session back.
 
 use std::{
     process::Command,
+    thread,
     time::{Duration, Instant},
 };
 
-use tether_tests::{binary, Relay};
+use tether_proto::{
+    control::{Refusal, RelayMessage},
+    secure::{AbortReason, Handshake},
+};
+use tether_screen::DemoDesktop;
+use tether_tests::{
+    agent_args, binary,
+    resume_client::{ask_to_resume, forge_resume, ScriptedViewer},
+    udp_proxy::UdpProxy,
+    Process, Relay,
+};
 
 #[test]
 fn waiting_agents_are_back_with_a_new_code_within_3_s_of_a_relay_restart() {
@@ -38,4 +51,197 @@ fn waiting_agents_are_back_with_a_new_code_within_3_s_of_a_relay_restart() {
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
+}
+
+/// Reads a PNG snapshot back into BGRA bytes, the framebuffer's layout.
+fn read_png_as_bgra(path: &str) -> (u32, u32, Vec<u8>) {
+    let image = image::open(path)
+        .expect("snapshot is a readable PNG")
+        .into_rgba8();
+    let (width, height) = image.dimensions();
+    let mut pixels = image.into_raw();
+    for pixel in pixels.chunks_exact_mut(4) {
+        pixel.swap(0, 2);
+    }
+    (width, height, pixels)
+}
+
+/// The agent frame number in the viewer's `snapshot: PATH (frame N, WxH)` line.
+fn snapshot_frame_number(line: &str) -> u64 {
+    line.split("(frame ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame number in {line:?}"))
+}
+
+/// The relay's audit log, as `tether-relay audit` prints it.
+fn audit_log(relay: &Relay) -> String {
+    let audit = Command::new(binary("tether-relay"))
+        .args(["audit", "--data-dir", &relay.path("relay")])
+        .output()
+        .expect("run audit");
+    assert!(audit.status.success());
+    String::from_utf8_lossy(&audit.stdout).into_owned()
+}
+
+/// Starts an auto-accepting agent sharing demo desktop `seed` of `size` at most `fps` frames
+/// per second.
+fn agent_at(relay: &Relay, seed: u64, size: &str, fps: &str) -> (Process, String) {
+    let known = relay.path("agent_known_relays");
+    let agent = Process::spawn(
+        "tether-agent",
+        &agent_args(
+            &relay.addr,
+            &relay.fingerprint,
+            seed,
+            size,
+            &["--auto-accept", "--max-fps", fps],
+        ),
+        &[("TETHER_KNOWN_RELAYS", &known)],
+    );
+    let code = agent.stdout.wait_for("session code: ");
+    (agent, code)
+}
+
+#[test]
+fn a_viewer_whose_network_blips_resumes_without_a_new_code_or_consent_and_converges() {
+    // The relay declares a silent connection dead after 3 s, and keeps its session 20 s.
+    let relay = Relay::start(&["--idle-timeout-secs", "3", "--resume-grace-secs", "20"]);
+    let proxy = UdpProxy::start(relay.addr.parse().expect("relay address"));
+    // 10 frames a second: the viewer's 40 frames span the outage, before and after.
+    let (mut agent, code) = agent_at(&relay, 7, "640x360", "10");
+    let snapshot = relay.path("resumed.png");
+    let known = relay.path("viewer_known_relays");
+    let via = proxy.addr().to_string();
+    let mut viewer = Process::spawn(
+        "tether-viewer",
+        &[
+            "join",
+            &code,
+            "--relay",
+            &via,
+            "--relay-fingerprint",
+            &relay.fingerprint,
+            "--snapshot",
+            &snapshot,
+            "--frames",
+            "40",
+        ],
+        &[("TETHER_KNOWN_RELAYS", &known)],
+    );
+    viewer.stderr.wait_for_substring("admitted");
+
+    // The network between viewer and relay goes quiet for longer than the idle timeout: both
+    // ends declare the connection dead; the agent keeps the session.
+    proxy.black_out();
+    agent.stdout.wait_for_substring("session paused");
+    viewer.stderr.wait_for_substring("taking the session back");
+    // The viewer's first attempts meet the outage too.
+    thread::sleep(Duration::from_secs(2));
+    proxy.restore();
+    let back = Instant::now();
+    viewer.stderr.wait_for_substring("session resumed after");
+    let took = back.elapsed();
+    agent.stdout.wait_for_substring("session resumed");
+    eprintln!("the session was resumed {took:?} after the network came back");
+    assert!(
+        took < Duration::from_secs(5),
+        "resuming took {took:?} once the network was back"
+    );
+
+    let status = viewer.wait();
+    assert!(status.success(), "viewer: {}", viewer.stderr.text());
+    let stdout = viewer.stdout.text();
+    assert!(stdout.contains("resumed 1 time"), "{stdout}");
+    // The framebuffer the viewer kept, updated over the new stream, is the agent's screen.
+    let line = viewer.stdout.wait_for("snapshot: ");
+    let frame = snapshot_frame_number(&line);
+    let (width, height, pixels) = read_png_as_bgra(&snapshot);
+    let expected = DemoDesktop::new(640, 360, 7).frame(frame);
+    assert_eq!((width, height), (expected.width(), expected.height()));
+    assert!(
+        pixels == expected.pixels(),
+        "snapshot differs from demo frame {frame}"
+    );
+
+    // One code, one consent: the same session all along.
+    assert!(agent.wait().success(), "agent: {}", agent.stderr.text());
+    let said = agent.stdout.text();
+    assert_eq!(said.matches("session code: ").count(), 1, "{said}");
+    assert_eq!(said.matches("session started").count(), 1, "{said}");
+    let audit = audit_log(&relay);
+    for kind in ["session_suspended", "session_resumed"] {
+        assert_eq!(audit.matches(kind).count(), 1, "{kind} in\n{audit}");
+    }
+}
+
+#[test]
+fn the_relay_refuses_wrong_tickets_and_tickets_past_the_grace_period() {
+    let relay = Relay::start(&["--idle-timeout-secs", "3", "--resume-grace-secs", "2"]);
+    let proxy = UdpProxy::start(relay.addr.parse().expect("relay address"));
+    let (mut agent, code) = relay.agent(1, "320x200");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let viewer = ScriptedViewer::join(&relay, &proxy.addr().to_string(), &code).await;
+        assert_eq!(viewer.grace_secs, 2);
+        let mut wrong = viewer.ticket.clone();
+        wrong.0[0] ^= 1;
+        let (_, answer) = ask_to_resume(&relay, viewer.session_id, wrong).await;
+        assert_eq!(
+            answer,
+            RelayMessage::Refused {
+                reason: Refusal::ResumeInvalid
+            }
+        );
+
+        proxy.black_out();
+        agent.stdout.wait_for_substring("session paused");
+        agent
+            .stdout
+            .wait_for_substring("session ended: the viewer disconnected");
+        let (_, answer) = ask_to_resume(&relay, viewer.session_id, viewer.ticket.clone()).await;
+        assert_eq!(
+            answer,
+            RelayMessage::Refused {
+                reason: Refusal::ResumeExpired
+            }
+        );
+    });
+    assert!(agent.wait().success(), "agent: {}", agent.stderr.text());
+    let audit = audit_log(&relay);
+    for row in ["resume_invalid", "resume_expired", "viewer_lost"] {
+        assert!(audit.contains(row), "{row} in\n{audit}");
+    }
+}
+
+#[test]
+fn the_relays_ticket_alone_cannot_take_a_session_over() {
+    let relay = Relay::start(&["--idle-timeout-secs", "3", "--resume-grace-secs", "20"]);
+    let proxy = UdpProxy::start(relay.addr.parse().expect("relay address"));
+    let (mut agent, code) = relay.agent(1, "320x200");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let viewer = ScriptedViewer::join(&relay, &proxy.addr().to_string(), &code).await;
+        proxy.black_out();
+        agent.stdout.wait_for_substring("session paused");
+
+        // Whoever holds the ticket (the relay itself, say) gets the session from the relay,
+        // but not from the agent: it lacks the end-to-end resumption secret.
+        let (mut control, answer) =
+            ask_to_resume(&relay, viewer.session_id, viewer.ticket.clone()).await;
+        assert_eq!(answer, RelayMessage::Resumed);
+        assert!(matches!(
+            control.hear().await,
+            RelayMessage::Resumable { .. }
+        ));
+        assert_eq!(
+            forge_resume(&control).await,
+            Some(Handshake::Abort {
+                reason: AbortReason::ResumeRejected
+            })
+        );
+    });
+    agent.expect_exit(1, "failed end-to-end verification");
+    assert!(!agent.stdout.text().contains("session resumed"));
 }

@@ -1,5 +1,5 @@
 //! Joining a session by code, securing it end to end, and receiving the agent's screen into a
-//! framebuffer.
+//! framebuffer; taking the session back when the connection to the relay is lost.
 
 use std::{
     fmt,
@@ -7,29 +7,29 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{anyhow, bail, Context};
-use quinn::Connection;
-use tether_codec::{Decoder, DecoderLimits, Frame, Rect};
+use anyhow::{anyhow, Context};
+use tether_codec::{Frame, Rect};
 use tether_e2e::ShortAuthString;
 use tether_proto::{
     control::{ClientMessage, RelayMessage},
-    session::{AgentMessage, Capabilities, FrameTiming, ViewerMessage},
-    SessionCode, UpdateAssembler, PROTOCOL_VERSION,
+    session::{AgentMessage, Capabilities, ViewerMessage},
+    SessionCode, PROTOCOL_VERSION,
 };
-use tether_transport::{
-    connect_to_relay, open_control, viewer_handshake, MessageReceiver, RelayTarget, SecureStream,
-};
+use tether_transport::{viewer_handshake, RelayTarget, SecureStream};
 use tokio::sync::{mpsc, Notify};
 
-use crate::{cursor::RemoteCursor, input::InputFeed, latency::LatencyLog, ViewerError};
+use crate::{
+    cursor::RemoteCursor,
+    frame_stream::FrameStream,
+    input::InputFeed,
+    latency::LatencyLog,
+    relay_link::{LinkError, RelayLink, Ticket},
+    resume::{resume, Resumption, SessionStream},
+    ViewerError,
+};
 
 /// Updates the viewer lets the agent send ahead of its acknowledgements.
 const WINDOW: u8 = 2;
-/// Largest screen the viewer accepts (8K UHD).
-const LIMITS: DecoderLimits = DecoderLimits {
-    max_width: 7680,
-    max_height: 4320,
-};
 
 /// What to join and when to stop.
 #[derive(Debug, Clone)]
@@ -73,6 +73,14 @@ pub enum JoinEvent {
     Admitted {
         /// What the session may do.
         granted: Capabilities,
+    },
+    /// The connection to the relay was lost mid-session; the viewer is taking the session
+    /// back on a new one (the framebuffer stays as it was).
+    ConnectionLost,
+    /// The session was taken back: no new code, no new consent.
+    Resumed {
+        /// From noticing the loss to the re-keyed stream.
+        after: Duration,
     },
 }
 
@@ -147,40 +155,47 @@ pub struct ViewOutcome {
     pub elapsed: Duration,
     /// Latency per stage of the updates the agent timed.
     pub latency: LatencyLog,
+    /// How many times the session was taken back after a lost connection.
+    pub resumes: u32,
 }
 
 /// Joins the session behind `options.code` and receives frame updates until `options.frames`
-/// have been applied or `options.stop` is notified.
+/// have been applied or `options.stop` is notified. If the connection to the relay is lost
+/// mid-session, takes the session back on a new one, for as long as the relay keeps it.
 pub async fn join(options: &JoinOptions) -> Result<ViewOutcome, ViewerError> {
-    let relay = connect_to_relay(&options.target).await?;
-    let connection = relay.connection;
-    let result = view(options, &connection).await;
-    connection.close(0u32.into(), b"viewer done");
-    let _ = tokio::time::timeout(Duration::from_secs(1), relay.endpoint.wait_idle()).await;
+    let mut link = RelayLink::open(&options.target)
+        .await
+        .map_err(|e| match e {
+            LinkError::Connect(e) => ViewerError::Connect(e),
+            LinkError::Transport(e) => ViewerError::Other(e.into()),
+        })?;
+    let result = view(options, &mut link).await;
+    link.close().await;
     result
 }
 
-async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutcome, ViewerError> {
-    let software = concat!("tether-viewer ", env!("CARGO_PKG_VERSION"));
-    let (mut control_send, mut control) = open_control(connection, software)
-        .await
-        .map_err(anyhow::Error::from)?;
+/// Why a session stream stopped before the viewing was done.
+enum Interrupted {
+    /// The connection to the relay was lost: the session may be taken back.
+    Lost(ViewerError),
+    /// The session is over.
+    Failed(ViewerError),
+}
+
+async fn view(options: &JoinOptions, link: &mut RelayLink) -> Result<ViewOutcome, ViewerError> {
+    let mut ticket = None;
     // Only the nameplate goes to the relay; the whole code keys the handshake below.
-    control_send
-        .send(&ClientMessage::Join {
-            nameplate: options.code.nameplate(),
-            name: options.name.clone(),
-        })
-        .await
-        .map_err(anyhow::Error::from)?;
-    let (agent, session_id) = loop {
-        match control.recv().await.context("lost the relay")? {
-            Some(RelayMessage::Welcome { .. }) => {}
-            Some(RelayMessage::Paired { peer, session_id }) => break (peer, session_id),
-            Some(RelayMessage::Refused { reason }) => return Err(ViewerError::Refused(reason)),
-            Some(RelayMessage::Ended { reason }) => return Err(ViewerError::Ended(reason)),
-            other => return Err(anyhow!("unexpected message from the relay: {other:?}").into()),
-        }
+    link.say(&ClientMessage::Join {
+        nameplate: options.code.nameplate(),
+        name: options.name.clone(),
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    let (agent, session_id) = match link.next(&mut ticket).await.context("lost the relay")? {
+        Some(RelayMessage::Paired { peer, session_id }) => (peer, session_id),
+        Some(RelayMessage::Refused { reason }) => return Err(ViewerError::Refused(reason)),
+        Some(RelayMessage::Ended { reason }) => return Err(ViewerError::Ended(reason)),
+        other => return Err(anyhow!("unexpected message from the relay: {other:?}").into()),
     };
     tracing::info!(%agent, "joined the session");
     notify(
@@ -190,12 +205,16 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
         },
     );
 
-    let stream = connection.open_bi().await.map_err(anyhow::Error::from)?;
+    let stream = link
+        .connection
+        .open_bi()
+        .await
+        .map_err(anyhow::Error::from)?;
     let handshake = viewer_handshake(stream, options.code, session_id);
     tokio::pin!(handshake);
     let secured = tokio::select! {
         secured = &mut handshake => secured,
-        message = control.recv() => {
+        message = link.next(&mut ticket) => {
             // An agent that rejects the key aborts the handshake and hangs up at once; its
             // reason, racing the relay's news, is the one worth reporting.
             match tokio::time::timeout(Duration::from_secs(2), &mut handshake).await {
@@ -206,12 +225,13 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
     };
     let SecureStream {
         mut send,
-        mut recv,
+        recv,
         sas,
+        resumption: secret,
     } = match secured {
         Ok(secured) => secured,
         Err(e) if matches!(e, tether_transport::TransportError::E2e(_)) => return Err(e.into()),
-        Err(e) => return Err(explain_end(&mut control, e.into()).await),
+        Err(e) => return Err(explain_end(link, &mut ticket, e.into()).await),
     };
     notify(options, JoinEvent::Secured { sas });
     send.send(&ViewerMessage::Hello {
@@ -222,58 +242,128 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
     })
     .await?;
 
-    let mut stream = FrameStream::new(agent, sas);
+    let mut frames = FrameStream::new(agent, sas);
+    let mut stream = (send, recv);
+    let mut resumption = Resumption {
+        session_id,
+        ticket,
+        secret,
+    };
+    let mut resumes = 0;
+    loop {
+        let interrupted = match receive(
+            options,
+            link,
+            &mut frames,
+            &mut stream,
+            &mut resumption.ticket,
+        )
+        .await
+        {
+            Ok(()) => return frames.finish(resumes).map_err(Into::into),
+            Err(interrupted) => interrupted,
+        };
+        let error = match interrupted {
+            // Only an admitted session is kept by the agent for a viewer that comes back.
+            Interrupted::Lost(error) if frames.granted.is_some() && resumption.ticket.is_some() => {
+                error
+            }
+            Interrupted::Lost(error) | Interrupted::Failed(error) => return Err(error),
+        };
+        tracing::warn!("lost the connection to the relay ({error}); taking the session back");
+        notify(options, JoinEvent::ConnectionLost);
+        let lost_at = Instant::now();
+        let (resumed_link, resumed_stream) = tokio::select! {
+            resumed = resume(&options.target, &mut resumption) => resumed?,
+            () = stopped(options.stop.as_deref()) => return frames.finish(resumes).map_err(Into::into),
+        };
+        *link = resumed_link;
+        stream = resumed_stream;
+        frames.resumed();
+        resumes += 1;
+        let after = lost_at.elapsed();
+        tracing::info!(after_ms = after.as_millis() as u64, "session resumed");
+        notify(options, JoinEvent::Resumed { after });
+    }
+}
+
+/// Receives updates on one session stream until the viewing is done (`Ok`) or the stream is
+/// interrupted.
+async fn receive(
+    options: &JoinOptions,
+    link: &mut RelayLink,
+    frames: &mut FrameStream,
+    (send, recv): &mut SessionStream,
+    ticket: &mut Option<Ticket>,
+) -> Result<(), Interrupted> {
     loop {
         tokio::select! {
             () = stopped(options.stop.as_deref()) => {
                 let _ = send.close().await;
-                return stream.finish().map_err(Into::into);
+                return Ok(());
             }
-            Some(event) = next_input(options.input.as_ref()), if stream.granted.is_some_and(|g| g.control) => {
-                send.send(&ViewerMessage::Input(event)).await?;
+            Some(event) = next_input(options.input.as_ref()), if frames.granted.is_some_and(|g| g.control) => {
+                send.send(&ViewerMessage::Input(event)).await.map_err(|e| broken(link, e))?;
             }
-            message = control.recv() => {
+            message = link.next(ticket) => {
+                if let Err(e) = &message {
+                    if e.is_disconnect() && link.lost() {
+                        return Err(Interrupted::Lost(anyhow!("lost the relay: {e}").into()));
+                    }
+                }
                 // A user who declines is answered and the agent hangs up at once; that answer
                 // may still be on its way when the relay reports the hang-up.
                 if let Ok(Ok(Some(AgentMessage::Declined))) =
                     tokio::time::timeout(Duration::from_secs(1), recv.recv()).await
                 {
-                    return Err(ViewerError::Declined);
+                    return Err(Interrupted::Failed(ViewerError::Declined));
                 }
-                return Err(relay_ended(message));
+                return Err(Interrupted::Failed(relay_ended(message)));
             }
             message = recv.recv() => {
                 let message = match message {
                     Ok(Some(message)) => message,
-                    Ok(None) => return Err(anyhow!("the agent ended the session").into()),
-                    Err(e @ tether_transport::TransportError::E2e(_)) => return Err(e.into()),
-                    Err(e) => return Err(explain_end(&mut control, e.into()).await),
+                    Ok(None) => {
+                        let ended = anyhow!("the agent ended the session");
+                        return Err(Interrupted::Failed(ended.into()));
+                    }
+                    Err(e @ tether_transport::TransportError::E2e(_)) => {
+                        return Err(Interrupted::Failed(e.into()))
+                    }
+                    Err(e) if e.is_disconnect() && link.lost() => {
+                        return Err(Interrupted::Lost(e.into()))
+                    }
+                    Err(e) => {
+                        return Err(Interrupted::Failed(explain_end(link, ticket, e.into()).await))
+                    }
                 };
                 if message == AgentMessage::Declined {
-                    return Err(ViewerError::Declined);
+                    return Err(Interrupted::Failed(ViewerError::Declined));
                 }
                 let moved_cursor = matches!(message, AgentMessage::Cursor(_));
-                let admitted_before = stream.granted.is_some();
-                let applied = stream.handle(message)?;
+                let admitted_before = frames.granted.is_some();
+                let applied = frames
+                    .handle(message)
+                    .map_err(|e| Interrupted::Failed(e.into()))?;
                 if let (true, Some(observer)) = (moved_cursor, &options.cursor) {
-                    (observer.0)(&stream.cursor);
+                    (observer.0)(&frames.cursor);
                 }
-                if let (false, Some(granted)) = (admitted_before, stream.granted) {
+                if let (false, Some(granted)) = (admitted_before, frames.granted) {
                     notify(options, JoinEvent::Admitted { granted });
                 }
                 if let Some(seq) = applied {
-                    if let (Some(observer), Some(frame)) = (&options.observer, stream.decoder.framebuffer()) {
+                    if let (Some(observer), Some(frame)) = (&options.observer, frames.decoder.framebuffer()) {
                         let applied = AppliedUpdate {
-                            changed: &stream.changed,
-                            bytes: stream.last_bytes,
-                            latency: stream.last_latency,
+                            changed: &frames.changed,
+                            bytes: frames.last_bytes,
+                            latency: frames.last_latency,
                         };
                         (observer.0)(frame, &applied);
                     }
-                    send.send(&ViewerMessage::Ack { seq }).await?;
-                    if options.frames.is_some_and(|n| stream.frames >= n) {
+                    send.send(&ViewerMessage::Ack { seq }).await.map_err(|e| broken(link, e))?;
+                    if options.frames.is_some_and(|n| frames.frames >= n) {
                         let _ = send.close().await;
-                        return stream.finish().map_err(Into::into);
+                        return Ok(());
                     }
                 }
             }
@@ -281,13 +371,13 @@ async fn view(options: &JoinOptions, connection: &Connection) -> Result<ViewOutc
     }
 }
 
-/// Now, in microseconds since the Unix epoch (0 if the clock is before it).
-fn unix_micros() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
-        })
+/// A send on the session stream failed: lost with the connection, or the session is over.
+fn broken(link: &RelayLink, error: tether_transport::TransportError) -> Interrupted {
+    if error.is_disconnect() && link.lost() {
+        Interrupted::Lost(error.into())
+    } else {
+        Interrupted::Failed(error.into())
+    }
 }
 
 /// The next input event to forward; never without a feed.
@@ -327,160 +417,12 @@ fn relay_ended(
 /// The session stream broke: the relay usually says why on the control stream at the same
 /// moment (e.g. the agent vanished), and that reason is the one worth reporting.
 async fn explain_end(
-    control: &mut MessageReceiver<RelayMessage>,
+    link: &mut RelayLink,
+    ticket: &mut Option<Ticket>,
     error: ViewerError,
 ) -> ViewerError {
-    match tokio::time::timeout(Duration::from_secs(2), control.recv()).await {
+    match tokio::time::timeout(Duration::from_secs(2), link.next(ticket)).await {
         Ok(Ok(Some(RelayMessage::Ended { reason }))) => ViewerError::Ended(reason),
         _ => error,
-    }
-}
-
-/// The viewer's side of the session stream, without IO: hello, chunks, decoding, counters.
-struct FrameStream {
-    agent: String,
-    sas: ShortAuthString,
-    granted: Option<Capabilities>,
-    cursor: RemoteCursor,
-    timing: Option<FrameTiming>,
-    latency: LatencyLog,
-    /// The areas the last applied update rewrote.
-    changed: Vec<Rect>,
-    /// The last applied update's size.
-    last_bytes: usize,
-    /// The last applied update's total latency, when timed.
-    last_latency: Option<Duration>,
-    screen: Option<String>,
-    assembler: UpdateAssembler,
-    decoder: Decoder,
-    last_seq: Option<u64>,
-    frames: u64,
-    bytes: u64,
-    first_at: Option<Instant>,
-    last_at: Option<Instant>,
-}
-
-impl FrameStream {
-    fn new(agent: String, sas: ShortAuthString) -> Self {
-        let max_update = LIMITS.max_width as usize * LIMITS.max_height as usize * 4 + (1 << 20);
-        Self {
-            agent,
-            sas,
-            granted: None,
-            cursor: RemoteCursor::default(),
-            timing: None,
-            latency: LatencyLog::default(),
-            changed: Vec::new(),
-            last_bytes: 0,
-            last_latency: None,
-            screen: None,
-            assembler: UpdateAssembler::new(max_update),
-            decoder: Decoder::new(LIMITS),
-            last_seq: None,
-            frames: 0,
-            bytes: 0,
-            first_at: None,
-            last_at: None,
-        }
-    }
-
-    /// Handles one message; returns the sequence number of an update it completed and applied.
-    fn handle(&mut self, message: AgentMessage) -> anyhow::Result<Option<u64>> {
-        match message {
-            AgentMessage::Declined => bail!("the user declined the session"),
-            AgentMessage::Timing(timing) => {
-                self.timing = Some(timing);
-                Ok(None)
-            }
-            AgentMessage::Cursor(update) => {
-                if self.screen.is_none() {
-                    bail!("cursor update before the agent's hello");
-                }
-                self.cursor
-                    .apply(update)
-                    .context("the agent sent a bad cursor")?;
-                Ok(None)
-            }
-            AgentMessage::Hello {
-                version,
-                screen,
-                width,
-                height,
-                granted,
-            } => {
-                if version != PROTOCOL_VERSION {
-                    bail!(
-                        "agent speaks protocol version {version}, this viewer {PROTOCOL_VERSION}"
-                    );
-                }
-                if self.screen.is_some() {
-                    bail!("agent said hello twice");
-                }
-                if !granted.view {
-                    bail!("the agent admitted the session without granting view");
-                }
-                tracing::info!(%screen, width, height, %granted, "admitted");
-                self.screen = Some(screen);
-                self.granted = Some(granted);
-                Ok(None)
-            }
-            AgentMessage::Frame(chunk) => {
-                if self.screen.is_none() {
-                    bail!("frame update before the agent's hello");
-                }
-                let Some((seq, update)) = self.assembler.push(chunk)? else {
-                    return Ok(None);
-                };
-                let decode_start = Instant::now();
-                self.changed = self
-                    .decoder
-                    .apply(&update)
-                    .with_context(|| format!("frame update {seq} is invalid"))?
-                    .changed;
-                let now = Instant::now();
-                self.last_latency =
-                    self.timing
-                        .take()
-                        .filter(|timing| timing.seq == seq)
-                        .map(|timing| {
-                            self.latency
-                                .record(&timing, unix_micros(), now - decode_start)
-                        });
-                self.last_bytes = update.len();
-                self.first_at.get_or_insert(now);
-                self.last_at = Some(now);
-                self.last_seq = Some(seq);
-                self.frames += 1;
-                self.bytes += update.len() as u64;
-                Ok(Some(seq))
-            }
-        }
-    }
-
-    fn finish(self) -> anyhow::Result<ViewOutcome> {
-        let (Some(screen), Some(granted), Some(last_seq), Some(framebuffer)) = (
-            self.screen,
-            self.granted,
-            self.last_seq,
-            self.decoder.framebuffer(),
-        ) else {
-            bail!("no frame received");
-        };
-        let elapsed = match (self.first_at, self.last_at) {
-            (Some(first), Some(last)) => last - first,
-            _ => Duration::ZERO,
-        };
-        Ok(ViewOutcome {
-            agent: self.agent,
-            sas: self.sas,
-            granted,
-            screen,
-            framebuffer: framebuffer.clone(),
-            last_seq,
-            frames: self.frames,
-            bytes: self.bytes,
-            elapsed,
-            latency: self.latency,
-        })
     }
 }

@@ -304,6 +304,12 @@ fn report_join(
     if !outcome.latency.is_empty() {
         println!("latency p50/p99 ms: {}", outcome.latency.summary());
     }
+    if outcome.resumes > 0 {
+        println!(
+            "resumed {} time(s) after the connection was lost",
+            outcome.resumes
+        );
+    }
     if let Some(path) = snapshot {
         write_png(&outcome.framebuffer, path)?;
         println!(
@@ -487,6 +493,14 @@ async fn print_progress(
             JoinEvent::Admitted { granted } => {
                 eprintln!("admitted: {granted}");
                 format!("{digits} · {granted}")
+            }
+            JoinEvent::ConnectionLost => {
+                eprintln!("connection to the relay lost; taking the session back...");
+                format!("{digits} · connection lost, reconnecting")
+            }
+            JoinEvent::Resumed { after } => {
+                eprintln!("session resumed after {} ms", after.as_millis());
+                format!("{digits} · resumed")
             }
         };
         if let Some(window) = &window {

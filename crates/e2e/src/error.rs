@@ -34,6 +34,13 @@ pub enum E2eError {
          tampered with the handshake"
     )]
     ConfirmationFailed,
+    /// A resume request was not made with this session's resumption secret: it was forged
+    /// (e.g. by a relay that knows only its own ticket) or replayed after a later resume.
+    #[error(
+        "the resume request does not prove this session's secret: it was forged, or replayed \
+         after a later resume"
+    )]
+    ResumeRejected,
     /// A sealed record did not authenticate: it was altered, dropped, replayed or reordered.
     #[error("record {seq} failed authentication: the stream was tampered with")]
     RecordRejected {
@@ -87,6 +94,7 @@ impl E2eError {
                 Some(AbortReason::VersionMismatch { ours: *ours })
             }
             E2eError::ConfirmationFailed => Some(AbortReason::ConfirmationFailed),
+            E2eError::ResumeRejected => Some(AbortReason::ResumeRejected),
             E2eError::MachineKeyMismatch | E2eError::TechnicianRejected(_) => {
                 Some(AbortReason::IdentityRejected)
             }

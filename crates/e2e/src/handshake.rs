@@ -19,7 +19,7 @@ use tether_proto::{secure::Handshake, SessionCode, PROTOCOL_VERSION};
 
 use crate::{
     keys::{Role, SessionKeys},
-    E2eError, Opener, Sealer, ShortAuthString,
+    E2eError, Opener, ResumptionSecret, Sealer, ShortAuthString,
 };
 
 /// A keyed, confirmed session stream.
@@ -30,6 +30,8 @@ pub struct Established {
     pub sealer: Sealer,
     /// Opens what the peer sends.
     pub opener: Opener,
+    /// What a later stream may take the session back with (see [`crate::resume`]).
+    pub resumption: ResumptionSecret,
 }
 
 impl Established {
@@ -38,6 +40,7 @@ impl Established {
             sas: keys.short_auth_string(),
             sealer: Sealer::new(keys.record_key(me)),
             opener: Opener::new(keys.record_key(peer)),
+            resumption: keys.resumption_secret(),
         }
     }
 }
@@ -186,6 +189,8 @@ pub(crate) fn unexpected(expected: &'static str, got: Handshake) -> E2eError {
                 Handshake::TechnicianStart { .. } => "a technician's start",
                 Handshake::MachineReply { .. } => "a machine's reply",
                 Handshake::TechnicianProof { .. } => "a technician's proof",
+                Handshake::Resume { .. } => "a resume request",
+                Handshake::Resumed { .. } => "an answer to a resume request",
             },
         },
     }

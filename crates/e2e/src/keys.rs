@@ -4,8 +4,12 @@ use std::fmt;
 
 use ring::{aead, hkdf, hmac};
 
+use crate::resume::{ResumptionSecret, NONCE_LEN};
+
 /// Domain separation for this protocol version's key schedule.
 const SALT: &[u8] = b"tether/1 session key schedule";
+/// Domain separation for the key schedule of a resumed session stream.
+const RESUMED_SALT: &[u8] = b"tether/1 resumed session key schedule";
 
 /// Which end of the session a key belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +41,35 @@ impl SessionKeys {
         }
     }
 
+    /// The schedule of a stream that resumes session `session_id` from `secret`, with both
+    /// sides' fresh nonces (fixed-length, so the concatenation is unambiguous).
+    pub(crate) fn resumed(
+        secret: &ResumptionSecret,
+        session_id: u64,
+        viewer_nonce: &[u8; NONCE_LEN],
+        agent_nonce: &[u8; NONCE_LEN],
+    ) -> Self {
+        let input = [
+            secret.bytes().as_slice(),
+            &session_id.to_be_bytes(),
+            viewer_nonce,
+            agent_nonce,
+        ]
+        .concat();
+        Self {
+            prk: hkdf::Salt::new(hkdf::HKDF_SHA256, RESUMED_SALT).extract(&input),
+        }
+    }
+
+    /// The secret a later stream may resume this session from.
+    pub(crate) fn resumption_secret(&self) -> ResumptionSecret {
+        let mut bytes = [0u8; 32];
+        self.okm(&[b"resumption".as_slice()], Len(32))
+            .fill(&mut bytes)
+            .expect("an Okm fills a buffer of its own length");
+        ResumptionSecret::new(bytes)
+    }
+
     /// The MAC `role` sends to prove it holds the key.
     pub(crate) fn confirmation(&self, role: Role) -> hmac::Tag {
         hmac::sign(&self.confirmation_key(role), CONFIRMATION_MESSAGE)
@@ -56,7 +89,7 @@ impl SessionKeys {
     /// The short authentication string both sides show.
     pub(crate) fn short_auth_string(&self) -> ShortAuthString {
         let mut bytes = [0u8; 4];
-        self.okm(&[b"short authentication string".as_slice()], Len4)
+        self.okm(&[b"short authentication string".as_slice()], Len(4))
             .fill(&mut bytes)
             .expect("an Okm fills a buffer of its own length");
         ShortAuthString(u32::from_be_bytes(bytes) % 1_000_000)
@@ -78,11 +111,12 @@ impl SessionKeys {
 /// What each side MACs to confirm the key (the key itself binds code, identities and messages).
 const CONFIRMATION_MESSAGE: &[u8] = b"tether/1 key confirmation";
 
-struct Len4;
+/// An HKDF output length.
+struct Len(usize);
 
-impl hkdf::KeyType for Len4 {
+impl hkdf::KeyType for Len {
     fn len(&self) -> usize {
-        4
+        self.0
     }
 }
 

@@ -13,6 +13,9 @@
 //!   implicit sequence numbers, so a flipped, dropped, replayed or reordered record, or a stream
 //!   cut short, is detected.
 //!
+//! A viewer whose connection was lost takes its session back on a new stream by proving it
+//! holds the session's [`ResumptionSecret`], and both ends re-key ([`resume`]).
+//!
 //! Sessions with an enrolled machine authenticate both ends by long-term keys instead: the
 //! technician's certificate and the machine's ed25519 key sign an X25519 exchange
 //! ([`unattended`]).
@@ -24,6 +27,7 @@ pub mod handshake;
 mod keys;
 mod machine_key;
 mod record;
+pub mod resume;
 pub mod unattended;
 
 pub use error::E2eError;
@@ -33,3 +37,4 @@ pub use handshake::{
 pub use keys::ShortAuthString;
 pub use machine_key::{machine_key_fingerprint, verify_machine_signature, MachineKey};
 pub use record::{Opened, Opener, Sealer, RECORD_OVERHEAD};
+pub use resume::{AgentResuming, AgentResumption, ResumptionSecret, ViewerResuming};

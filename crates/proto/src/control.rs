@@ -61,6 +61,27 @@ pub enum ClientMessage {
         /// The machine's name.
         machine: String,
     },
+    /// Viewer, on a new connection after its last one was lost mid-session: take the session
+    /// back. The relay checks the ticket; the agent then checks, end to end, that this is the
+    /// same viewer (see [`crate::secure::Handshake::Resume`]).
+    Resume {
+        /// The session to take back.
+        session_id: u64,
+        /// The ticket of the relay's last [`RelayMessage::Resumable`].
+        ticket: ResumeTicket,
+    },
+}
+
+/// A relay's one-time proof that a connection may take a suspended session back. It only
+/// convinces the relay: the agent accepts the viewer back only after an end-to-end proof.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeTicket(pub [u8; 32]);
+
+impl std::fmt::Debug for ResumeTicket {
+    /// Never the bytes: the ticket is a bearer secret for the relay.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResumeTicket(..)")
+    }
 }
 
 /// The label and length of the TLS keying material an [`ClientMessage::Online`] proof signs.
@@ -134,6 +155,26 @@ pub enum RelayMessage {
         /// against the organisation's CA before trusting the key.
         machine: MachineIdentity,
     },
+    /// Viewer, after [`RelayMessage::Paired`] or [`RelayMessage::Resumed`]: if this connection
+    /// is lost (not closed), a new one may take the session back with
+    /// [`ClientMessage::Resume`] and this ticket within `grace_secs`. Each ticket works once;
+    /// the relay sends none when it does not hold sessions for lost viewers.
+    Resumable {
+        /// The ticket to present.
+        ticket: ResumeTicket,
+        /// Seconds the relay keeps the session for a lost viewer.
+        grace_secs: u32,
+    },
+    /// Answer to [`ClientMessage::Resume`]: the session is this connection's now; forwarded
+    /// streams follow, and a new [`RelayMessage::Resumable`].
+    Resumed,
+    /// Agent: the viewer's connection was lost (not closed); the relay keeps the session for
+    /// `grace_secs` in case the viewer comes back on a new stream. [`RelayMessage::Ended`]
+    /// follows if it does not.
+    Suspended {
+        /// Seconds the viewer has to come back.
+        grace_secs: u32,
+    },
 }
 
 /// One machine in a [`RelayMessage::Machines`] list.
@@ -201,6 +242,10 @@ pub enum Refusal {
     MachineOffline,
     /// The access policy does not let this technician's role reach this machine.
     NotPermitted,
+    /// No session of that id waits for this ticket (wrong ticket, or an unknown session).
+    ResumeInvalid,
+    /// The session waited for its viewer's return for the whole grace period and has ended.
+    ResumeExpired,
 }
 
 impl std::fmt::Display for Refusal {
@@ -238,6 +283,12 @@ impl std::fmt::Display for Refusal {
             Refusal::MachineOffline => f.write_str("the machine is enrolled but not online"),
             Refusal::NotPermitted => {
                 f.write_str("the access policy does not let your role reach this machine")
+            }
+            Refusal::ResumeInvalid => {
+                f.write_str("the relay does not recognise this session's resume ticket")
+            }
+            Refusal::ResumeExpired => {
+                f.write_str("too late to resume: the session ended when its grace period ran out")
             }
         }
     }

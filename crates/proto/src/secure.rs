@@ -18,6 +18,15 @@
 //!    transcript, including the machine's signature;
 //! 4. agent → viewer [`Handshake::Confirm`]: proof that the agent derived the same key.
 //!
+//! A viewer whose connection was lost takes its session back on a new stream by proving it
+//! holds the resumption secret both ends derived when the session was established (the relay
+//! never learns it), and both ends re-key:
+//!
+//! 1. viewer → agent [`Handshake::Resume`]: a fresh nonce, MACed under the resumption secret;
+//! 2. agent → viewer [`Handshake::Resumed`]: the agent's nonce and its key confirmation under
+//!    the new keys (derived from the secret and both nonces);
+//! 3. viewer → agent [`Handshake::Confirm`]: the viewer's key confirmation.
+//!
 //! From then on each side sends only [`Sealed`] records: AEAD ciphertexts of session messages
 //! under per-direction keys with implicit sequence numbers (see the `tether-e2e` crate). Either
 //! side may send [`Handshake::Abort`] instead of its next handshake message; it is not
@@ -80,6 +89,26 @@ pub enum Handshake {
         /// Why.
         reason: AbortReason,
     },
+    /// Viewer → agent: opens a stream that takes a suspended session back.
+    Resume {
+        /// The viewer's [`crate::PROTOCOL_VERSION`].
+        version: u16,
+        /// 32 fresh random bytes.
+        #[serde(with = "serde_bytes")]
+        nonce: Vec<u8>,
+        /// HMAC-SHA256 of the session id and the nonce under the resumption secret.
+        #[serde(with = "serde_bytes")]
+        mac: Vec<u8>,
+    },
+    /// Agent → viewer: accepts the resume.
+    Resumed {
+        /// 32 fresh random bytes.
+        #[serde(with = "serde_bytes")]
+        nonce: Vec<u8>,
+        /// The agent's key confirmation under the new session keys.
+        #[serde(with = "serde_bytes")]
+        mac: Vec<u8>,
+    },
 }
 
 /// Why a side aborted the handshake.
@@ -94,6 +123,8 @@ pub enum AbortReason {
     ConfirmationFailed,
     /// The peer's identity (certificate or machine key) did not verify.
     IdentityRejected,
+    /// The agent did not accept the viewer's proof for taking the session back.
+    ResumeRejected,
 }
 
 impl std::fmt::Display for AbortReason {
@@ -107,6 +138,9 @@ impl std::fmt::Display for AbortReason {
             }
             AbortReason::IdentityRejected => {
                 f.write_str("the peer did not accept this side's certificate or machine key")
+            }
+            AbortReason::ResumeRejected => {
+                f.write_str("the agent did not accept this side's proof for resuming the session")
             }
         }
     }

@@ -8,12 +8,14 @@
 //!   [`tether_proto::Deframer`].
 //! - [`secure`]: session streams keyed end to end by the one-time code (`tether-e2e`), carrying
 //!   typed messages in sealed records.
+//! - [`resume`]: re-keying a session on a new stream after the viewer's connection was lost.
 
 pub mod config;
 pub mod connect;
 pub mod error;
 pub mod framed;
 pub mod identity;
+pub mod resume;
 pub mod secure;
 
 pub use connect::{
@@ -21,6 +23,7 @@ pub use connect::{
 };
 pub use error::{ConnectError, TransportError};
 pub use framed::{open_control, MessageReceiver, MessageSender};
+pub use resume::{agent_resume, viewer_resume};
 pub use secure::{
     agent_handshake, machine_handshake, technician_handshake, viewer_handshake, SecureReceiver,
     SecureSender, SecureStream,

@@ -10,8 +10,8 @@ use tether_e2e::{
     unattended::{
         MachineHandshake, Technician, TechnicianAuthority, TechnicianHandshake, TechnicianKey,
     },
-    AgentHandshake, E2eError, Established, MachineKey, Opened, Opener, Sealer, ShortAuthString,
-    ViewerHandshake,
+    AgentHandshake, E2eError, Established, MachineKey, Opened, Opener, ResumptionSecret, Sealer,
+    ShortAuthString, ViewerHandshake,
 };
 use tether_proto::{
     secure::{Handshake, Sealed},
@@ -32,6 +32,8 @@ pub struct SecureStream<Out, In> {
     pub recv: SecureReceiver<In>,
     /// The short authentication string both sides show.
     pub sas: ShortAuthString,
+    /// What a later stream may take the session back with (see [`crate::resume`]).
+    pub resumption: ResumptionSecret,
 }
 
 /// Runs the viewer's side of the handshake on a stream it opened to the agent.
@@ -130,7 +132,7 @@ pub async fn machine_handshake<
 
 /// Turns the handshake's outcome into a secure stream, or tells the peer why it failed (when
 /// that helps it) and returns the error.
-async fn established<Out: Serialize, In: DeserializeOwned>(
+pub(crate) async fn established<Out: Serialize, In: DeserializeOwned>(
     mut send: MessageSender<Handshake>,
     recv: MessageReceiver<Handshake>,
     result: Result<Established, TransportError>,
@@ -149,6 +151,7 @@ async fn established<Out: Serialize, In: DeserializeOwned>(
                 _message: PhantomData,
             },
             sas: established.sas,
+            resumption: established.resumption,
         }),
         Err(error) => {
             if let TransportError::E2e(e2e) = &error {
@@ -166,7 +169,7 @@ async fn established<Out: Serialize, In: DeserializeOwned>(
     }
 }
 
-async fn expect_message(
+pub(crate) async fn expect_message(
     recv: &mut MessageReceiver<Handshake>,
 ) -> Result<Handshake, TransportError> {
     recv.recv()

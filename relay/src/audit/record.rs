@@ -29,6 +29,8 @@ pub enum SessionEnd {
     RelayShutdown,
     /// The viewer broke the control protocol and was disconnected.
     ProtocolError,
+    /// The viewer's connection was lost and it did not come back within the grace period.
+    ViewerLost,
 }
 
 impl SessionEnd {
@@ -39,6 +41,7 @@ impl SessionEnd {
             SessionEnd::ViewerDisconnected => "viewer_disconnected",
             SessionEnd::RelayShutdown => "relay_shutdown",
             SessionEnd::ProtocolError => "protocol_error",
+            SessionEnd::ViewerLost => "viewer_lost",
         }
     }
 }
@@ -59,6 +62,8 @@ pub fn refusal_label(refusal: &Refusal) -> &'static str {
         Refusal::NotEnrolled => "not_enrolled",
         Refusal::MachineOffline => "machine_offline",
         Refusal::NotPermitted => "not_permitted",
+        Refusal::ResumeInvalid => "resume_invalid",
+        Refusal::ResumeExpired => "resume_expired",
     }
 }
 
@@ -133,6 +138,29 @@ pub enum AuditEvent {
         bytes_to_agent: u64,
         /// Bytes forwarded from the agent to the viewer.
         bytes_to_viewer: u64,
+    },
+    /// A viewer's connection was lost mid-session: the session waits for it to come back.
+    SessionSuspended {
+        /// The relay's session id.
+        session_id: u64,
+        /// The viewer, as last connected.
+        viewer: Peer,
+    },
+    /// A viewer took its session back on a new connection with its resume ticket.
+    SessionResumed {
+        /// The relay's session id.
+        session_id: u64,
+        /// The viewer, as connected now.
+        viewer: Peer,
+    },
+    /// A connection's attempt to take a session back was refused.
+    ResumeRefused {
+        /// The session it asked for.
+        session_id: u64,
+        /// The connection (unnamed: a resume request carries no name).
+        viewer: Peer,
+        /// Why, as [`crate::Denied::label`] says it.
+        reason: &'static str,
     },
     /// A machine enrolled with a credential (`reason` records its group).
     MachineEnrolled {
@@ -275,6 +303,23 @@ impl AuditEvent {
                 bytes_to_agent: Some(bytes_to_agent),
                 bytes_to_viewer: Some(bytes_to_viewer),
                 ..record("session_ended")
+            },
+            AuditEvent::SessionSuspended { session_id, viewer } => AuditRecord {
+                session_id: Some(session_id),
+                ..with_viewer(record("session_suspended"), viewer)
+            },
+            AuditEvent::SessionResumed { session_id, viewer } => AuditRecord {
+                session_id: Some(session_id),
+                ..with_viewer(record("session_resumed"), viewer)
+            },
+            AuditEvent::ResumeRefused {
+                session_id,
+                viewer,
+                reason,
+            } => AuditRecord {
+                session_id: Some(session_id),
+                reason: Some(reason.to_owned()),
+                ..with_viewer(record("resume_refused"), viewer)
             },
             AuditEvent::MachineEnrolled {
                 machine,

@@ -83,7 +83,8 @@ pub struct Paired {
     pub session_id: u64,
 }
 
-/// An agent `desk-1` registers and viewer `tech` joins it; both are told they are paired.
+/// An agent `desk-1` registers and viewer `tech` joins it; both are told they are paired, and
+/// the viewer gets its resume ticket.
 pub async fn pair(relay: &str, fingerprint: Fingerprint, known: &Path) -> Paired {
     let mut agent = Client::connect(relay, fingerprint, known).await;
     let registered = agent
@@ -106,6 +107,12 @@ pub async fn pair(relay: &str, fingerprint: Fingerprint, known: &Path) -> Paired
         panic!("expected pairing, got {paired:?}");
     };
     assert_eq!(peer, "desk-1");
+    // A ticket to take the session back with, should the viewer's connection be lost.
+    let resumable = viewer.hear().await;
+    assert!(
+        matches!(resumable, RelayMessage::Resumable { grace_secs: 30, .. }),
+        "{resumable:?}"
+    );
     assert_eq!(
         agent.hear().await,
         RelayMessage::Paired {
