@@ -323,9 +323,10 @@ async fn receive(
             message = recv.recv() => {
                 let message = match message {
                     Ok(Some(message)) => message,
+                    // The agent's authenticated close: its user ended the session (exit 4).
                     Ok(None) => {
-                        let ended = anyhow!("the agent ended the session");
-                        return Err(Interrupted::Failed(ended.into()));
+                        let ended = ViewerError::Ended(tether_proto::control::EndReason::AgentDisconnected);
+                        return Err(Interrupted::Failed(ended));
                     }
                     Err(e @ tether_transport::TransportError::E2e(_)) => {
                         return Err(Interrupted::Failed(e.into()))
