@@ -214,6 +214,7 @@ async fn serve(
     }
     let register = ClientMessage::Register {
         name: config.name.clone(),
+        auto_accept: matches!(config.consent, ConsentPolicy::AutoAccept),
     };
     send.send(&register).await?;
     let mut issued = None;

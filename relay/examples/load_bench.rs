@@ -194,6 +194,7 @@ async fn register_agents(
             let _permit = limit.acquire_owned().await?;
             let ask = ClientMessage::Register {
                 name: format!("agent-{i}"),
+                auto_accept: false,
             };
             match client(&endpoint, addr, ask).await? {
                 (agent, RelayMessage::Registered { nameplate, .. }) => Ok((agent, nameplate)),

@@ -36,6 +36,7 @@ pub(crate) async fn serve(
     connection: &Connection,
     mut control: Control,
     name: String,
+    auto_accept: bool,
 ) -> anyhow::Result<()> {
     let remote = connection.remote_address();
     let agent = Peer {
@@ -69,9 +70,13 @@ pub(crate) async fn serve(
             }
         };
         info!(%remote, %name, nameplate = %code, "issued a nameplate");
+        if auto_accept {
+            warn!(%remote, %name, nameplate = %code, "this agent admits technicians without asking its user (auto-accept)");
+        }
         shared.audit.record(AuditEvent::NameplateIssued {
             nameplate: code,
             agent: agent.clone(),
+            auto_accept,
         });
         let expires_in_secs = shared
             .config

@@ -364,9 +364,9 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
         .await
         .context("no register or join in time")??;
     match request {
-        Some(ClientMessage::Register { name }) => {
+        Some(ClientMessage::Register { name, auto_accept }) => {
             shared.metrics.agents_registered.inc();
-            let served = agent_side::serve(&shared, connection, control, name).await;
+            let served = agent_side::serve(&shared, connection, control, name, auto_accept).await;
             shared.metrics.agents_registered.dec();
             served
         }

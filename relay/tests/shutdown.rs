@@ -31,6 +31,7 @@ fn sigterm_tells_every_client_and_exits_zero() {
         let registered = waiting
             .say(ClientMessage::Register {
                 name: "desk-2".to_owned(),
+                auto_accept: false,
             })
             .await;
         assert!(matches!(registered, RelayMessage::Registered { .. }));

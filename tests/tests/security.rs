@@ -212,3 +212,38 @@ fn a_relay_guessing_the_secret_is_caught_by_both_sides() {
     let burnt = run.agent.stdout.wait_for("code burnt: ");
     assert!(burnt.contains("key confirmation failed"), "{burnt}");
 }
+
+#[test]
+fn auto_accepting_agents_are_marked_in_the_relays_audit_log() {
+    let relay = Relay::start(&[]);
+    let (_auto, auto_code) = relay.agent(1, "64x64");
+    let (_asking, asking_code) = relay.attended_agent(2, "64x64");
+    let nameplate = |code: &str| code[..7].to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let issued = loop {
+        let audit = std::process::Command::new(tether_tests::binary("tether-relay"))
+            .args(["audit", "--json", "--data-dir", &relay.path("relay")])
+            .output()
+            .expect("run audit");
+        let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
+        let issued: Vec<String> = audit
+            .lines()
+            .filter(|row| row.contains("nameplate_issued"))
+            .map(str::to_owned)
+            .collect();
+        if issued.len() == 2 || std::time::Instant::now() > deadline {
+            break issued;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(issued.len(), 2, "{issued:?}");
+    let row_of = |code: &str| {
+        issued
+            .iter()
+            .find(|row| row.contains(&nameplate(code)))
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for {code} in {issued:?}"))
+    };
+    assert!(row_of(&auto_code).contains("\"reason\":\"auto_accept\""));
+    assert!(!row_of(&asking_code).contains("auto_accept"));
+}

@@ -22,6 +22,10 @@ pub enum ClientMessage {
     Register {
         /// How the machine presents itself to the technician (e.g. its host name).
         name: String,
+        /// Whether the agent admits technicians without asking its user (`--auto-accept`),
+        /// so the relay's audit log records it: consent itself happens end to end, where the
+        /// relay cannot see it.
+        auto_accept: bool,
     },
     /// Viewer: join the agent waiting under `nameplate`. (The code's secret half never goes
     /// to the relay; it authenticates the end-to-end handshake.)

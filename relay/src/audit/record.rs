@@ -77,6 +77,8 @@ pub enum AuditEvent {
         nameplate: Nameplate,
         /// The agent.
         agent: Peer,
+        /// Whether the agent said it admits technicians without asking its user.
+        auto_accept: bool,
     },
     /// An agent asked for a nameplate and was refused.
     RegistrationRefused {
@@ -248,8 +250,13 @@ impl AuditEvent {
             ..AuditRecord::default()
         };
         match self {
-            AuditEvent::NameplateIssued { nameplate, agent } => AuditRecord {
+            AuditEvent::NameplateIssued {
+                nameplate,
+                agent,
+                auto_accept,
+            } => AuditRecord {
                 nameplate: Some(nameplate.to_string()),
+                reason: auto_accept.then(|| "auto_accept".to_owned()),
                 ..with_agent(record("nameplate_issued"), agent)
             },
             AuditEvent::RegistrationRefused { agent, reason } => AuditRecord {

@@ -90,6 +90,7 @@ pub async fn pair(relay: &str, fingerprint: Fingerprint, known: &Path) -> Paired
     let registered = agent
         .say(ClientMessage::Register {
             name: "desk-1".to_owned(),
+            auto_accept: false,
         })
         .await;
     let RelayMessage::Registered { nameplate, .. } = registered else {
