@@ -111,6 +111,7 @@ impl LiveSession<'_> {
                     Ok(Some(RelayMessage::Ended { reason })) => {
                         return Ok(Back::Ended(reason.to_string()))
                     }
+                    Ok(None) => bail!("the relay went away while the session waited for its viewer"),
                     Ok(other) => bail!("unexpected message from the relay: {other:?}"),
                     Err(e) => bail!("lost the relay: {e}"),
                 },
