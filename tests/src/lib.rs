@@ -10,6 +10,7 @@ pub mod evil_relay;
 pub mod in_process;
 pub mod organisation;
 pub mod resume_client;
+pub mod snapshot;
 pub mod udp_proxy;
 pub mod x11_clients;
 

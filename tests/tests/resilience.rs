@@ -16,6 +16,7 @@ use tether_screen::DemoDesktop;
 use tether_tests::{
     agent_args, binary,
     resume_client::{ask_to_resume, forge_resume, ScriptedViewer},
+    snapshot::{read_png_as_bgra, snapshot_frame_number},
     udp_proxy::UdpProxy,
     Process, Relay,
 };
@@ -51,28 +52,6 @@ fn waiting_agents_are_back_with_a_new_code_within_3_s_of_a_relay_restart() {
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
-}
-
-/// Reads a PNG snapshot back into BGRA bytes, the framebuffer's layout.
-fn read_png_as_bgra(path: &str) -> (u32, u32, Vec<u8>) {
-    let image = image::open(path)
-        .expect("snapshot is a readable PNG")
-        .into_rgba8();
-    let (width, height) = image.dimensions();
-    let mut pixels = image.into_raw();
-    for pixel in pixels.chunks_exact_mut(4) {
-        pixel.swap(0, 2);
-    }
-    (width, height, pixels)
-}
-
-/// The agent frame number in the viewer's `snapshot: PATH (frame N, WxH)` line.
-fn snapshot_frame_number(line: &str) -> u64 {
-    line.split("(frame ")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no frame number in {line:?}"))
 }
 
 /// The relay's audit log, as `tether-relay audit` prints it.

@@ -1,29 +1,10 @@
 //! A viewer joins an agent through the relay, all three as real processes on 127.0.0.1.
 
 use tether_screen::DemoDesktop;
-use tether_tests::Relay;
-
-/// Reads a PNG snapshot back into BGRA bytes, the framebuffer's layout.
-fn read_png_as_bgra(path: &str) -> (u32, u32, Vec<u8>) {
-    let image = image::open(path)
-        .expect("snapshot is a readable PNG")
-        .into_rgba8();
-    let (width, height) = image.dimensions();
-    let mut pixels = image.into_raw();
-    for pixel in pixels.chunks_exact_mut(4) {
-        pixel.swap(0, 2);
-    }
-    (width, height, pixels)
-}
-
-/// The agent frame number in the viewer's `snapshot: PATH (frame N, WxH)` line.
-fn snapshot_frame_number(line: &str) -> u64 {
-    line.split("(frame ")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no frame number in {line:?}"))
-}
+use tether_tests::{
+    snapshot::{read_png_as_bgra, snapshot_frame_number},
+    Relay,
+};
 
 #[test]
 fn viewer_snapshot_equals_the_agents_demo_frame_bit_exactly() {
