@@ -256,7 +256,15 @@ fn print_machine_event(event: &machine::MachineEvent) {
             session_id,
             technician,
             role,
-        } => println!("session {session_id}: shell opened by {technician} ({role})"),
+            data_path,
+        } => {
+            let via = if *data_path {
+                "the data path"
+            } else {
+                "the relayed stream"
+            };
+            println!("session {session_id}: shell opened by {technician} ({role}) on {via}")
+        }
         MachineEvent::ShellEnded {
             session_id,
             outcome,

@@ -16,6 +16,11 @@ impl Fingerprint {
     pub fn of_der(der: &[u8]) -> Self {
         Self(Sha256::digest(der).into())
     }
+
+    /// The digest's bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
 impl fmt::Display for Fingerprint {

@@ -254,7 +254,13 @@ async fn stream_pair(
     let (far_send, mut far_recv) = accepter.accept_bi().await?;
     let mut header = Vec::new();
     if let Some(session_id) = session_id {
-        encode_message(&StreamHeader { session_id }, &mut header)?;
+        encode_message(
+            &StreamHeader {
+                session_id,
+                data_path: None,
+            },
+            &mut header,
+        )?;
     }
     let mut skip = vec![0; header.len() + 1];
     far_recv.read_exact(&mut skip).await?;

@@ -166,6 +166,7 @@ impl AttendedSession {
             agent_connection: &self.agent_connection,
             session_id: self.session_id,
             tally: &self.tally,
+            data_path: None,
         };
         tokio::select! {
             outcome = session.forward_streams(&mut attached.control) => {

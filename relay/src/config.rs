@@ -1,6 +1,8 @@
 //! The relay's settings.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use serde::{Deserialize, Serialize};
 
 use crate::JoinLimits;
 
@@ -32,6 +34,10 @@ pub struct RelayConfig {
     pub tls: Option<TlsFiles>,
     /// The organisation whose technicians and enrolled machines this relay serves, if any.
     pub organisation: Option<OrgFiles>,
+    /// The UDP address of the data port, which forwards technicians' sessions as datagrams
+    /// (see [`tether_proto::data_path`]); `None` keeps them on relayed streams. Used only
+    /// with an organisation.
+    pub data_listen: Option<SocketAddr>,
 }
 
 /// A certificate chain and its key, in PEM files.
@@ -52,12 +58,68 @@ pub struct OrgFiles {
     pub crl: PathBuf,
 }
 
+/// Where the data port listens, as a setting: an address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DataListen {
+    /// No data port: technicians' sessions stay on relayed streams.
+    Off,
+    /// The data port's UDP address.
+    At(SocketAddr),
+}
+
+/// A `data_listen` value that is neither an address nor `off`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?}: expected a UDP address such as 0.0.0.0:4434, or off")]
+pub struct BadDataListen(String);
+
+impl FromStr for DataListen {
+    type Err = BadDataListen;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "off" => Ok(Self::Off),
+            _ => value
+                .parse()
+                .map(Self::At)
+                .map_err(|_| BadDataListen(value.to_owned())),
+        }
+    }
+}
+
+impl TryFrom<String> for DataListen {
+    type Error = BadDataListen;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<DataListen> for String {
+    fn from(value: DataListen) -> Self {
+        match value {
+            DataListen::Off => "off".to_owned(),
+            DataListen::At(addr) => addr.to_string(),
+        }
+    }
+}
+
+/// The data port beside `listen`: the next port up, or any free one when `listen` takes any.
+pub fn default_data_listen(listen: SocketAddr) -> SocketAddr {
+    let port = match listen.port() {
+        0 => 0,
+        port => port.wrapping_add(1).max(1),
+    };
+    SocketAddr::new(listen.ip(), port)
+}
+
 impl RelayConfig {
     /// Defaults for a relay listening on `listen` with its data (and its audit log,
     /// `relay.db`) in `data_dir`, and no metrics endpoint.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
             listen,
+            data_listen: Some(default_data_listen(listen)),
             database: data_dir.join("relay.db"),
             metrics_listen: None,
             tls: None,

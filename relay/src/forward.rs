@@ -51,6 +51,16 @@ impl SessionTally {
         }
     }
 
+    /// Counts `bytes` forwarded to the agent outside a stream (on the data port).
+    pub fn count_to_agent(&self, bytes: u64) {
+        self.to_agent.add(bytes);
+    }
+
+    /// Counts `bytes` forwarded to the viewer outside a stream (on the data port).
+    pub fn count_to_viewer(&self, bytes: u64) {
+        self.to_viewer.add(bytes);
+    }
+
     /// Bytes forwarded from the viewer to the agent so far.
     pub fn to_agent(&self) -> u64 {
         self.to_agent.session.load(Ordering::Relaxed)
@@ -62,8 +72,8 @@ impl SessionTally {
     }
 }
 
-/// Forwards one viewer stream to a new stream on the agent's connection until both directions
-/// end, counting the bytes in `tally`. Returns the bytes copied (viewer→agent, agent→viewer).
+/// Forwards one viewer stream to a new stream on the agent's connection, which starts with
+/// `header`, until both directions end, counting the bytes in `tally`. Returns the bytes copied (viewer→agent, agent→viewer).
 ///
 /// If one direction fails (a peer vanished or reset its stream), the other is reset too rather
 /// than left running: it could wait forever on a quiet surviving peer, and a session's dead
@@ -71,14 +81,14 @@ impl SessionTally {
 pub async fn forward_stream(
     viewer: (SendStream, RecvStream),
     agent: &Connection,
-    session_id: u64,
+    header: StreamHeader,
     tally: &SessionTally,
 ) -> anyhow::Result<(u64, u64)> {
     let (mut viewer_send, mut viewer_recv) = viewer;
     let (mut agent_send, mut agent_recv) = agent.open_bi().await?;
-    let mut header = Vec::new();
-    encode_message(&StreamHeader { session_id }, &mut header)?;
-    agent_send.write_all(&header).await?;
+    let mut encoded = Vec::new();
+    encode_message(&header, &mut encoded)?;
+    agent_send.write_all(&encoded).await?;
     let copied = tokio::try_join!(
         pump(&mut viewer_recv, &mut agent_send, &tally.to_agent),
         pump(&mut agent_recv, &mut viewer_send, &tally.to_viewer)

@@ -17,6 +17,7 @@ pub mod audit;
 mod config;
 mod connection_limit;
 mod control;
+mod data_path;
 mod database;
 pub mod directory;
 mod forward;

@@ -28,7 +28,7 @@ struct Cli {
     /// listen, data_dir, code_ttl_secs, idle_timeout_secs, database, metrics_listen,
     /// max_connections_per_address, max_streams_per_session, resume_grace_secs,
     /// join_burst_per_address, join_interval_per_address_ms, join_burst_global,
-    /// join_interval_global_ms).
+    /// join_interval_global_ms, tls_cert, tls_key, org_ca, org_crl, data_listen).
     #[arg(long, env = "TETHER_RELAY_CONFIG", global = true)]
     config: Option<PathBuf>,
 

@@ -69,6 +69,13 @@ pub struct RelayMetrics {
     /// `handshakes_failed_total`: TLS handshakes that failed (e.g. a refused client
     /// certificate).
     pub handshakes_failed: Counter,
+    /// `data_path_dropped_total{reason="unknown_source"}`: data port datagrams from addresses
+    /// bound to no session (and not a valid bind).
+    pub data_path_dropped_unknown: Counter,
+    /// `data_path_dropped_total{reason="peer_not_bound"}`: datagrams for a side not bound yet.
+    pub data_path_dropped_unbound: Counter,
+    /// `data_path_dropped_total{reason="send_failed"}`: datagrams the socket could not take.
+    pub data_path_dropped_full: Counter,
 }
 
 impl Default for RelayMetrics {
@@ -137,6 +144,12 @@ impl Default for RelayMetrics {
             Unit::Bytes,
             forwarded.clone(),
         );
+        let data_path_dropped = Family::<Labels, Counter>::default();
+        registry.register(
+            "data_path_dropped",
+            "Datagrams the data port dropped, by reason",
+            data_path_dropped.clone(),
+        );
         let join_failures = Family::<Labels, Counter>::default();
         registry.register(
             "join_failures",
@@ -181,7 +194,15 @@ impl Default for RelayMetrics {
         );
         let direction =
             |to: &'static str| forwarded.get_or_create(&vec![("direction", to)]).clone();
+        let dropped = |why: &'static str| {
+            data_path_dropped
+                .get_or_create(&vec![("reason", why)])
+                .clone()
+        };
         Self {
+            data_path_dropped_unknown: dropped("unknown_source"),
+            data_path_dropped_unbound: dropped("peer_not_bound"),
+            data_path_dropped_full: dropped("send_failed"),
             forwarded_to_agent: direction("to_agent"),
             forwarded_to_viewer: direction("to_viewer"),
             registry,

@@ -29,6 +29,7 @@ use crate::{
     audit::{self, AuditEvent, AuditLog, AuditStore, AuditWriter, Peer},
     connection_limit::{ConnectionCounter, ConnectionSlot},
     control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, HELLO_TIMEOUT},
+    data_path::DataPort,
     directory::Directory,
     machine_side::{self, EnrollRequest},
     metrics::RelayMetrics,
@@ -68,6 +69,8 @@ pub(crate) struct Shared {
     /// Becomes `true` once shutdown begins: connections tell their clients, and sessions it
     /// ends are recorded as ended by the relay.
     pub shutdown: watch::Sender<bool>,
+    /// The data port technicians' sessions may use, if enabled.
+    pub data_port: Option<DataPort>,
     /// Dropped with the last reference to the shared state: tells shutdown every connection
     /// task has finished (and queued its last audit rows).
     pub _released: mpsc::Sender<()>,
@@ -171,6 +174,14 @@ impl Relay {
             None => (None, None),
         };
 
+        let data_port = match (&organisation, config.data_listen) {
+            (Some(_), Some(addr)) => {
+                let port = DataPort::start(addr, metrics.clone()).await?;
+                info!(addr = %port.local_addr(), "data port open for technicians' sessions");
+                Some(port)
+            }
+            _ => None,
+        };
         let (released_sender, released) = mpsc::channel(1);
         let shared = Arc::new(Shared {
             registry: Mutex::new(CodeRegistry::new(config.code_ttl)),
@@ -187,6 +198,7 @@ impl Relay {
             directory: Mutex::new(directory),
             online: Mutex::new(HashMap::new()),
             technician_sessions: Mutex::new(HashMap::new()),
+            data_port,
             shutdown: watch::Sender::new(false),
             _released: released_sender,
         });

@@ -13,7 +13,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    config::{OrgFiles, TlsFiles},
+    config::{DataListen, OrgFiles, TlsFiles},
     JoinLimits, RelayConfig,
 };
 
@@ -130,6 +130,12 @@ pub struct RelaySettings {
     /// re-read whenever it changes [default: DIR/crl.pem beside the CA, if it exists].
     #[arg(long, env = "TETHER_RELAY_ORG_CRL", global = true)]
     pub org_crl: Option<PathBuf>,
+
+    /// UDP address of the data port, or `off`. With an organisation, technicians' sessions run
+    /// their own end-to-end QUIC connection through it, the relay forwarding datagrams
+    /// unopened; off, they stay on streams the relay forwards [default: the listen port + 1].
+    #[arg(long, env = "TETHER_RELAY_DATA_LISTEN", global = true)]
+    pub data_listen: Option<DataListen>,
 }
 
 /// A configuration that cannot be used.
@@ -209,6 +215,7 @@ impl RelaySettings {
             tls_key: self.tls_key.or(lower.tls_key),
             org_ca: self.org_ca.or(lower.org_ca),
             org_crl: self.org_crl.or(lower.org_crl),
+            data_listen: self.data_listen.or(lower.data_listen),
         }
     }
 
@@ -226,6 +233,11 @@ impl RelaySettings {
             config.database = database;
         }
         config.metrics_listen = self.metrics_listen;
+        match self.data_listen {
+            Some(DataListen::Off) => config.data_listen = None,
+            Some(DataListen::At(addr)) => config.data_listen = Some(addr),
+            None => {}
+        }
         config.tls = match (self.tls_cert, self.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
             (None, None) => None,
@@ -324,6 +336,7 @@ impl RelaySettings {
             tls_key: config.tls.as_ref().map(|tls| tls.key.clone()),
             org_ca: config.organisation.as_ref().map(|org| org.ca.clone()),
             org_crl: config.organisation.as_ref().map(|org| org.crl.clone()),
+            data_listen: Some(config.data_listen.map_or(DataListen::Off, DataListen::At)),
         }
     }
 }
@@ -463,6 +476,34 @@ mod tests {
             config.metrics_listen,
             Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
         );
+    }
+
+    #[test]
+    fn the_data_port_sits_beside_the_listen_port_unless_set_or_off() {
+        let resolve = |text: &str| parse(text).unwrap().resolve(|| "/data".into());
+        let beside = resolve("listen = \"0.0.0.0:4433\"\n").unwrap();
+        assert_eq!(
+            beside.data_listen,
+            Some(SocketAddr::from(([0, 0, 0, 0], 4434)))
+        );
+        let any = resolve("listen = \"127.0.0.1:0\"\n").unwrap();
+        assert_eq!(any.data_listen, Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+        let set = resolve("data_listen = \"10.0.0.1:9000\"\n").unwrap();
+        assert_eq!(
+            set.data_listen,
+            Some(SocketAddr::from(([10, 0, 0, 1], 9000)))
+        );
+        let off = resolve("data_listen = \"off\"\n").unwrap();
+        assert_eq!(off.data_listen, None);
+        assert_eq!(
+            RelaySettings::of(&off).data_listen,
+            Some(DataListen::Off),
+            "printed back as off"
+        );
+        let err = parse("data_listen = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected a UDP address"), "{err}");
     }
 
     #[test]

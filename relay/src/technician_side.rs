@@ -90,12 +90,18 @@ pub(crate) async fn open(
     shared.metrics.sessions_active.inc();
     let started = Instant::now();
     let tally = SessionTally::new(&shared.metrics);
+    // Released (its datagrams dropped) when the session ends.
+    let allocation = shared
+        .data_port
+        .as_ref()
+        .and_then(|port| port.allocate(tally.clone()));
     let session = Session {
         shared,
         connection,
         agent_connection: &machine_connection,
         session_id,
         tally: &tally,
+        data_path: allocation.as_ref().map(|a| a.agent),
     };
     let opened = RelayMessage::Opened {
         session_id,
@@ -106,6 +112,7 @@ pub(crate) async fn open(
             enrollment_cert: record.enrollment_cert,
             endorsement: record.endorsement,
         },
+        data_path: allocation.as_ref().map(|a| a.viewer),
     };
     let chain = org::peer_chain(connection).unwrap_or_default();
     let id = connection.stable_id();

@@ -9,7 +9,8 @@ use std::{
 use quinn::Connection;
 use rand::rngs::OsRng;
 use tether_proto::{
-    control::{EndReason, Refusal, RelayMessage, ResumeTicket},
+    control::{EndReason, Refusal, RelayMessage, ResumeTicket, StreamHeader},
+    data_path::DataPathTicket,
     Nameplate,
 };
 use tokio::sync::{mpsc, oneshot, Semaphore};
@@ -209,6 +210,8 @@ pub(crate) struct Session<'a> {
     pub agent_connection: &'a Connection,
     pub session_id: u64,
     pub tally: &'a SessionTally,
+    /// The agent's half of the session's data path, told in each stream's header.
+    pub data_path: Option<DataPathTicket>,
 }
 
 impl Session<'_> {
@@ -255,11 +258,12 @@ impl Session<'_> {
                         anyhow::bail!("opened more than {max_streams} streams at once");
                     };
                     let agent_connection = self.agent_connection.clone();
+                    let header = StreamHeader { session_id, data_path: self.data_path };
                     let tally = self.tally.clone();
                     let open = self.shared.metrics.forwarded_streams_open.clone();
                     open.inc();
                     tokio::spawn(async move {
-                        match forward_stream(stream, &agent_connection, session_id, &tally).await {
+                        match forward_stream(stream, &agent_connection, header, &tally).await {
                             Ok((up, down)) => debug!(session_id, up, down, "stream done"),
                             Err(e) => debug!(session_id, "stream ended: {e:#}"),
                         }

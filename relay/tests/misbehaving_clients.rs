@@ -95,7 +95,14 @@ async fn write_steadily(mut send: SendStream, stop: Arc<AtomicBool>) -> u64 {
 /// `received`, until the stream ends; returns the count.
 async fn read_and_check(mut recv: RecvStream, session_id: u64, received: Arc<AtomicU64>) -> u64 {
     let mut expected = Vec::new();
-    encode_message(&StreamHeader { session_id }, &mut expected).unwrap();
+    encode_message(
+        &StreamHeader {
+            session_id,
+            data_path: None,
+        },
+        &mut expected,
+    )
+    .unwrap();
     let mut header = vec![0; expected.len()];
     recv.read_exact(&mut header).await.unwrap();
     assert_eq!(header, expected, "the relay's header comes first");

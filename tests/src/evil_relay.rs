@@ -162,6 +162,7 @@ async fn serve(
             agent_send
                 .send(&StreamHeader {
                     session_id: SESSION_ID,
+                    data_path: None,
                 })
                 .await?;
             let agent_send = agent_send.into_inner();

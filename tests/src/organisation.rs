@@ -28,19 +28,20 @@ pub struct TechnicianFiles {
 impl Organisation {
     /// Creates a CA and a relay certificate for 127.0.0.1, and starts a relay with them.
     pub fn new() -> Self {
+        Self::with_relay_args(&[])
+    }
+
+    /// [`Organisation::new`], with `extra` flags for the relay.
+    pub fn with_relay_args(extra: &[&str]) -> Self {
         let scratch = tempfile::tempdir().expect("tempdir");
         let pki = scratch.path().join("pki");
         certs_in(&pki, &["init", "--org", "Tether Tests"]);
         certs_in(&pki, &["relay", "127.0.0.1", "localhost"]);
         let path = |name: &str| pki.join(name).to_str().expect("utf-8").to_owned();
-        let relay = Relay::start(&[
-            "--tls-cert",
-            &path("relay.pem"),
-            "--tls-key",
-            &path("relay.key"),
-            "--org-ca",
-            &path("ca.pem"),
-        ]);
+        let (cert, key, ca) = (path("relay.pem"), path("relay.key"), path("ca.pem"));
+        let mut args = vec!["--tls-cert", &cert, "--tls-key", &key, "--org-ca", &ca];
+        args.extend_from_slice(extra);
+        let relay = Relay::start(&args);
         Self {
             relay,
             pki,

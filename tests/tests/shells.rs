@@ -17,6 +17,36 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn shells_run_on_the_data_path_and_on_relayed_streams_when_the_relay_has_none() {
+    for (relay_args, via) in [
+        (&[][..], "the data path"),
+        (&["--data-listen", "off"][..], "the relayed stream"),
+    ] {
+        let org = Organisation::with_relay_args(relay_args);
+        let agent = org.machine("web-01", "prod");
+        let alice = org.technician("alice", "admin", "1d");
+        let output = org.shell(
+            &alice,
+            "web-01",
+            &["sh", "-c", "echo 'up and back'; exit 3"],
+            Stdio::null(),
+        );
+        assert_eq!(text(&output.stdout), "up and back\n", "{via}");
+        assert_eq!(output.status.code(), Some(3), "{via}");
+        agent.stdout.wait_for(&format!(
+            "session 1: shell opened by alice (admin) on {via}"
+        ));
+        // The relay counts the session's bytes on either path.
+        let audit = org.wait_for_audit("viewer_disconnected");
+        let ended = audit
+            .lines()
+            .find(|row| row.contains("\"kind\":\"session_ended\""))
+            .unwrap_or_else(|| panic!("no session_ended row: {audit}"));
+        assert!(!ended.contains("\"bytes_to_viewer\":0"), "{via}: {ended}");
+    }
+}
+
+#[test]
 fn a_command_runs_like_ssh_with_separate_streams_and_its_exit_code() {
     let org = Organisation::new();
     let _agent = org.machine("web-01", "prod");

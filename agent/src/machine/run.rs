@@ -1,6 +1,6 @@
 //! `tether-agent run`: keeps an enrolled machine online and serves technicians' shells.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use quinn::{Connection, RecvStream, SendStream};
@@ -9,12 +9,15 @@ use tether_proto::{
         online_proof_message, ClientMessage, EndReason, RelayMessage, StreamHeader,
         ONLINE_EXPORTER_LABEL, ONLINE_EXPORTER_LEN,
     },
-    shell::{ShellRequest, ShellResponse},
+    data_path::DirectPath,
+    shell::{ExitStatus, ShellRequest, ShellResponse},
 };
-use tether_shell::ShellConfig;
+use tether_shell::{MessageIn, MessageOut, ShellConfig};
 use tether_transport::{
-    connect_to_org_relay, identity::OrgAuthority, machine_handshake, open_control, MessageReceiver,
-    SecureStream,
+    connect_to_org_relay,
+    direct::{agent_direct, DirectLink, Negotiation},
+    identity::OrgAuthority,
+    machine_handshake, open_control, MessageReceiver, MessageSender, SecureStream,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -29,6 +32,8 @@ const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(30);
 /// How long a technician may take from opening a stream to a verified handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a finished shell waits for the viewer to close the session stream.
+const SESSION_CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// How an enrolled machine runs.
 pub struct MachineConfig {
@@ -63,6 +68,9 @@ pub enum MachineEvent {
         technician: String,
         /// Its role.
         role: String,
+        /// Whether it runs on the session's own connection through the relay's data port
+        /// (else on the stream the relay forwards).
+        data_path: bool,
     },
     /// A shell ended.
     ShellEnded {
@@ -167,7 +175,8 @@ async fn serve(
                 let (send, recv) = stream.context("the relay connection closed")?;
                 let config = config.clone();
                 let events = events.clone();
-                tokio::spawn(async move { serve_stream(&config, send, recv, &events).await });
+                let relay = connection.remote_address();
+                tokio::spawn(async move { serve_stream(&config, relay, send, recv, &events).await });
             }
             message = recv.recv() => match message? {
                 Some(RelayMessage::Ended { reason: EndReason::RelayShutdown }) => {
@@ -183,13 +192,14 @@ async fn serve(
 /// Serves one forwarded stream: the unattended handshake, then one shell.
 async fn serve_stream(
     config: &MachineConfig,
+    relay: SocketAddr,
     send: SendStream,
     recv: RecvStream,
     events: &mpsc::UnboundedSender<MachineEvent>,
 ) {
     let mut recv = MessageReceiver::<StreamHeader>::new(recv);
-    let session_id = match recv.recv().await {
-        Ok(Some(header)) => header.session_id,
+    let header = match recv.recv().await {
+        Ok(Some(header)) => header,
         other => {
             warn!("a forwarded stream without its header: {other:?}");
             return;
@@ -199,9 +209,10 @@ async fn serve_stream(
         trust: &config.state.trust,
         now: std::time::SystemTime::now(),
     };
+    let session_id = header.session_id;
     let handshake = tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
-        machine_handshake::<ShellResponse, ShellRequest, _>(
+        machine_handshake::<DirectPath, DirectPath, _>(
             send,
             recv.retype(),
             &config.state.key,
@@ -224,12 +235,22 @@ async fn serve_stream(
         }
     };
     info!(session_id, technician = %technician.name, role = %technician.role, "technician verified");
+    let mut negotiation = stream;
+    let direct = match agent_direct(&mut negotiation, relay, header.data_path).await {
+        Ok(direct) => direct,
+        Err(e) => {
+            let reason = e.to_string();
+            let _ = events.send(MachineEvent::ShellRefused { session_id, reason });
+            return;
+        }
+    };
     let _ = events.send(MachineEvent::ShellOpened {
         session_id,
         technician: technician.name,
         role: technician.role,
+        data_path: direct.is_some(),
     });
-    let outcome = match shell(config, stream).await {
+    let outcome = match shell(config, negotiation, direct).await {
         Ok(status) => format!("exit code {}", status.code),
         Err(e) => format!("{e:#}"),
     };
@@ -239,14 +260,40 @@ async fn serve_stream(
     });
 }
 
+/// Serves one shell on the data path (`direct`) or on the session stream.
 async fn shell(
     config: &MachineConfig,
-    stream: SecureStream<ShellResponse, ShellRequest>,
-) -> anyhow::Result<tether_proto::shell::ExitStatus> {
-    let SecureStream {
-        mut send, mut recv, ..
-    } = stream;
-    let open = tether_shell::receive_open(&mut recv).await?;
+    negotiation: Negotiation,
+    direct: Option<DirectLink>,
+) -> anyhow::Result<ExitStatus> {
+    let SecureStream { send, recv, .. } = negotiation;
+    let Some(link) = direct else {
+        return run_shell(config, &mut send.retype(), &mut recv.retype()).await;
+    };
+    let (to_viewer, from_viewer) = link.connection.accept_bi().await?;
+    let (mut to_viewer, mut from_viewer) = (
+        MessageSender::new(to_viewer),
+        MessageReceiver::new(from_viewer),
+    );
+    let mut session_stream = recv;
+    // The session stream stays quiet while the shell runs on the data path; it ends early only
+    // when the relay ends the session (the viewer vanished, a revocation, a shutdown).
+    let status = tokio::select! {
+        status = run_shell(config, &mut to_viewer, &mut from_viewer) => status?,
+        _ = session_stream.recv() => bail!("the relay ended the session"),
+    };
+    // The viewer closes the session stream once it has the exit status.
+    let _ = tokio::time::timeout(SESSION_CLOSE_WAIT, session_stream.recv()).await;
+    link.close();
+    Ok(status)
+}
+
+async fn run_shell(
+    config: &MachineConfig,
+    send: &mut impl MessageOut<ShellResponse>,
+    recv: &mut impl MessageIn<ShellRequest>,
+) -> anyhow::Result<ExitStatus> {
+    let open = tether_shell::receive_open(recv).await?;
     // Closes the stream itself once the program's exit status is sent.
-    Ok(tether_shell::serve_shell(open, &config.shell, &mut send, &mut recv).await?)
+    Ok(tether_shell::serve_shell(open, &config.shell, send, recv).await?)
 }

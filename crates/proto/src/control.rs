@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Nameplate;
+use crate::{data_path::DataPathTicket, Nameplate};
 
 /// Client → relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +158,8 @@ pub enum RelayMessage {
         /// Who to expect at the other end, as enrolled. The viewer checks the endorsement
         /// against the organisation's CA before trusting the key.
         machine: MachineIdentity,
+        /// The viewer's half of the session's data path, if the relay has a data port.
+        data_path: Option<DataPathTicket>,
     },
     /// Viewer, after [`RelayMessage::Paired`] or [`RelayMessage::Resumed`]: if this connection
     /// is lost (not closed), a new one may take the session back with
@@ -328,4 +330,7 @@ impl std::fmt::Display for EndReason {
 pub struct StreamHeader {
     /// The session the stream belongs to.
     pub session_id: u64,
+    /// The agent's half of the session's data path, if the relay offers one (technician
+    /// sessions on a relay with a data port).
+    pub data_path: Option<DataPathTicket>,
 }

@@ -39,4 +39,7 @@ pub enum ProtoError {
     /// A shell request broke the protocol's bounds.
     #[error("invalid shell request: {0}")]
     InvalidShellRequest(String),
+    /// A datagram on the relay's data port was not the data path message expected.
+    #[error("not a data path {0} message")]
+    NotADataPathMessage(&'static str),
 }

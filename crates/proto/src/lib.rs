@@ -16,6 +16,7 @@
 pub mod chunks;
 pub mod code;
 pub mod control;
+pub mod data_path;
 pub mod error;
 pub mod framing;
 pub mod secure;

@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use serde::{de::DeserializeOwned, Serialize};
-use tether_transport::{SecureReceiver, SecureSender};
+use tether_transport::{MessageReceiver, MessageSender, SecureReceiver, SecureSender};
 
 use crate::ShellError;
 
@@ -38,6 +38,26 @@ impl<T: DeserializeOwned + Send> MessageIn<T> for SecureReceiver<T> {
     }
 }
 
+/// How long closing a plain stream waits for the peer to read it to the end.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Plain message streams: on a connection that is itself end to end (the data path).
+impl<T: Serialize + Sync> MessageOut<T> for MessageSender<T> {
+    async fn send(&mut self, message: &T) -> Result<(), ShellError> {
+        Ok(MessageSender::send(self, message).await?)
+    }
+
+    async fn close(&mut self) -> Result<(), ShellError> {
+        Ok(self.finish_and_linger(LINGER).await?)
+    }
+}
+
+impl<T: DeserializeOwned + Send> MessageIn<T> for MessageReceiver<T> {
+    async fn recv(&mut self) -> Result<Option<T>, ShellError> {
+        Ok(MessageReceiver::recv(self).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tether_proto::shell::{ShellRequest, ShellResponse};
@@ -46,10 +66,13 @@ mod tests {
 
     #[test]
     fn secure_streams_carry_both_sides_of_a_shell() {
-        // Compiles only if the QUIC stream halves fit where the agent and the viewer need them.
+        // Compiles only if the stream halves (sealed on relayed streams, plain on the data
+        // path) fit where the agent and the viewer need them.
         fn agent<O: MessageOut<ShellResponse>, I: MessageIn<ShellRequest>>() {}
         fn viewer<O: MessageOut<ShellRequest>, I: MessageIn<ShellResponse>>() {}
         agent::<SecureSender<ShellResponse>, SecureReceiver<ShellRequest>>();
         viewer::<SecureSender<ShellRequest>, SecureReceiver<ShellResponse>>();
+        agent::<MessageSender<ShellResponse>, MessageReceiver<ShellRequest>>();
+        viewer::<MessageSender<ShellRequest>, MessageReceiver<ShellResponse>>();
     }
 }

@@ -25,6 +25,9 @@ pub enum TransportError {
     /// The end-to-end layer failed: a bad handshake or a tampered record.
     #[error(transparent)]
     E2e(#[from] tether_e2e::E2eError),
+    /// The peer broke the data path's negotiation (see [`crate::direct`]).
+    #[error("data path negotiation: {0}")]
+    DirectPath(&'static str),
 }
 
 /// Dialling the relay failed.

@@ -8,10 +8,13 @@
 //!   [`tether_proto::Deframer`].
 //! - [`secure`]: session streams keyed end to end by the one-time code (`tether-e2e`), carrying
 //!   typed messages in sealed records.
+//! - [`direct`]: moving a technician's session to its own QUIC connection through the relay's
+//!   data port.
 //! - [`resume`]: re-keying a session on a new stream after the viewer's connection was lost.
 
 pub mod config;
 pub mod connect;
+pub mod direct;
 pub mod error;
 pub mod framed;
 pub mod identity;

@@ -196,6 +196,16 @@ impl<T: Serialize> SecureSender<T> {
         self.inner.send(&Sealed(record?)).await
     }
 
+    /// Continues on the same stream (and keys) with another message type.
+    pub fn retype<U: Serialize>(self) -> SecureSender<U> {
+        SecureSender {
+            inner: self.inner,
+            sealer: self.sealer,
+            buf: self.buf,
+            _message: PhantomData,
+        }
+    }
+
     /// Sends the authenticated close record, finishes the stream, and waits briefly until the
     /// peer has read it.
     pub async fn close(&mut self) -> Result<(), TransportError> {
@@ -213,6 +223,15 @@ pub struct SecureReceiver<T> {
 }
 
 impl<T: DeserializeOwned> SecureReceiver<T> {
+    /// Continues on the same stream (and keys) with another message type.
+    pub fn retype<U: DeserializeOwned>(self) -> SecureReceiver<U> {
+        SecureReceiver {
+            inner: self.inner,
+            opener: self.opener,
+            _message: PhantomData,
+        }
+    }
+
     /// The next message, or `None` once the peer closed its direction with its authenticated
     /// close record. A stream that ends without it is [`E2eError::Truncated`]; any altered,
     /// dropped, replayed or reordered record is [`E2eError::RecordRejected`].

@@ -8,7 +8,12 @@ use tether_proto::{
     control::{ClientMessage, MachineIdentity, RelayMessage},
     shell::{ExitStatus, ShellRequest, ShellResponse},
 };
-use tether_transport::{identity::TechnicianCredential, technician_handshake, SecureStream};
+use tether_shell::{MessageIn, MessageOut};
+use tether_transport::{
+    direct::{viewer_direct, Negotiation},
+    identity::TechnicianCredential,
+    technician_handshake, MessageReceiver, MessageSender, SecureStream,
+};
 
 use super::{tls_refusal::explain, TechnicianArgs};
 
@@ -46,17 +51,18 @@ pub async fn open_shell(
         .recv()
         .await
         .map_err(|e| anyhow::anyhow!(explain(&e.to_string())))?;
-    let (session_id, identity) = match answer {
+    let (session_id, identity, ticket) = match answer {
         Some(RelayMessage::Opened {
             session_id,
             machine,
-        }) => (session_id, machine),
+            data_path,
+        }) => (session_id, machine, data_path),
         Some(RelayMessage::Refused { reason }) => bail!(super::RelayRefused(reason)),
         other => bail!("unexpected answer from the relay: {other:?}"),
     };
     check_identity(&relay.trust, machine, &identity)?;
     let stream = relay.connection.open_bi().await?;
-    let secured: SecureStream<ShellRequest, ShellResponse> = technician_handshake(
+    let mut negotiation: Negotiation = technician_handshake(
         stream,
         &TechnicianCredential(&relay.credential),
         identity.machine_key,
@@ -64,21 +70,54 @@ pub async fn open_shell(
     )
     .await
     .with_context(|| format!("cannot secure the session with {machine}"))?;
-    let SecureStream {
-        mut send, mut recv, ..
-    } = secured;
-    let outcome = match command {
-        Some(command) => tether_shell::client::run_command(command, &mut send, &mut recv).await,
-        None => tether_shell::client::run_interactive(None, &mut send, &mut recv).await,
+    let direct = viewer_direct(&mut negotiation, relay.connection.remote_address(), ticket)
+        .await
+        .with_context(|| format!("cannot agree on a data path with {machine}"))?;
+    let SecureStream { send, recv, .. } = negotiation;
+    let (mut session_stream, outcome) = match direct {
+        Some(link) => {
+            let (to_agent, from_agent) = link.connection.open_bi().await?;
+            let mut out = MessageSender::new(to_agent);
+            let mut input = MessageReceiver::new(from_agent);
+            let mut session_stream = recv;
+            // The session stream stays quiet until the end; it ends early only when the relay
+            // ends the session (a revoked certificate, a shutdown) or the agent is gone.
+            let outcome = tokio::select! {
+                outcome = run(command, &mut out, &mut input) => outcome,
+                ended = session_stream.recv() => Err(match ended {
+                    Err(e) => e.into(),
+                    Ok(_) => tether_shell::ShellError::Closed,
+                }),
+            };
+            link.close();
+            (send, outcome)
+        }
+        None => {
+            let (mut out, mut input) = (send.retype(), recv.retype());
+            let outcome = run(command, &mut out, &mut input).await;
+            (out.retype(), outcome)
+        }
     };
     let outcome = match outcome {
         Ok(status) => ShellOutcome::Exited(status),
         Err(tether_shell::ShellError::EscapeDisconnect) => ShellOutcome::Disconnected,
         Err(e) => return Err(e.into()),
     };
-    let _ = send.close().await;
+    let _ = session_stream.close().await;
     relay.close().await;
     Ok(outcome)
+}
+
+/// Runs `command` (or the login shell on this terminal) over a shell stream.
+async fn run(
+    command: Option<Vec<String>>,
+    out: &mut impl MessageOut<ShellRequest>,
+    input: &mut impl MessageIn<ShellResponse>,
+) -> Result<ExitStatus, tether_shell::ShellError> {
+    match command {
+        Some(command) => tether_shell::client::run_command(command, out, input).await,
+        None => tether_shell::client::run_interactive(None, out, input).await,
+    }
 }
 
 /// The machine the relay put us through to must be the one asked for, with the key its

@@ -1,6 +1,7 @@
 //! Feeds a hostile byte stream, cut into arbitrary pieces, through everything that parses
-//! network input in `tether-proto`: the deframer, every message type, and the reassembly of
-//! frame chunks. Any of it may be rejected; none of it may panic or buffer without bound.
+//! network input in `tether-proto`: the deframer, every message type, the reassembly of frame
+//! chunks, and the data port's datagrams. Any of it may be rejected; none of it may panic or
+//! buffer without bound.
 //!
 //! Run from `crates/proto`: `RUSTC_BOOTSTRAP=1 cargo fuzz run deframe`.
 
@@ -9,6 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 use tether_proto::{
     control::{ClientMessage, RelayMessage, StreamHeader},
+    data_path::{Bind, Bound, DirectPath},
     secure::{Handshake, Sealed},
     session::{AgentMessage, ViewerMessage},
     Deframer, UpdateAssembler,
@@ -21,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((&cut, stream)) = data.split_first() else {
         return;
     };
+    // The relay's data port reads whole datagrams, not a stream.
+    let _ = Bind::decode(stream);
+    let _ = Bound::decode(stream);
     let piece = usize::from(cut % 64) + 1;
     let mut deframer = Deframer::new(MAX_MESSAGE);
     let mut assembler = UpdateAssembler::new(MAX_UPDATE);
@@ -35,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
                     let _ = postcard::from_bytes::<StreamHeader>(&body);
                     let _ = postcard::from_bytes::<Handshake>(&body);
                     let _ = postcard::from_bytes::<Sealed>(&body);
+                    let _ = postcard::from_bytes::<DirectPath>(&body);
                     let _ = postcard::from_bytes::<ViewerMessage>(&body);
                     if let Ok(AgentMessage::Frame(frame)) = postcard::from_bytes(&body) {
                         if let Ok(Some((_, update))) = assembler.push(frame) {

@@ -7,20 +7,19 @@ use std::{
 
 use tether_proto::shell::{
     ExitStatus, ShellOpen, ShellRequest, ShellResponse, TerminalSize, TerminalSpec,
-    MAX_TERMINAL_SIDE,
+    MAX_SHELL_CHUNK, MAX_TERMINAL_SIDE,
 };
 use tokio::{
     io::AsyncWriteExt,
     signal::unix::{signal, Signal, SignalKind},
-    sync::mpsc,
 };
 use tracing::debug;
 
 use super::{
     escape::{EscapeAction, EscapeScanner},
-    local_input::read_in_background,
-    output::relay_responses,
+    output::{relay_responses, InPlace},
     raw_mode::RawMode,
+    terminal_input::TerminalInput,
 };
 use crate::{MessageIn, MessageOut, ShellError};
 
@@ -37,8 +36,8 @@ const DEFAULT_SIZE: TerminalSize = TerminalSize { cols: 80, rows: 24 };
 /// Enter (`~.` ends the session with [`ShellError::EscapeDisconnect`], `~?` lists them). Window
 /// size changes follow. `SIGHUP` (the terminal closed), `SIGTERM` and `SIGINT` (from `kill`:
 /// Ctrl-C in raw mode is a keystroke) end the session with [`ShellError::Interrupted`], after
-/// restoring the terminal; tokio keeps handling those signals in this process afterwards. A thread reading the keyboard stays blocked until the
-/// next keystroke after this returns: the viewer is meant to exit then.
+/// restoring the terminal; tokio keeps handling those signals in this process afterwards.
+/// Standard input is non-blocking while this runs, and blocking again when it returns.
 pub async fn run_interactive(
     command: Option<Vec<String>>,
     out: &mut impl MessageOut<ShellRequest>,
@@ -58,9 +57,11 @@ pub async fn run_interactive(
     open.check().map_err(ShellError::InvalidRequest)?;
     let signals = Signals::install().map_err(ShellError::Terminal)?;
     let _raw = RawMode::enable()?;
-    let keys = read_in_background(io::stdin()).map_err(ShellError::Input)?;
+    let keys = TerminalInput::open().map_err(ShellError::Input)?;
     out.send(&ShellRequest::Open(open)).await?;
-    let (mut stdout, mut stderr) = (tokio::io::stdout(), tokio::io::stderr());
+    // Written in place: a terminal takes a write at once, and tokio's stdout would hand every
+    // echo to another thread first.
+    let (mut stdout, mut stderr) = (InPlace(io::stdout()), InPlace(io::stderr()));
     let mut upload = pin!(forward_keys(out, keys, signals, size));
     let mut download = pin!(relay_responses(input, &mut stdout, &mut stderr));
     let mut uploading = true;
@@ -108,17 +109,22 @@ impl Signals {
 /// Sends keystrokes (through the escape scanner) and window size changes.
 async fn forward_keys(
     out: &mut impl MessageOut<ShellRequest>,
-    mut keys: mpsc::Receiver<io::Result<Vec<u8>>>,
+    keys: TerminalInput,
     mut signals: Signals,
     mut size: TerminalSize,
 ) -> Stop {
     let mut scanner = EscapeScanner::new();
     let mut keys_open = true;
+    let mut buf = vec![0; MAX_SHELL_CHUNK];
     loop {
         let request = tokio::select! {
-            chunk = keys.recv(), if keys_open => match chunk {
-                Some(Ok(bytes)) => {
-                    let scanned = scanner.feed(&bytes);
+            read = keys.read(&mut buf), if keys_open => match read {
+                Ok(0) => {
+                    keys_open = false;
+                    continue;
+                }
+                Ok(n) => {
+                    let scanned = scanner.feed(&buf[..n]);
                     if !scanned.forward.is_empty() {
                         if let Err(error) = out.send(&ShellRequest::Input(scanned.forward)).await {
                             return Stop::SendFailed(error);
@@ -134,11 +140,7 @@ async fn forward_keys(
                     }
                     continue;
                 }
-                Some(Err(error)) => return Stop::Local(ShellError::Input(error)),
-                None => {
-                    keys_open = false;
-                    continue;
-                }
+                Err(error) => return Stop::Local(ShellError::Input(error)),
             },
             _ = signals.window.recv() => {
                 let new_size = local_size();

@@ -15,6 +15,7 @@ mod interactive;
 mod local_input;
 mod output;
 mod raw_mode;
+mod terminal_input;
 
 pub use command::{run_command, run_command_with};
 pub use escape::{EscapeAction, EscapeScanner, Scanned};

@@ -1,6 +1,12 @@
 //! The agent's side of the conversation as the viewer sees it: output to write locally, then
 //! the exit status.
 
+use std::{
+    io::{self, Write},
+    pin::Pin,
+    task::{Context, Poll},
+};
+
 use tether_proto::shell::{ExitStatus, ShellResponse};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -21,6 +27,28 @@ pub(super) async fn relay_responses(
             Some(ShellResponse::Exited(status)) => return Ok(status),
             None => return Err(ShellError::Closed),
         }
+    }
+}
+
+/// A terminal written in place, from the task that has the bytes: each write completes at once
+/// unless the terminal is not keeping up, and then waiting is right.
+pub(super) struct InPlace<W>(pub W);
+
+impl<W: Write + Unpin> AsyncWrite for InPlace<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(self.0.write(buf))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.0.flush())
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
     }
 }
 
