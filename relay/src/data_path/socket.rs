@@ -39,17 +39,15 @@ pub(super) async fn run(
         debug!("data port: cannot enlarge the socket buffers: {e}");
     }
     let mut buffer = vec![0u8; SLOT * BATCH_SIZE];
+    // Made once: the receive loop is the forwarding hot path.
+    let mut slots: Vec<IoSliceMut<'_>> = buffer.chunks_mut(SLOT).map(IoSliceMut::new).collect();
     let mut metas = [RecvMeta::default(); BATCH_SIZE];
     loop {
-        let received = {
-            let mut slots: Vec<IoSliceMut<'_>> =
-                buffer.chunks_mut(SLOT).map(IoSliceMut::new).collect();
-            socket
-                .async_io(Interest::READABLE, || {
-                    state.recv((&socket).into(), &mut slots, &mut metas)
-                })
-                .await
-        };
+        let received = socket
+            .async_io(Interest::READABLE, || {
+                state.recv((&socket).into(), &mut slots, &mut metas)
+            })
+            .await;
         let count = match received {
             Ok(count) => count,
             // ICMP errors about earlier sends (a peer that went away) surface here.
@@ -58,7 +56,7 @@ pub(super) async fn run(
                 continue;
             }
         };
-        for (meta, slot) in metas.iter().zip(buffer.chunks(SLOT)).take(count) {
+        for (meta, slot) in metas.iter().zip(slots.iter()).take(count) {
             let datagrams = &slot[..meta.len];
             let Some(outgoing) = route(&table, &metrics, meta, datagrams) else {
                 continue;
