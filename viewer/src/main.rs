@@ -148,7 +148,7 @@ fn main() -> ExitCode {
     // winit warns about harmless display quirks (e.g. Xvfb reporting a 0 mm screen).
     tether_cli::init_logging("warn,winit=error");
     let cli = Cli::parse();
-    let runtime = match Runtime::new() {
+    let runtime = match runtime_for(&cli.command) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("tether-viewer: cannot start the async runtime: {e}");
@@ -224,6 +224,18 @@ async fn run_shell(args: ShellArgs) -> ExitCode {
             eprintln!("tether-viewer: {e:#}");
             ExitCode::from(EXIT_SHELL_FAILED)
         }
+    }
+}
+
+/// The shell is one connection and a terminal, like ssh's single loop: on one thread, each
+/// keystroke and echo is handled where it is woken instead of handed between threads (which
+/// measurably slows the echo). Windows decode frames beside the network, so they get workers.
+fn runtime_for(command: &Command) -> std::io::Result<Runtime> {
+    match command {
+        Command::Shell(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Command::Join(_) | Command::Demo(_) | Command::Machines(_) => Runtime::new(),
     }
 }
 
