@@ -1,6 +1,6 @@
 //! `tether-agent`: shares this machine's screen through a Tether relay.
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use clap::Parser;
 use tether_agent::{
@@ -160,6 +160,8 @@ struct RunArgs {
 
 /// Exit code when the relay refused (enrollment or an unknown machine).
 const EXIT_REFUSED: u8 = 3;
+/// How long a stopping `run` keeps printing what its open shells report.
+const STOP_REPORT_WAIT: Duration = Duration::from_secs(3);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -235,10 +237,14 @@ async fn run_machine(args: RunArgs) -> ExitCode {
             print_machine_event(&event);
         }
     });
-    let result = machine::run_machine(config, events_tx).await;
-    let _ = printer.await;
+    let result = machine::run_machine(config, events_tx, tether_cli::shutdown_signal()).await;
+    // Shells still open report how they end, for a moment; leaving `main` hangs up the rest.
+    let _ = tokio::time::timeout(STOP_REPORT_WAIT, printer).await;
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            println!("stopped: offline at the relay");
+            ExitCode::SUCCESS
+        }
         Err(e) => machine_failure(&e),
     }
 }

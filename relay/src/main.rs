@@ -189,25 +189,10 @@ async fn run(config: RelayConfig) -> ExitCode {
         println!("metrics on {addr}");
     }
 
-    wait_for_shutdown_signal().await;
+    tether_cli::shutdown_signal().await;
     tracing::info!("shutting down");
     relay.shutdown().await;
     ExitCode::SUCCESS
-}
-
-async fn wait_for_shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn config_error(error: &dyn std::fmt::Display) -> ExitCode {

@@ -3,7 +3,7 @@
 //! `tether-agent run`, and technicians' `tether-viewer shell` and `machines`.
 
 use std::{
-    io::Write,
+    io::{BufRead, BufReader, Write},
     process::{Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -283,4 +283,44 @@ fn an_enrolled_agent_comes_back_online_by_itself_after_a_relay_restart() {
     assert!(back < Duration::from_secs(3), "back online after {back:?}");
     let output = org.shell(&alice, "web-01", &["echo", "back"], Stdio::null());
     assert_eq!(text(&output.stdout), "back\n", "{}", text(&output.stderr));
+}
+
+#[test]
+fn a_stopped_agent_goes_offline_at_once_and_its_open_shells_end() {
+    let org = Organisation::new();
+    let mut agent = org.machine("web-01", "prod");
+    let alice = org.technician("alice", "admin", "1d");
+    let mut open_session = Command::new(binary("tether-viewer"))
+        .args(["shell", "web-01"])
+        .args(org.technician_args(&alice))
+        .args(["--", "sh", "-c", "echo started; sleep 60"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn viewer");
+    let mut output = BufReader::new(open_session.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    output
+        .read_line(&mut first)
+        .expect("read the viewer's output");
+    assert_eq!(first, "started\n");
+
+    // As systemd stops a service: SIGTERM, and the agent says goodbye to the relay.
+    let status = agent.terminate();
+    assert_eq!(status.code(), Some(0), "{}", agent.stderr.text());
+    agent
+        .stdout
+        .wait_for("session 1: shell ended: the relay ended the session");
+    agent.stdout.wait_for("stopped: offline at the relay");
+    // Offline now, not after the relay's idle timeout.
+    let listed = text(&org.machines(&alice).stdout);
+    assert!(listed.contains("\"online\":false"), "{listed}");
+    let cut_off = open_session.wait_with_output().expect("viewer output");
+    assert_eq!(
+        cut_off.status.code(),
+        Some(255),
+        "{}",
+        text(&cut_off.stderr)
+    );
 }

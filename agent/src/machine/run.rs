@@ -1,6 +1,6 @@
 //! `tether-agent run`: keeps an enrolled machine online and serves technicians' shells.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use quinn::{Connection, RecvStream, SendStream};
@@ -14,6 +14,7 @@ use tether_proto::{
 };
 use tether_shell::{MessageIn, MessageOut, ShellConfig};
 use tether_transport::{
+    connect::RelayConnection,
     connect_to_org_relay,
     direct::{agent_direct, DirectLink, Negotiation},
     identity::OrgAuthority,
@@ -34,6 +35,10 @@ const MAX_RETRY: Duration = Duration::from_secs(30);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a finished shell waits for the viewer to close the session stream.
 const SESSION_CLOSE_WAIT: Duration = Duration::from_secs(5);
+/// How long a stopping agent waits for the relay to acknowledge its goodbye.
+const GOODBYE_WAIT: Duration = Duration::from_secs(2);
+/// The QUIC application close code of a clean goodbye.
+const CLOSE_STOPPING: u32 = 0;
 
 /// How an enrolled machine runs.
 pub struct MachineConfig {
@@ -89,12 +94,15 @@ pub enum MachineEvent {
     },
 }
 
-/// Keeps the machine online until it is stopped (or the relay says it is not enrolled):
+/// Keeps the machine online until `stop` completes (or the relay says it is not enrolled):
 /// connects, proves the machine key, serves streams, and reconnects with jittered exponential
-/// backoff whenever the relay goes away.
+/// backoff whenever the relay goes away. Stopping closes the relay connection, so the
+/// machine is offline at once and its open sessions end, rather than when the relay's idle
+/// timeout notices; the shells themselves are hung up when the caller drops the runtime.
 pub async fn run_machine(
     config: MachineConfig,
     events: mpsc::UnboundedSender<MachineEvent>,
+    stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let relay = config
@@ -102,21 +110,22 @@ pub async fn run_machine(
         .clone()
         .unwrap_or_else(|| config.state.record.relay.clone());
     let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
+    let mut stop = pin!(stop);
     loop {
-        let attempt = async {
-            let verifier = config.state.trust.server_verifier()?;
-            let connected = tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                connect_to_org_relay(&relay, verifier, None),
-            )
-            .await
-            .context("the relay did not answer in time")??;
-            anyhow::Ok(connected.connection)
-        }
-        .await;
+        let attempt = tokio::select! {
+            attempt = connect(&config, &relay) => attempt,
+            () = &mut stop => return Ok(()),
+        };
         let reason = match attempt {
-            Ok(connection) => {
-                match serve(&config, &connection, &relay, &events, &mut backoff).await {
+            Ok(connected) => {
+                let served = tokio::select! {
+                    served = serve(&config, &connected.connection, &relay, &events, &mut backoff) => served,
+                    () = &mut stop => {
+                        say_goodbye(connected).await;
+                        return Ok(());
+                    }
+                };
+                match served {
                     Ok(reason) => reason,
                     Err(e) if is_fatal(&e) => return Err(e),
                     Err(e) => format!("{e:#}"),
@@ -126,7 +135,33 @@ pub async fn run_machine(
         };
         let retry_in = backoff.next_delay(rand::random());
         let _ = events.send(MachineEvent::RelayLost { reason, retry_in });
-        tokio::time::sleep(retry_in).await;
+        tokio::select! {
+            () = tokio::time::sleep(retry_in) => {}
+            () = &mut stop => return Ok(()),
+        }
+    }
+}
+
+/// One attempt to reach the relay, verified against the organisation's CA.
+async fn connect(config: &MachineConfig, relay: &str) -> anyhow::Result<RelayConnection> {
+    let verifier = config.state.trust.server_verifier()?;
+    let connected =
+        tokio::time::timeout(CONNECT_TIMEOUT, connect_to_org_relay(relay, verifier, None))
+            .await
+            .context("the relay did not answer in time")??;
+    Ok(connected)
+}
+
+/// Closes the relay connection and waits (briefly) until the relay has acknowledged it.
+async fn say_goodbye(connected: RelayConnection) {
+    connected
+        .connection
+        .close(CLOSE_STOPPING.into(), b"the agent is stopping");
+    if tokio::time::timeout(GOODBYE_WAIT, connected.endpoint.wait_idle())
+        .await
+        .is_err()
+    {
+        warn!("the relay did not acknowledge the goodbye in time");
     }
 }
 

@@ -1,10 +1,12 @@
 //! Command-line conventions shared by `tether-relay`, `tether-agent` and `tether-viewer`.
 
 mod relay_args;
+mod shutdown;
 
 use std::io::IsTerminal;
 
 pub use relay_args::RelayArgs;
+pub use shutdown::shutdown_signal;
 
 /// Sends logs to stderr (stdout is for the lines scripts read), filtered by `RUST_LOG` or else
 /// `default_filter`, coloured only when stderr is a terminal.
