@@ -134,8 +134,24 @@ impl Organisation {
         .collect()
     }
 
-    /// `tether-viewer shell MACHINE -- COMMAND...` as `technician`, with `stdin` as its input;
-    /// returns its output once it exits.
+    /// `tether-viewer shell MACHINE -- COMMAND...` as `technician`, ready for its stdio to be
+    /// set and to be started.
+    pub fn shell_command(
+        &self,
+        technician: &TechnicianFiles,
+        machine: &str,
+        command: &[&str],
+    ) -> Command {
+        let mut viewer = Command::new(binary("tether-viewer"));
+        viewer
+            .args(["shell", machine])
+            .args(self.technician_args(technician))
+            .arg("--")
+            .args(command);
+        viewer
+    }
+
+    /// [`Self::shell_command`] with `stdin` as its input; returns its output once it exits.
     pub fn shell(
         &self,
         technician: &TechnicianFiles,
@@ -143,14 +159,10 @@ impl Organisation {
         command: &[&str],
         stdin: Stdio,
     ) -> Output {
-        let mut viewer = Command::new(binary("tether-viewer"));
-        viewer
-            .args(["shell", machine])
-            .args(self.technician_args(technician))
-            .arg("--")
-            .args(command)
-            .stdin(stdin);
-        viewer.output().expect("run tether-viewer shell")
+        self.shell_command(technician, machine, command)
+            .stdin(stdin)
+            .output()
+            .expect("run tether-viewer shell")
     }
 
     /// `tether-viewer machines --json` as `technician`.

@@ -10,7 +10,7 @@ use std::{
 };
 
 use sha2::{Digest, Sha256};
-use tether_tests::{binary, organisation::Organisation};
+use tether_tests::organisation::Organisation;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -79,10 +79,8 @@ fn standard_input_reaches_the_command_and_fifty_megabytes_come_back_intact() {
     let _agent = org.machine("web-01", "prod");
     let alice = org.technician("alice", "admin", "1d");
 
-    let mut viewer = Command::new(binary("tether-viewer"))
-        .args(["shell", "web-01"])
-        .args(org.technician_args(&alice))
-        .args(["--", "tr", "a-z", "A-Z"])
+    let mut viewer = org
+        .shell_command(&alice, "web-01", &["tr", "a-z", "A-Z"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -125,15 +123,12 @@ fn several_shells_run_on_one_machine_at_once() {
             let script = format!(
                 "touch {dir}/started-{i}; while [ $(ls {dir} | grep -c started-) -lt 3 ]; do sleep 0.05; done; echo shell {i}"
             );
-            let mut viewer = Command::new(binary("tether-viewer"));
-            viewer
-                .args(["shell", "web-01"])
-                .args(org.technician_args(&alice))
-                .args(["--", "sh", "-c", &script])
+            org.shell_command(&alice, "web-01", &["sh", "-c", &script])
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            viewer.spawn().expect("spawn viewer")
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn viewer")
         })
         .collect();
     for (i, shell) in shells.into_iter().enumerate() {
@@ -174,10 +169,8 @@ fn only_allowed_valid_technicians_reach_enrolled_machines_and_every_refusal_is_a
     // A revoked certificate: its open session is cut off, and it cannot connect again.
     let mallory = org.technician("mallory", "admin", "1d");
     assert_eq!(text(&run(&mallory, "web-01").stdout), "ran\n");
-    let open_session = Command::new(binary("tether-viewer"))
-        .args(["shell", "web-01"])
-        .args(org.technician_args(&mallory))
-        .args(["--", "sh", "-c", "echo started; sleep 60"])
+    let open_session = org
+        .shell_command(&mallory, "web-01", &["sh", "-c", "echo started; sleep 60"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -290,10 +283,8 @@ fn a_stopped_agent_goes_offline_at_once_and_its_open_shells_end() {
     let org = Organisation::new();
     let mut agent = org.machine("web-01", "prod");
     let alice = org.technician("alice", "admin", "1d");
-    let mut open_session = Command::new(binary("tether-viewer"))
-        .args(["shell", "web-01"])
-        .args(org.technician_args(&alice))
-        .args(["--", "sh", "-c", "echo started; sleep 60"])
+    let mut open_session = org
+        .shell_command(&alice, "web-01", &["sh", "-c", "echo started; sleep 60"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
