@@ -14,11 +14,10 @@ use tether_proto::{
 };
 use tether_shell::{MessageIn, MessageOut, ShellConfig};
 use tether_transport::{
-    connect::RelayConnection,
-    connect_to_org_relay,
+    close_and_wait, connect_to_org_relay,
     direct::{agent_direct, DirectLink, Negotiation},
     identity::OrgAuthority,
-    machine_handshake, open_control, MessageReceiver, MessageSender, SecureStream,
+    machine_handshake, open_control, MessageReceiver, MessageSender, RelayConnection, SecureStream,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -37,8 +36,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const SESSION_CLOSE_WAIT: Duration = Duration::from_secs(5);
 /// How long a stopping agent waits for the relay to acknowledge its goodbye.
 const GOODBYE_WAIT: Duration = Duration::from_secs(2);
-/// The QUIC application close code of a clean goodbye.
-const CLOSE_STOPPING: u32 = 0;
 
 /// How an enrolled machine runs.
 pub struct MachineConfig {
@@ -121,7 +118,7 @@ pub async fn run_machine(
                 let served = tokio::select! {
                     served = serve(&config, &connected.connection, &relay, &events, &mut backoff) => served,
                     () = &mut stop => {
-                        say_goodbye(connected).await;
+                        say_goodbye(&connected).await;
                         return Ok(());
                     }
                 };
@@ -153,14 +150,9 @@ async fn connect(config: &MachineConfig, relay: &str) -> anyhow::Result<RelayCon
 }
 
 /// Closes the relay connection and waits (briefly) until the relay has acknowledged it.
-async fn say_goodbye(connected: RelayConnection) {
-    connected
-        .connection
-        .close(CLOSE_STOPPING.into(), b"the agent is stopping");
-    if tokio::time::timeout(GOODBYE_WAIT, connected.endpoint.wait_idle())
-        .await
-        .is_err()
-    {
+async fn say_goodbye(connected: &RelayConnection) {
+    let (connection, endpoint) = (&connected.connection, &connected.endpoint);
+    if !close_and_wait(connection, endpoint, b"the agent is stopping", GOODBYE_WAIT).await {
         warn!("the relay did not acknowledge the goodbye in time");
     }
 }

@@ -8,6 +8,7 @@ use std::{
     net::{SocketAddr, ToSocketAddrs},
     path::PathBuf,
     sync::Arc,
+    time::Duration,
 };
 
 use rustls::{client::danger::ServerCertVerifier, pki_types::CertificateDer};
@@ -39,6 +40,21 @@ pub struct RelayConnection {
     pub fingerprint: Fingerprint,
     /// Whether this connection trusted the relay for the first time and recorded it.
     pub first_use: bool,
+}
+
+/// Closes `connection` (code 0, `reason`) and waits up to `wait` until the relay has been told,
+/// so it acts on the close now rather than at its idle timeout. Returns whether it was told
+/// in time.
+pub async fn close_and_wait(
+    connection: &quinn::Connection,
+    endpoint: &quinn::Endpoint,
+    reason: &[u8],
+    wait: Duration,
+) -> bool {
+    connection.close(0u32.into(), reason);
+    tokio::time::timeout(wait, endpoint.wait_idle())
+        .await
+        .is_ok()
 }
 
 /// `$XDG_CONFIG_HOME/tether/known_relays` (or the platform's equivalent).

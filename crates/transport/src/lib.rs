@@ -22,7 +22,8 @@ pub mod resume;
 pub mod secure;
 
 pub use connect::{
-    connect_to_org_relay, connect_to_relay, default_known_relays_path, RelayConnection, RelayTarget,
+    close_and_wait, connect_to_org_relay, connect_to_relay, default_known_relays_path,
+    RelayConnection, RelayTarget,
 };
 pub use error::{ConnectError, TransportError};
 pub use framed::{open_control, MessageReceiver, MessageSender};

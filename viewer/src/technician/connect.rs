@@ -6,7 +6,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use tether_certs::{Credential, OrgTrust};
 use tether_proto::control::{ClientMessage, RelayMessage};
-use tether_transport::{connect_to_org_relay, open_control, MessageReceiver, MessageSender};
+use tether_transport::{
+    close_and_wait, connect_to_org_relay, open_control, MessageReceiver, MessageSender,
+};
 
 use super::tls_refusal::explain;
 
@@ -55,8 +57,7 @@ impl TechnicianConnection {
     /// Closes the connection and waits (briefly) until the relay was told, so it ends the
     /// session now rather than when the connection would time out.
     pub async fn close(self) {
-        self.connection.close(0u32.into(), b"done");
-        let _ = tokio::time::timeout(CLOSE_WAIT, self.endpoint.wait_idle()).await;
+        close_and_wait(&self.connection, &self.endpoint, b"done", CLOSE_WAIT).await;
     }
 }
 
