@@ -1,6 +1,8 @@
 //! Remote shells against ssh, on this machine: keystroke echo round trips and bulk output
-//! throughput of `tether-viewer shell` (viewer → relay → agent over QUIC on 127.0.0.1) and of
-//! `ssh localhost` to an OpenSSH server started here, in the same run.
+//! throughput of `tether-viewer shell` (viewer → relay → agent over QUIC on 127.0.0.1), of
+//! `ssh localhost` to an OpenSSH server started here, and of that ssh through a TCP forwarder
+//! in a process of its own (`ssh + hop`: the relay's topology, with the least a hop can do),
+//! in the same run.
 //!
 //! `cargo run --release -p tether-tests --example shell_bench [-- --rounds N --bytes N]`
 //!
@@ -12,14 +14,16 @@
 //! `/usr/sbin/sshd` of its own (generated keys, a free port on 127.0.0.1), and an organisation
 //! (PKI, relay, one enrolled agent running `/bin/sh`) with the release binaries. Then:
 //!
-//! - **echo**: `ssh -tt 127.0.0.1 /bin/sh` and `tether-viewer shell web-01`, each on a
-//!   pseudo-terminal opened here; one letter at a time is typed into each in turn and timed
-//!   until the terminal shows it (echoed by the remote terminal's line discipline);
+//! - **echo**: `ssh -tt 127.0.0.1 /bin/sh` (straight and through the forwarder) and
+//!   `tether-viewer shell web-01`, each on a pseudo-terminal opened here; one letter at a time
+//!   is typed into each in turn and timed until the terminal shows it (echoed by the remote
+//!   terminal's line discipline);
 //! - **throughput**: `head -c BYTES /dev/zero` and `cat` of a file of random bytes, run
 //!   remotely on pipes by each client in turn, the output counted here, timed from spawn to
 //!   exit; `true` the same way for the setup cost.
 //!
-//! Prints a Markdown table against the targets (echo ≤ 1.2 × ssh, throughput ≥ ssh).
+//! Prints a Markdown table against the targets (echo ≤ 1.2 × ssh, throughput ≥ ssh),
+//! with Tether's ratio to `ssh + hop` beside.
 //! A benchmark, not a test: `cargo test` does not run it.
 
 #[path = "shell_bench/client.rs"]
@@ -28,6 +32,8 @@ mod client;
 mod cpu;
 #[path = "shell_bench/echo.rs"]
 mod echo;
+#[path = "shell_bench/forwarder.rs"]
+mod forwarder;
 #[path = "shell_bench/report.rs"]
 mod report;
 #[path = "shell_bench/sshd.rs"]
@@ -46,7 +52,8 @@ use tether_tests::organisation::Organisation;
 
 use client::Client;
 use echo::Typing;
-use report::{Measured, Transfer};
+use forwarder::{Forwarder, FORWARD_TO};
+use report::{Measured, Transfer, CLIENTS};
 use sshd::Sshd;
 use stats::Summary;
 use throughput::{Job, Run};
@@ -100,13 +107,21 @@ impl Options {
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Ok(target) = std::env::var(FORWARD_TO) {
+        return forwarder::serve(&target);
+    }
     let options = Options::parse()?;
     sshd::ensure_installed()?;
     let sshd = Sshd::start()?;
+    let forwarder = Forwarder::start(sshd.address())?;
     let org = Organisation::new();
     let _agent = org.machine(client::MACHINE, "prod");
     let alice = org.technician("alice", "admin", "1d");
-    let clients = [Client::ssh(&sshd), Client::tether(&org, &alice)?];
+    let clients = [
+        Client::ssh(&sshd),
+        Client::ssh_forwarded(&sshd, &forwarder),
+        Client::tether(&org, &alice)?,
+    ];
     let scratch = tempfile::tempdir().context("a scratch directory")?;
     let random = scratch.path().join("random.bin");
     make_random_file(&random, options.bytes)?;
@@ -116,12 +131,19 @@ fn main() -> anyhow::Result<()> {
     println!("load average after: {}", load_average());
     println!();
     println!("{}", report::table(&report::rows(&measured)));
-    print!("{}", report::run_log(&measured, ["ssh", "Tether"]));
+    print!(
+        "{}",
+        report::run_log(&measured, clients.each_ref().map(|c| c.name))
+    );
     Ok(())
 }
 
 /// Runs every measurement, each client in turn.
-fn measure(clients: &[Client; 2], options: &Options, random: &str) -> anyhow::Result<Measured> {
+fn measure(
+    clients: &[Client; CLIENTS],
+    options: &Options,
+    random: &str,
+) -> anyhow::Result<Measured> {
     Ok(Measured {
         echo: measure_echo(clients, options.typing)?,
         keystrokes: options.typing.rounds,
@@ -131,7 +153,7 @@ fn measure(clients: &[Client; 2], options: &Options, random: &str) -> anyhow::Re
 }
 
 /// Keystroke echo round trips per client.
-fn measure_echo(clients: &[Client; 2], typing: Typing) -> anyhow::Result<[Summary; 2]> {
+fn measure_echo(clients: &[Client; CLIENTS], typing: Typing) -> anyhow::Result<[Summary; CLIENTS]> {
     println!(
         "echo: {} keystrokes per client ({} untimed first), {} ms apart",
         typing.rounds,
@@ -139,23 +161,26 @@ fn measure_echo(clients: &[Client; 2], typing: Typing) -> anyhow::Result<[Summar
         typing.gap.as_millis()
     );
     let echo = echo::measure(clients, typing)?;
-    Ok([Summary::of(&echo[0]), Summary::of(&echo[1])])
+    Ok(std::array::from_fn(|side| Summary::of(&echo[side])))
 }
 
 /// `true` run `setups` times per client: the cost of a session before any output.
-fn measure_setup(clients: &[Client; 2], setups: usize) -> anyhow::Result<[Vec<Run>; 2]> {
+fn measure_setup(
+    clients: &[Client; CLIENTS],
+    setups: usize,
+) -> anyhow::Result<[Vec<Run>; CLIENTS]> {
     println!("setup: `true`, {setups} runs per client");
     let job = [Job {
         argv: &["true"],
         expected: 0,
     }];
     let mut setup = throughput::interleaved(clients, &job, setups)?;
-    pair(setup.pop().context("the setup runs")?)
+    per_client(setup.pop().context("the setup runs")?)
 }
 
 /// `bytes` of zeros and of the random file at `random`, `runs` times per client each.
 fn measure_transfers(
-    clients: &[Client; 2],
+    clients: &[Client; CLIENTS],
     bytes: u64,
     runs: usize,
     random: &str,
@@ -190,17 +215,17 @@ fn measure_transfers(
             Ok(Transfer {
                 label,
                 bytes,
-                runs: pair(runs)?,
+                runs: per_client(runs)?,
             })
         })
         .collect()
 }
 
-/// The per-client results of two clients as an array.
-fn pair<T>(per_client: Vec<T>) -> anyhow::Result<[T; 2]> {
-    per_client
+/// The per-client results as an array.
+fn per_client<T>(results: Vec<T>) -> anyhow::Result<[T; CLIENTS]> {
+    results
         .try_into()
-        .map_err(|_| anyhow::anyhow!("expected results for two clients"))
+        .map_err(|_| anyhow::anyhow!("expected results for {CLIENTS} clients"))
 }
 
 /// Writes `bytes` bytes of /dev/urandom to `path` (incompressible data, should a client

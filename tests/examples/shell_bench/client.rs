@@ -1,5 +1,5 @@
-//! The two ways to reach the machine: `ssh` straight to the local sshd, and `tether-viewer
-//! shell` through the relay to the enrolled agent.
+//! The ways to reach the machine: `ssh` straight to the local sshd, `ssh` to it through a
+//! forwarding process, and `tether-viewer shell` through the relay to the enrolled agent.
 
 use std::{
     path::PathBuf,
@@ -11,14 +11,14 @@ use tether_tests::{
     organisation::{Organisation, TechnicianFiles},
 };
 
-use crate::{cpu, sshd::Sshd, terminal::Terminal};
+use crate::{cpu, forwarder::Forwarder, sshd::Sshd, terminal::Terminal};
 
 /// The name the agent is enrolled under.
 pub const MACHINE: &str = "web-01";
 
 /// A shell client and the server processes that do its work on the other side.
 pub struct Client {
-    /// `ssh` or `Tether`, as the table heads its column.
+    /// `ssh`, `ssh + hop` or `Tether`, as the table heads its column.
     pub name: &'static str,
     program: PathBuf,
     /// The arguments that open an interactive shell (`/bin/sh`) on the client's terminal.
@@ -33,18 +33,30 @@ impl Client {
     /// `ssh` to our own sshd; the remote account's login shell runs `/bin/sh`, as the
     /// agent's `--shell /bin/sh` does.
     pub fn ssh(sshd: &Sshd) -> Self {
-        let base = sshd.client_args();
+        Self::ssh_with("ssh", sshd.client_args(), vec![sshd.pid()])
+    }
+
+    /// `ssh` to our own sshd through `forwarder`, one process hop each way as Tether's relay.
+    pub fn ssh_forwarded(sshd: &Sshd, forwarder: &Forwarder) -> Self {
+        Self::ssh_with(
+            "ssh + hop",
+            sshd.client_args_to(forwarder.port()),
+            vec![sshd.pid(), forwarder.pid()],
+        )
+    }
+
+    fn ssh_with(name: &'static str, base: Vec<String>, servers: Vec<u32>) -> Self {
         let with = |extra: &[&str]| -> Vec<String> {
             let mut args = base.clone();
             args.extend(extra.iter().map(|arg| arg.to_string()));
             args
         };
         Self {
-            name: "ssh",
+            name,
             program: PathBuf::from("ssh"),
             interactive: with(&["-tt", "127.0.0.1", "/bin/sh"]),
             command_prefix: with(&["-T", "127.0.0.1"]),
-            servers: vec![sshd.pid()],
+            servers,
         }
     }
 

@@ -4,7 +4,7 @@
 use std::{
     fs,
     io::{BufRead, BufReader},
-    net::TcpListener,
+    net::{SocketAddr, TcpListener},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
@@ -121,11 +121,21 @@ impl Sshd {
         self.child.id()
     }
 
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
     /// `ssh` options that log in as this user with the generated key, trusting the host key
     /// without remembering it, never prompting, and ignoring the user's own configuration.
     pub fn client_args(&self) -> Vec<String> {
+        self.client_args_to(self.port)
+    }
+
+    /// [`Sshd::client_args`] for a connection to `port` of 127.0.0.1, which leads here.
+    pub fn client_args_to(&self, port: u16) -> Vec<String> {
         let key = self.client_key.to_string_lossy().into_owned();
-        let port = self.port.to_string();
+        let port = port.to_string();
         [
             "-F",
             "/dev/null",
