@@ -19,6 +19,9 @@ pub const CLOSE_OK: u32 = 0;
 pub const CLOSE_PROTOCOL_ERROR: u32 = 1;
 /// QUIC application close code: the technician's certificate was revoked mid-session.
 pub const CLOSE_REVOKED: u32 = 3;
+/// QUIC application close code: the source address holds the most connections allowed (the
+/// handshake finished before that showed, as for handshakes begun before a Retry).
+pub const CLOSE_TOO_MANY: u32 = 4;
 
 /// Both halves of a control stream.
 pub struct Control {

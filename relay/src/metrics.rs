@@ -34,9 +34,13 @@ pub struct RelayMetrics {
     pub connections_open: Gauge,
     /// `connections_total`: client connections accepted since start.
     pub connections: Counter,
-    /// `connections_refused_total`: connections refused before the handshake because their
-    /// source address held `max_connections_per_address` already.
+    /// `connections_refused_total`: connections refused because their source address held
+    /// `max_connections_per_address` already: before the handshake, or at its end for one
+    /// begun before the address was validated.
     pub connections_refused: Counter,
+    /// `connections_retried_total`: connection attempts answered with a QUIC Retry (their
+    /// address unvalidated, and over its limit or among too many unvalidated handshakes).
+    pub connections_retried: Counter,
     /// `forwarded_streams_open`: streams being forwarded now (each one task and one chunk of
     /// buffer at most).
     pub forwarded_streams_open: Gauge,
@@ -98,6 +102,12 @@ impl Default for RelayMetrics {
             "connections_refused",
             "Connections refused because their source address held the most allowed",
             connections_refused.clone(),
+        );
+        let connections_retried = Counter::default();
+        registry.register(
+            "connections_retried",
+            "Connection attempts asked to prove their address with a QUIC Retry",
+            connections_retried.clone(),
         );
         let forwarded_streams_open = Gauge::default();
         registry.register(
@@ -209,6 +219,7 @@ impl Default for RelayMetrics {
             connections_open,
             connections,
             connections_refused,
+            connections_retried,
             forwarded_streams_open,
             agents_registered,
             sessions_active,
@@ -271,6 +282,7 @@ mod tests {
             "tether_relay_pairing_latency_seconds_count 1",
             "tether_relay_connections_open 0",
             "tether_relay_connections_refused_total 0",
+            "tether_relay_connections_retried_total 0",
             "tether_relay_forwarded_streams_open 0",
             "tether_relay_sessions_suspended 0",
             "tether_relay_resumes_total 0",

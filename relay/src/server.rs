@@ -27,8 +27,8 @@ use crate::{
     agent_side::{self, WaitingAgent},
     attended::SessionLink,
     audit::{self, AuditEvent, AuditLog, AuditStore, AuditWriter, Peer},
-    connection_limit::{ConnectionCounter, ConnectionSlot},
-    control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, HELLO_TIMEOUT},
+    connection_limit::{ConnectionCounter, ConnectionSlot, Denied},
+    control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_MANY, HELLO_TIMEOUT},
     data_path::DataPort,
     directory::Directory,
     machine_side::{self, EnrollRequest},
@@ -45,6 +45,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a shutdown then waits for the connections it closed to be gone, and their last audit
 /// rows queued.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// Handshakes from addresses that have not shown they receive our packets, at once, beyond
+/// which every new one must answer a Retry first: forged source addresses then cost the relay
+/// one stateless packet each instead of a TLS handshake and its state.
+const UNVALIDATED_HANDSHAKES: u32 = 256;
 
 /// State shared by all connections.
 pub(crate) struct Shared {
@@ -189,6 +193,7 @@ impl Relay {
             join_limiter: Mutex::new(JoinLimiter::new(config.join_limits)),
             connection_counter: Arc::new(Mutex::new(ConnectionCounter::new(
                 config.max_connections_per_address,
+                UNVALIDATED_HANDSHAKES,
             ))),
             next_session_id: AtomicU64::new(1),
             config,
@@ -286,21 +291,36 @@ impl Relay {
 async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
     while let Some(incoming) = endpoint.accept().await {
         let remote = incoming.remote_address();
-        let Some(slot) = ConnectionSlot::take(&shared.connection_counter, remote.ip()) else {
-            shared.metrics.connections_refused.inc();
-            warn!(
-                %remote,
-                limit = shared.config.max_connections_per_address,
-                "connection refused: too many connections from this address"
-            );
-            incoming.refuse();
-            continue;
-        };
+        let validated = incoming.remote_address_validated();
+        let mut slot =
+            match ConnectionSlot::admit(&shared.connection_counter, remote.ip(), validated) {
+                Ok(slot) => slot,
+                Err(Denied::Retry) => {
+                    shared.metrics.connections_retried.inc();
+                    debug!(%remote, "asked to retry: its address is not validated yet");
+                    // Always allowed for an unvalidated address; refuse should quinn disagree.
+                    if let Err(e) = incoming.retry() {
+                        e.into_incoming().refuse();
+                    }
+                    continue;
+                }
+                Err(Denied::Refuse) => {
+                    refuse_over_limit(&shared, remote);
+                    incoming.refuse();
+                    continue;
+                }
+            };
         let shared = shared.clone();
         tokio::spawn(async move {
-            // Held until the connection is gone, handshake included.
-            let _slot = slot;
+            // `slot` moves in here: held until the connection is gone, handshake included.
             match incoming.await {
+                Ok(connection) if !slot.validate() => {
+                    refuse_over_limit(&shared, remote);
+                    connection.close(
+                        CLOSE_TOO_MANY.into(),
+                        b"too many connections from this address",
+                    );
+                }
                 Ok(connection) => {
                     let metrics = shared.metrics.clone();
                     metrics.connections.inc();
@@ -325,6 +345,16 @@ async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
             }
         });
     }
+}
+
+/// Counts and logs a connection refused because its address holds the most allowed.
+fn refuse_over_limit(shared: &Shared, remote: SocketAddr) {
+    shared.metrics.connections_refused.inc();
+    warn!(
+        %remote,
+        limit = shared.config.max_connections_per_address,
+        "connection refused: too many connections from this address"
+    );
 }
 
 /// Runs one client connection to its end; any protocol error closes this connection only.

@@ -1,12 +1,14 @@
 //! Misbehaving clients against a relay that is forwarding a healthy session: each is cut off
 //! with a precise reason while the healthy session's bytes keep arriving intact, and the relay's
-//! forwarded streams stay bounded. Also the per-address connection limit.
+//! forwarded streams stay bounded. Also the per-address connection limit, and that handshakes
+//! begun in an address's name cannot lock its owner out.
 
 // Shared with the other relay tests; this one needs only some of it.
 #[allow(dead_code)]
 mod support;
 
 use std::{
+    net::{SocketAddr, UdpSocket},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -15,6 +17,7 @@ use std::{
 };
 
 use quinn::{Connection, ConnectionError, RecvStream, SendStream};
+use tether_certs::{PinnedRelayVerifier, RelayTrust, RELAY_SERVER_NAME};
 use tether_proto::{control::StreamHeader, encode_message};
 use tether_relay::{Relay, RelayConfig};
 use tokio::{
@@ -297,6 +300,70 @@ async fn connections_past_the_per_address_limit_are_refused_before_the_handshake
     };
     third.connection.close(0u32.into(), b"done");
     third.endpoint.wait_idle().await;
+    second.hang_up().await;
+    relay.shutdown().await;
+}
+
+/// Sends `relay` one QUIC Initial from a socket of its own and never answers: to the relay, a
+/// handshake from an address that has not shown it receives packets, as one sent in a forged
+/// address's name. Returns once the relay has answered, so the handshake is under way; the
+/// socket is returned to keep its port taken.
+fn silent_handshake(relay: SocketAddr) -> UdpSocket {
+    let mut endpoint = quinn_proto::Endpoint::new(Default::default(), None, false, None);
+    let config =
+        tether_transport::config::client_config(PinnedRelayVerifier::new(RelayTrust::FirstUse))
+            .unwrap();
+    let (_, mut connection) = endpoint
+        .connect(std::time::Instant::now(), config, relay, RELAY_SERVER_NAME)
+        .unwrap();
+    let mut initial = Vec::new();
+    let transmit = connection
+        .poll_transmit(std::time::Instant::now(), 1, &mut initial)
+        .expect("a new connection has its Initial to send");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(&initial[..transmit.size], relay).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = [0; 2048];
+    socket
+        .recv_from(&mut answer)
+        .expect("the relay answers the Initial");
+    socket
+}
+
+#[tokio::test]
+async fn handshakes_begun_in_an_addresss_name_do_not_lock_its_owner_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let known = dir.path().join("known_relays");
+    let relay = start_relay(dir.path(), 2).await;
+    let addr = relay.local_addr().to_string();
+    let fingerprint = relay.fingerprint();
+
+    // Two handshakes from 127.0.0.1 that will never finish fill its count...
+    let target = relay.local_addr();
+    let _silent =
+        tokio::task::spawn_blocking(move || [silent_handshake(target), silent_handshake(target)])
+            .await
+            .unwrap();
+    // ...so the next attempts are asked to retry, and having proved they receive packets at
+    // 127.0.0.1, get in up to the limit.
+    let first = support::Client::connect(&addr, fingerprint, &known).await;
+    let second = support::Client::connect(&addr, fingerprint, &known).await;
+    let refused = support::connect_raw(&addr, fingerprint, &known).await;
+    assert!(
+        refused.is_err(),
+        "a third validated connection from 127.0.0.1"
+    );
+    assert_eq!(
+        metric(&relay, "tether_relay_connections_retried_total").await,
+        3.0
+    );
+    assert_eq!(
+        metric(&relay, "tether_relay_connections_refused_total").await,
+        1.0
+    );
+    first.hang_up().await;
     second.hang_up().await;
     relay.shutdown().await;
 }
