@@ -74,9 +74,14 @@ impl Drop for Tmux {
 /// Starts `tether-viewer shell web-01` in a 100x30 tmux window; the pane prints the viewer's
 /// exit code when it ends.
 fn start(org: &Organisation, tmux: &Tmux) {
+    start_with(org, tmux, "");
+}
+
+/// Like [`start`], with `more` after the viewer's arguments (shell words).
+fn start_with(org: &Organisation, tmux: &Tmux, more: &str) {
     let alice = org.technician("alice", "admin", "1d");
     let viewer = format!(
-        "{} shell web-01 {}; echo VIEWER-EXIT=$?; sleep 600",
+        "{} shell web-01 {} {more}; echo VIEWER-EXIT=$?; sleep 600",
         binary("tether-viewer").display(),
         org.technician_args(&alice).join(" ")
     );
@@ -146,4 +151,34 @@ fn the_tilde_dot_escape_drops_a_hung_session() {
     tmux.keys(&["Enter", "~", "."]);
     let screen = tmux.wait_for("VIEWER-EXIT=255");
     assert!(screen.contains("closed"), "{screen}");
+}
+
+#[test]
+fn dash_t_runs_a_command_on_a_remote_terminal_like_ssh_t() {
+    let org = Organisation::new();
+    let _agent = org.machine("web-01", "prod");
+    let tmux = Tmux::new(&org.relay.path(""));
+    start_with(
+        &org,
+        &tmux,
+        "-t -- sh -c 'tty; stty size; read line; echo got-$line; exit 4'",
+    );
+    tmux.wait_for("/dev/pts/");
+    tmux.wait_for("30 100");
+    tmux.keys(&["abc", "Enter"]);
+    tmux.wait_for("got-abc");
+    tmux.wait_for("VIEWER-EXIT=4");
+
+    // Without a terminal here, -t is refused with a reason instead of falling back to pipes.
+    let bob = org.technician("bob", "admin", "1d");
+    let output = Command::new(binary("tether-viewer"))
+        .args(["shell", "web-01"])
+        .args(org.technician_args(&bob))
+        .args(["-t", "--", "true"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("-t needs a terminal"), "{stderr}");
 }

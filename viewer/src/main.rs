@@ -9,7 +9,7 @@ use tether_proto::{session::Capabilities, SessionCode};
 use tether_viewer::{
     demo::{self, DemoOptions, DemoReport},
     join,
-    technician::{self, ShellOutcome, TechnicianArgs},
+    technician::{self, RemoteProgram, ShellOutcome, TechnicianArgs},
     view::ViewMode,
     window::{display_available, LiveView, ViewerWindow},
     write_png, JoinEvent, JoinOptions, ViewOutcome, ViewerError,
@@ -51,7 +51,7 @@ enum Command {
     Machines(MachinesArgs),
     /// Open a shell on an enrolled machine, like ssh: interactive on this terminal, or with
     /// `-- CMD ARGS...` run one command (its output, errors and exit status come back; no
-    /// terminal needed). Type `~.` after Enter to drop a hung session, `~?` for the other
+    /// terminal needed; with `-t`, on a remote terminal). Type `~.` after Enter to drop a hung session, `~?` for the other
     /// escapes. Exits with the remote program's status; 255 when the shell could not be
     /// opened or the connection failed (as ssh does).
     Shell(ShellArgs),
@@ -74,6 +74,12 @@ struct ShellArgs {
 
     #[command(flatten)]
     technician: TechnicianArgs,
+
+    /// Run the command on a remote terminal, as `ssh -t` does: for full-screen or
+    /// interactive programs (`top`, `vi FILE`, `sudo ...`). Needs a terminal here. Without
+    /// it a command runs on pipes, fit for scripts.
+    #[arg(short = 't', long = "tty")]
+    tty: bool,
 
     /// A command to run instead of the login shell, after `--`.
     #[arg(last = true)]
@@ -213,8 +219,12 @@ async fn run_machines(args: MachinesArgs) -> ExitCode {
 }
 
 async fn run_shell(args: ShellArgs) -> ExitCode {
-    let command = (!args.command.is_empty()).then_some(args.command);
-    match technician::open_shell(&args.technician, &args.machine, command).await {
+    let program = match (args.command.is_empty(), args.tty) {
+        (true, _) => RemoteProgram::LoginShell,
+        (false, false) => RemoteProgram::Command(args.command),
+        (false, true) => RemoteProgram::CommandOnTerminal(args.command),
+    };
+    match technician::open_shell(&args.technician, &args.machine, program).await {
         Ok(ShellOutcome::Exited(status)) => ExitCode::from(tether_shell::exit_code(&status)),
         Ok(ShellOutcome::Disconnected) => {
             eprintln!("tether-viewer: connection to {} closed.", args.machine);

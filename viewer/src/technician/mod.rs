@@ -17,4 +17,4 @@ pub use connect::{TechnicianArgs, TechnicianConnection};
 #[error("the relay refused: {0}")]
 pub struct RelayRefused(pub tether_proto::control::Refusal);
 pub use machines::list_machines;
-pub use shell::{open_shell, ShellOutcome};
+pub use shell::{open_shell, RemoteProgram, ShellOutcome};

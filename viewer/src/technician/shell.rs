@@ -1,4 +1,4 @@
-//! `tether-viewer shell MACHINE [-- CMD...]`: a shell on an enrolled machine, like ssh.
+//! `tether-viewer shell MACHINE [-t] [-- CMD...]`: a shell on an enrolled machine, like ssh.
 
 use std::io::IsTerminal;
 
@@ -26,18 +26,35 @@ pub enum ShellOutcome {
     Disconnected,
 }
 
-/// Opens a shell on `machine` (its login shell, or `command`) and runs it to the end: on this
-/// terminal when `command` is `None`, else like `ssh host command` (pipes, no terminal needed).
+/// What to run on the machine, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteProgram {
+    /// The account's login shell, on a remote terminal driven by this one (`ssh host`).
+    LoginShell,
+    /// A command on pipes, like `ssh host CMD`: no terminal needed here, fit for scripts.
+    Command(Vec<String>),
+    /// A command on a remote terminal driven by this one, like `ssh -t host CMD`: for
+    /// full-screen and interactive programs (`top`, `vi FILE`, `sudo ...`).
+    CommandOnTerminal(Vec<String>),
+}
+
+/// Opens a shell on `machine` and runs `program` to the end.
 pub async fn open_shell(
     args: &TechnicianArgs,
     machine: &str,
-    command: Option<Vec<String>>,
+    program: RemoteProgram,
 ) -> anyhow::Result<ShellOutcome> {
-    if command.is_none() && !std::io::stdin().is_terminal() {
-        bail!(
-            "an interactive shell needs a terminal on standard input; to run a command from a \
-             script, give it after `--`"
-        );
+    if !std::io::stdin().is_terminal() {
+        match program {
+            RemoteProgram::LoginShell => bail!(
+                "an interactive shell needs a terminal on standard input; to run a command \
+                 from a script, give it after `--`"
+            ),
+            RemoteProgram::CommandOnTerminal(_) => {
+                bail!("-t needs a terminal on standard input; without -t the command runs on pipes")
+            }
+            RemoteProgram::Command(_) => {}
+        }
     }
     let mut relay = args.connect().await?;
     relay
@@ -83,7 +100,7 @@ pub async fn open_shell(
             // The session stream stays quiet until the end; it ends early only when the relay
             // ends the session (a revoked certificate, a shutdown) or the agent is gone.
             let outcome = tokio::select! {
-                outcome = run(command, &mut out, &mut input) => outcome,
+                outcome = run(program, &mut out, &mut input) => outcome,
                 ended = session_stream.recv() => Err(match ended {
                     Err(e) => e.into(),
                     Ok(_) => tether_shell::ShellError::Closed,
@@ -94,7 +111,7 @@ pub async fn open_shell(
         }
         None => {
             let (mut out, mut input) = (send.retype(), recv.retype());
-            let outcome = run(command, &mut out, &mut input).await;
+            let outcome = run(program, &mut out, &mut input).await;
             (out.retype(), outcome)
         }
     };
@@ -108,15 +125,18 @@ pub async fn open_shell(
     Ok(outcome)
 }
 
-/// Runs `command` (or the login shell on this terminal) over a shell stream.
+/// Runs `program` over a shell stream.
 async fn run(
-    command: Option<Vec<String>>,
+    program: RemoteProgram,
     out: &mut impl MessageOut<ShellRequest>,
     input: &mut impl MessageIn<ShellResponse>,
 ) -> Result<ExitStatus, tether_shell::ShellError> {
-    match command {
-        Some(command) => tether_shell::client::run_command(command, out, input).await,
-        None => tether_shell::client::run_interactive(None, out, input).await,
+    match program {
+        RemoteProgram::LoginShell => tether_shell::client::run_interactive(None, out, input).await,
+        RemoteProgram::Command(argv) => tether_shell::client::run_command(argv, out, input).await,
+        RemoteProgram::CommandOnTerminal(argv) => {
+            tether_shell::client::run_interactive(Some(argv), out, input).await
+        }
     }
 }
 
