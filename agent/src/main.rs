@@ -254,6 +254,9 @@ fn print_machine_event(event: &machine::MachineEvent) {
     use machine::MachineEvent;
     match event {
         MachineEvent::Online { relay } => println!("online at {relay}"),
+        MachineEvent::Revocations { revoked } => {
+            println!("revocation list updated: {revoked} certificates revoked")
+        }
         MachineEvent::RelayLost { reason, retry_in } => println!(
             "relay unreachable: {reason}; trying again in {:.1} s",
             retry_in.as_secs_f64()

@@ -14,7 +14,7 @@ use crate::{
     audit::{AuditEvent, Peer},
     control::{Control, CLOSE_OK},
     directory::{DirectoryError, Enrolled, NewMachine},
-    org::client_certificate,
+    org::{client_certificate, Organisation},
     server::Shared,
 };
 
@@ -155,17 +155,26 @@ pub(crate) async fn online(
         .record(AuditEvent::MachineOnline { machine: peer });
     let result = async {
         control.send.send(&RelayMessage::Online).await?;
-        tokio::select! {
-            _ = connection.closed() => Ok(()),
-            _ = shared.shutdown_requested() => {
-                let reason = tether_proto::control::EndReason::RelayShutdown;
-                control.last_word(connection, RelayMessage::Ended { reason }).await;
-                Ok(())
+        // Online implies an organisation (`check_online`).
+        let Some(organisation) = shared.organisation.as_ref() else {
+            return Ok(());
+        };
+        let mut reloads = organisation.watch_reloads();
+        send_revocations(&mut control, organisation).await?;
+        loop {
+            tokio::select! {
+                _ = connection.closed() => return Ok(()),
+                _ = shared.shutdown_requested() => {
+                    let reason = tether_proto::control::EndReason::RelayShutdown;
+                    control.last_word(connection, RelayMessage::Ended { reason }).await;
+                    return Ok(());
+                }
+                Ok(()) = reloads.changed() => send_revocations(&mut control, organisation).await?,
+                message = control.next() => match message? {
+                    None => return Ok(()),
+                    Some(other) => anyhow::bail!("unexpected {other:?} from an online machine"),
+                },
             }
-            message = control.next() => match message? {
-                None => Ok(()),
-                Some(other) => anyhow::bail!("unexpected {other:?} from an online machine"),
-            },
         }
     }
     .await;
@@ -182,6 +191,22 @@ pub(crate) async fn online(
     let _ = shared.directory().machine_seen(&machine, SystemTime::now());
     info!(%machine, "machine offline");
     result
+}
+
+/// Passes the organisation's revocation list on to a machine, which checks it against the CA
+/// and refuses the technicians it revokes by itself.
+async fn send_revocations(
+    control: &mut Control,
+    organisation: &Organisation,
+) -> anyhow::Result<()> {
+    if let Some(crl) = organisation.trust().crl_der() {
+        let crl = crl.to_vec();
+        control
+            .send
+            .send(&RelayMessage::Revocations { crl })
+            .await?;
+    }
+    Ok(())
 }
 
 fn check_online(

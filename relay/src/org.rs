@@ -13,6 +13,7 @@ use anyhow::Context;
 use quinn::Connection;
 use rustls::{pki_types::CertificateDer, server::danger::ClientCertVerifier};
 use tether_certs::{CertInfo, CertKind, OrgTrust};
+use tokio::sync::watch;
 
 use crate::config::OrgFiles;
 
@@ -20,6 +21,8 @@ use crate::config::OrgFiles;
 pub(crate) struct Organisation {
     files: OrgFiles,
     state: Mutex<Loaded>,
+    /// Told each time the CRL is reloaded, so online machines get the new list.
+    reloaded: watch::Sender<()>,
 }
 
 struct Loaded {
@@ -35,7 +38,13 @@ impl Organisation {
         Ok(Self {
             files,
             state: Mutex::new(loaded),
+            reloaded: watch::Sender::new(()),
         })
+    }
+
+    /// Wakes up each time the CRL is reloaded from then on.
+    pub fn watch_reloads(&self) -> watch::Receiver<()> {
+        self.reloaded.subscribe()
     }
 
     /// The trust in force now.
@@ -60,6 +69,7 @@ impl Organisation {
             return Ok(false);
         }
         *state = load(&self.files)?;
+        self.reloaded.send_replace(());
         Ok(true)
     }
 }

@@ -315,3 +315,58 @@ fn a_stopped_agent_goes_offline_at_once_and_its_open_shells_end() {
         text(&cut_off.stderr)
     );
 }
+
+#[test]
+fn a_machine_keeps_refusing_a_revoked_technician_when_the_relay_forgets_the_revocation() {
+    let org = Organisation::new();
+    let mut agent = org.machine("web-01", "prod");
+    agent
+        .stdout
+        .wait_for("revocation list updated: 0 certificates revoked");
+    let mallory = org.technician("mallory", "admin", "1d");
+    let crl = org.pki().join("crl.pem");
+    let before_revocation = std::fs::read(&crl).expect("the CA's revocation list");
+    org.certs(&["revoke", "mallory"]);
+    // The relay reloads the list and passes it on to the online machine.
+    agent
+        .stdout
+        .wait_for("revocation list updated: 1 certificates revoked");
+
+    // A restarted agent keeps the list it was given.
+    assert_eq!(agent.terminate().code(), Some(0));
+    let state_dir = org.relay.path("agent-web-01");
+    let agent = tether_tests::Process::spawn(
+        "tether-agent",
+        &["run", "--state-dir", &state_dir, "--shell", "/bin/sh"],
+        &[],
+    );
+    agent.stdout.wait_for("online at ");
+
+    // The relay forgets the revocation (its list rolled back, as a compromised relay might do)
+    // and lets mallory through again; the machine refuses by itself.
+    std::fs::write(&crl, before_revocation).expect("roll the relay's list back");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let output = org.shell(&mallory, "web-01", &["echo", "ran"], Stdio::null());
+        let stderr = text(&output.stderr);
+        if !stderr.contains("relay rejected") {
+            assert_eq!(output.status.code(), Some(255), "{stderr}");
+            assert!(output.stdout.is_empty(), "ran: {}", text(&output.stdout));
+            break stderr;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay never reloaded the old list: {stderr}"
+        );
+        thread::sleep(Duration::from_millis(200));
+    };
+    agent
+        .stdout
+        .wait_for_substring("certificate for mallory was revoked");
+    assert!(
+        !agent.stdout.text().contains("revocation list updated"),
+        "the restarted agent took an older list: {}",
+        agent.stdout.text()
+    );
+    println!("the viewer was told: {refused}");
+}

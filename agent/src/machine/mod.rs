@@ -10,12 +10,14 @@
 mod enroll;
 mod run;
 mod state;
+mod trust;
 
 use tether_proto::control::Refusal;
 
 pub use enroll::{enroll, Enrollment};
 pub use run::{run_machine, MachineConfig, MachineEvent};
 pub use state::MachineState;
+pub use trust::MachineTrust;
 
 /// The relay refused the machine: retrying cannot help (exit code 3 in the binary).
 #[derive(Debug, thiserror::Error)]

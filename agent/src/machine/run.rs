@@ -81,6 +81,12 @@ pub enum MachineEvent {
         /// How: the exit code, or the error that ended it.
         outcome: String,
     },
+    /// A newer revocation list of the organisation's came, and technicians it revokes are
+    /// refused from now on.
+    Revocations {
+        /// How many certificates it revokes.
+        revoked: usize,
+    },
     /// A stream was refused before a shell started (a technician the CA does not vouch for,
     /// a tampered handshake, or a malformed request).
     ShellRefused {
@@ -141,7 +147,7 @@ pub async fn run_machine(
 
 /// One attempt to reach the relay, verified against the organisation's CA.
 async fn connect(config: &MachineConfig, relay: &str) -> anyhow::Result<RelayConnection> {
-    let verifier = config.state.trust.server_verifier()?;
+    let verifier = config.state.trust.current().server_verifier()?;
     let connected =
         tokio::time::timeout(CONNECT_TIMEOUT, connect_to_org_relay(relay, verifier, None))
             .await
@@ -209,6 +215,11 @@ async fn serve(
                 Some(RelayMessage::Ended { reason: EndReason::RelayShutdown }) => {
                     return Ok("the relay shut down".to_owned());
                 }
+                Some(RelayMessage::Revocations { crl }) => {
+                    if let Some(revoked) = config.state.trust.take_crl(&crl)? {
+                        let _ = events.send(MachineEvent::Revocations { revoked });
+                    }
+                }
                 None => return Ok("the relay closed the connection".to_owned()),
                 Some(other) => bail!("unexpected message from the relay: {other:?}"),
             },
@@ -232,8 +243,9 @@ async fn serve_stream(
             return;
         }
     };
+    let trust = config.state.trust.current();
     let authority = OrgAuthority {
-        trust: &config.state.trust,
+        trust: &trust,
         now: std::time::SystemTime::now(),
     };
     let session_id = header.session_id;

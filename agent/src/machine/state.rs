@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use tether_certs::OrgTrust;
 use tether_e2e::MachineKey;
 
+use super::MachineTrust;
+
 const MACHINE_FILE: &str = "machine.toml";
 const KEY_FILE: &str = "machine.key";
 const CA_FILE: &str = "ca.pem";
@@ -23,8 +25,9 @@ pub struct MachineState {
     pub record: MachineRecord,
     /// The machine key.
     pub key: MachineKey,
-    /// The organisation's CA, which technicians' certificates must chain to.
-    pub trust: OrgTrust,
+    /// The organisation's CA, which technicians' certificates must chain to, and the newest
+    /// revocation list.
+    pub trust: MachineTrust,
 }
 
 /// `machine.toml`: the enrollment's public facts.
@@ -56,7 +59,7 @@ impl MachineState {
             fs::read(&key_file).with_context(|| format!("cannot read {}", key_file.display()))?;
         let key = MachineKey::from_pkcs8(&pkcs8)
             .with_context(|| format!("{} is not a machine key", key_file.display()))?;
-        let trust = OrgTrust::load(&dir.join(CA_FILE), None)?;
+        let trust = MachineTrust::load(dir, OrgTrust::load(&dir.join(CA_FILE), None)?)?;
         Ok(Self {
             dir: dir.to_owned(),
             record,

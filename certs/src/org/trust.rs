@@ -10,6 +10,7 @@ use rustls::{
     RootCertStore,
 };
 use webpki::{CertRevocationList, EndEntityCert, KeyUsage, RevocationOptionsBuilder};
+use x509_parser::num_bigint::BigUint;
 
 use super::{
     describe::{describe, parse},
@@ -50,6 +51,10 @@ pub struct OrgTrust {
 struct Crl {
     der: CertificateRevocationListDer<'static>,
     parsed: Arc<CertRevocationList<'static>>,
+    /// Its CRL number, which `tether-certs` raises with every list (0 when absent).
+    number: BigUint,
+    /// How many certificates it revokes.
+    revoked: usize,
 }
 
 impl OrgTrust {
@@ -206,6 +211,37 @@ impl OrgTrust {
         Ok(group)
     }
 
+    /// This trust with `crl_der` as its revocation list, if the CA signed it and it is newer
+    /// (a higher CRL number) than the list in force; `Ok(None)` when it is not newer, as when
+    /// an older list is replayed to undo a revocation.
+    pub fn with_newer_crl(&self, crl_der: &[u8]) -> Result<Option<Self>, CertError> {
+        let crl = Crl::from_ca(
+            &self.ca,
+            CertificateRevocationListDer::from(crl_der.to_vec()),
+        )?;
+        if self
+            .crl
+            .as_ref()
+            .is_some_and(|current| crl.number <= current.number)
+        {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            crl: Some(crl),
+            ..self.clone()
+        }))
+    }
+
+    /// The revocation list in force (DER), if any.
+    pub fn crl_der(&self) -> Option<&[u8]> {
+        self.crl.as_ref().map(|crl| crl.der.as_ref())
+    }
+
+    /// How many certificates the revocation list in force revokes (0 without one).
+    pub fn revoked_count(&self) -> usize {
+        self.crl.as_ref().map_or(0, |crl| crl.revoked)
+    }
+
     /// The CA certificate's fingerprint, e.g. to show which organisation a relay trusts.
     pub fn ca_fingerprint(&self) -> Fingerprint {
         Fingerprint::of_der(&self.ca)
@@ -292,11 +328,15 @@ impl Crl {
         {
             return Err(CertError::CrlNotFromCa);
         }
+        let number = crl.crl_number().cloned().unwrap_or_default();
+        let revoked = crl.iter_revoked_certificates().count();
         let parsed = webpki::OwnedCertRevocationList::from_der(&der)
             .map_err(|e| CertError::BadCrl(e.to_string()))?;
         Ok(Self {
             parsed: Arc::new(parsed.into()),
             der,
+            number,
+            revoked,
         })
     }
 }

@@ -143,3 +143,37 @@ fn a_crl_from_another_ca_is_not_loaded() {
     .unwrap_err();
     assert!(matches!(err, CertError::BadCrl(_)), "{err}");
 }
+
+#[test]
+fn a_machine_takes_only_newer_crls_of_its_ca() {
+    let mut org = Org::new("Example Ltd");
+    let alice = org.technician("alice", "admin", 90 * DAY);
+    let old = org.trust();
+    org.pki.revoke("alice", None).unwrap();
+    let new = org.trust();
+    // A machine that knows only the CA (as after enrollment) takes the CA's list...
+    let machine = OrgTrust::load(&org.pki.ca_cert_path(), None).unwrap();
+    assert_eq!(machine.revoked_count(), 0);
+    let machine = machine
+        .with_newer_crl(new.crl_der().unwrap())
+        .unwrap()
+        .expect("a first list is newer");
+    assert_eq!(machine.revoked_count(), 1);
+    let err = machine.verify_technician(alice.chain(), now()).unwrap_err();
+    assert!(matches!(err, CertError::Revoked { .. }), "{err}");
+    // ...but neither the same list again nor an older one that would undo the revocation...
+    assert!(machine
+        .with_newer_crl(new.crl_der().unwrap())
+        .unwrap()
+        .is_none());
+    assert!(machine
+        .with_newer_crl(old.crl_der().unwrap())
+        .unwrap()
+        .is_none());
+    // ...nor one another CA signed.
+    let other = Org::new("Example Ltd");
+    let err = machine
+        .with_newer_crl(other.trust().crl_der().unwrap())
+        .unwrap_err();
+    assert!(matches!(err, CertError::CrlNotFromCa), "{err}");
+}

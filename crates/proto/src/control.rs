@@ -181,6 +181,15 @@ pub enum RelayMessage {
         /// Seconds the viewer has to come back.
         grace_secs: u32,
     },
+    /// Machine, after [`RelayMessage::Online`] and whenever the relay reloads it: the
+    /// organisation's revocation list as its CA signed it (DER). The machine takes it only if
+    /// the CA's signature holds and it is newer than its own, then refuses the technicians it
+    /// revokes by itself, whatever the relay says.
+    Revocations {
+        /// The CRL.
+        #[serde(with = "serde_bytes")]
+        crl: Vec<u8>,
+    },
 }
 
 /// One machine in a [`RelayMessage::Machines`] list.
