@@ -4,15 +4,17 @@ use std::io::IsTerminal;
 
 use anyhow::{bail, Context};
 use rustls::pki_types::CertificateDer;
+use tether_e2e::E2eError;
 use tether_proto::{
     control::{ClientMessage, MachineIdentity, RelayMessage},
+    secure::AbortReason,
     shell::{ExitStatus, ShellRequest, ShellResponse},
 };
 use tether_shell::{MessageIn, MessageOut};
 use tether_transport::{
     direct::{viewer_direct, Negotiation},
     identity::TechnicianCredential,
-    technician_handshake, MessageReceiver, MessageSender, SecureStream,
+    technician_handshake, MessageReceiver, MessageSender, SecureStream, TransportError,
 };
 
 use super::{tls_refusal::explain, TechnicianArgs};
@@ -86,7 +88,7 @@ pub async fn open_shell(
         session_id,
     )
     .await
-    .with_context(|| format!("cannot secure the session with {machine}"))?;
+    .map_err(|e| handshake_failure(e, machine))?;
     let direct = viewer_direct(&mut negotiation, relay.connection.remote_address(), ticket)
         .await
         .with_context(|| format!("cannot agree on a data path with {machine}"))?;
@@ -137,6 +139,18 @@ async fn run(
         RemoteProgram::CommandOnTerminal(argv) => {
             tether_shell::client::run_interactive(Some(argv), out, input).await
         }
+    }
+}
+
+/// Why the session with `machine` could not be secured, in terms a technician can act on.
+fn handshake_failure(error: TransportError, machine: &str) -> anyhow::Error {
+    if let TransportError::E2e(E2eError::Aborted(AbortReason::IdentityRejected)) = error {
+        anyhow::anyhow!(
+            "{machine} refused your certificate: machines check it against the organisation's \
+             CA and revocation list themselves (their `tether-agent run` output says why)"
+        )
+    } else {
+        anyhow::Error::new(error).context(format!("cannot secure the session with {machine}"))
     }
 }
 
