@@ -74,6 +74,35 @@ fn a_command_runs_like_ssh_with_separate_streams_and_its_exit_code() {
 }
 
 #[test]
+fn without_a_command_or_a_terminal_the_login_shell_reads_a_script_from_standard_input() {
+    let org = Organisation::new();
+    let _agent = org.machine("web-01", "prod");
+    let alice = org.technician("alice", "admin", "1d");
+    // As `ssh host < script`: no command, standard input a pipe.
+    let mut viewer = org
+        .shell_command(&alice, "web-01", &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn viewer");
+    viewer
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(b"echo from-script $((6*7))\nexit 5\n")
+        .expect("write the script");
+    let output = viewer.wait_with_output().expect("viewer output");
+    assert_eq!(
+        text(&output.stdout),
+        "from-script 42\n",
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(5));
+}
+
+#[test]
 fn standard_input_reaches_the_command_and_fifty_megabytes_come_back_intact() {
     let org = Organisation::new();
     let _agent = org.machine("web-01", "prod");

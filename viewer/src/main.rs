@@ -49,7 +49,8 @@ enum Command {
     /// technician certificate from the organisation's CA. Exit codes: 0 listed, 1 error, 3
     /// refused by the relay.
     Machines(MachinesArgs),
-    /// Open a shell on an enrolled machine, like ssh: interactive on this terminal, or with
+    /// Open a shell on an enrolled machine, like ssh: interactive on this terminal (when
+    /// standard input is not a terminal, the login shell reads its commands from it), or with
     /// `-- CMD ARGS...` run one command (its output, errors and exit status come back; no
     /// terminal needed; with `-t`, on a remote terminal). Type `~.` after Enter to drop a hung session, `~?` for the other
     /// escapes. Exits with the remote program's status; 255 when the shell could not be

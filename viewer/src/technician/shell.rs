@@ -31,7 +31,9 @@ pub enum ShellOutcome {
 /// What to run on the machine, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteProgram {
-    /// The account's login shell, on a remote terminal driven by this one (`ssh host`).
+    /// The account's login shell: on a remote terminal driven by this one (`ssh host`), or,
+    /// when standard input is not a terminal, on pipes reading its commands from it (`ssh host
+    /// < script`).
     LoginShell,
     /// A command on pipes, like `ssh host CMD`: no terminal needed here, fit for scripts.
     Command(Vec<String>),
@@ -46,17 +48,8 @@ pub async fn open_shell(
     machine: &str,
     program: RemoteProgram,
 ) -> anyhow::Result<ShellOutcome> {
-    if !std::io::stdin().is_terminal() {
-        match program {
-            RemoteProgram::LoginShell => bail!(
-                "an interactive shell needs a terminal on standard input; to run a command \
-                 from a script, give it after `--`"
-            ),
-            RemoteProgram::CommandOnTerminal(_) => {
-                bail!("-t needs a terminal on standard input; without -t the command runs on pipes")
-            }
-            RemoteProgram::Command(_) => {}
-        }
+    if matches!(program, RemoteProgram::CommandOnTerminal(_)) && !std::io::stdin().is_terminal() {
+        bail!("-t needs a terminal on standard input; without -t the command runs on pipes");
     }
     let mut relay = args.connect().await?;
     relay
@@ -134,8 +127,13 @@ async fn run(
     input: &mut impl MessageIn<ShellResponse>,
 ) -> Result<ExitStatus, tether_shell::ShellError> {
     match program {
-        RemoteProgram::LoginShell => tether_shell::client::run_interactive(None, out, input).await,
-        RemoteProgram::Command(argv) => tether_shell::client::run_command(argv, out, input).await,
+        RemoteProgram::LoginShell if std::io::stdin().is_terminal() => {
+            tether_shell::client::run_interactive(None, out, input).await
+        }
+        RemoteProgram::LoginShell => tether_shell::client::run_command(None, out, input).await,
+        RemoteProgram::Command(argv) => {
+            tether_shell::client::run_command(Some(argv), out, input).await
+        }
         RemoteProgram::CommandOnTerminal(argv) => {
             tether_shell::client::run_interactive(Some(argv), out, input).await
         }

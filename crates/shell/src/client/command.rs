@@ -1,4 +1,5 @@
-//! One command on pipes, like `ssh host cmd`: no terminal needed locally.
+//! One command on pipes, like `ssh host cmd`, or the login shell reading its commands from
+//! standard input, like `ssh host < script`: no terminal needed locally.
 
 use std::{
     io::{self, IsTerminal, Read},
@@ -12,14 +13,15 @@ use tracing::{debug, warn};
 use super::{local_input::read_in_background, output::relay_responses};
 use crate::{MessageIn, MessageOut, ShellError};
 
-/// Runs `command` on the agent with this process's standard streams; returns its exit status.
+/// Runs `command` on the agent with this process's standard streams (`None`: the account's
+/// login shell, which reads its commands from standard input); returns its exit status.
 ///
 /// Standard input is forwarded until its end, unless it is a terminal: then the command gets
 /// no input at all (its input is closed at once), so that what someone types into the
 /// viewer's terminal afterwards is not swallowed by the remote command. Use
 /// [`run_interactive`](super::run_interactive) for programs that want a person at a terminal.
 pub async fn run_command(
-    command: Vec<String>,
+    command: Option<Vec<String>>,
     out: &mut impl MessageOut<ShellRequest>,
     input: &mut impl MessageIn<ShellResponse>,
 ) -> Result<ExitStatus, ShellError> {
@@ -40,11 +42,11 @@ pub async fn run_command(
     .await
 }
 
-/// Runs `command` on the agent with the given local streams: `stdin` is read on a thread of its
-/// own and forwarded until its end; the command's output goes to `stdout` and `stderr`, byte
-/// for byte, flushed after each chunk.
+/// Runs `command` on the agent (`None`: the login shell) with the given local streams: `stdin`
+/// is read on a thread of its own and forwarded until its end; the command's output goes to
+/// `stdout` and `stderr`, byte for byte, flushed after each chunk.
 pub async fn run_command_with(
-    command: Vec<String>,
+    command: Option<Vec<String>>,
     out: &mut impl MessageOut<ShellRequest>,
     input: &mut impl MessageIn<ShellResponse>,
     stdin: impl Read + Send + 'static,
@@ -52,7 +54,7 @@ pub async fn run_command_with(
     mut stderr: impl AsyncWrite + Unpin,
 ) -> Result<ExitStatus, ShellError> {
     let open = ShellOpen {
-        command: Some(command),
+        command,
         terminal: None,
     };
     open.check().map_err(ShellError::InvalidRequest)?;

@@ -28,7 +28,7 @@ async fn run(argv: &[&str], stdin: Vec<u8>, config: ShellConfig) -> Ran {
     });
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let status = within(run_command_with(
-        argv.iter().map(|arg| arg.to_string()).collect(),
+        Some(argv.iter().map(|arg| arg.to_string()).collect()),
         &mut requests,
         &mut responses,
         Cursor::new(stdin),
