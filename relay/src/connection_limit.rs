@@ -119,11 +119,6 @@ impl ConnectionCounter {
             .get(&address)
             .map_or(0, |held| held.validated + held.unvalidated)
     }
-
-    /// Unvalidated handshakes under way, from all addresses.
-    pub fn unvalidated(&self) -> u32 {
-        self.unvalidated
-    }
 }
 
 /// One counted connection; dropping it gives the slot back.
@@ -222,7 +217,7 @@ mod tests {
         assert_eq!(counter.admit(addr(3), false), Err(Denied::Retry));
         assert_eq!(counter.admit(addr(3), true), Ok(()), "validated ones pass");
         assert!(counter.validate(addr(1)));
-        assert_eq!(counter.unvalidated(), 1);
+        assert_eq!(counter.unvalidated, 1);
         assert_eq!(counter.admit(addr(3), false), Ok(()));
     }
 
@@ -235,7 +230,7 @@ mod tests {
         assert!(counter.validate(addr(1)));
         assert!(!counter.validate(addr(1)), "two validated already");
         assert_eq!(counter.open_from(addr(1)), 3);
-        assert_eq!(counter.unvalidated(), 1);
+        assert_eq!(counter.unvalidated, 1);
     }
 
     #[test]
@@ -248,7 +243,7 @@ mod tests {
         counter.remove(addr(9), false);
         counter.remove(addr(1), false);
         assert!(counter.open.is_empty());
-        assert_eq!(counter.unvalidated(), 0);
+        assert_eq!(counter.unvalidated, 0);
     }
 
     #[test]
@@ -260,7 +255,7 @@ mod tests {
             Some(Denied::Retry)
         );
         assert!(slot.validate());
-        assert_eq!(lock(&counter).unvalidated(), 0);
+        assert_eq!(lock(&counter).unvalidated, 0);
         assert_eq!(
             ConnectionSlot::admit(&counter, addr(1), true).err(),
             Some(Denied::Refuse)
