@@ -1,6 +1,6 @@
 //! `tether-viewer`: the technician's client.
 
-use std::{future::Future, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{future::Future, io::IsTerminal, path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Args, Parser, Subcommand};
 use tether_agent::ScreenChoice;
@@ -52,9 +52,9 @@ enum Command {
     /// Open a shell on an enrolled machine, like ssh: interactive on this terminal (when
     /// standard input is not a terminal, the login shell reads its commands from it), or with
     /// `-- CMD ARGS...` run one command (its output, errors and exit status come back; no
-    /// terminal needed; with `-t`, on a remote terminal). Type `~.` after Enter to drop a hung session, `~?` for the other
-    /// escapes. Exits with the remote program's status; 255 when the shell could not be
-    /// opened or the connection failed (as ssh does).
+    /// terminal needed; with `-t`, on a remote terminal). Type `~.` after Enter to drop a hung
+    /// session, `~?` for the other escapes. Exits with the remote program's status; 255 when
+    /// the shell could not be opened or the connection failed (as ssh does).
     Shell(ShellArgs),
 }
 
@@ -220,10 +220,15 @@ async fn run_machines(args: MachinesArgs) -> ExitCode {
 }
 
 async fn run_shell(args: ShellArgs) -> ExitCode {
-    let program = match (args.command.is_empty(), args.tty) {
-        (true, _) => RemoteProgram::LoginShell,
-        (false, false) => RemoteProgram::Command(args.command),
-        (false, true) => RemoteProgram::CommandOnTerminal(args.command),
+    let command = (!args.command.is_empty()).then_some(args.command);
+    // As ssh: the login shell gets a terminal when there is one here; a command only with -t.
+    let on_terminal = match command {
+        None => std::io::stdin().is_terminal(),
+        Some(_) => args.tty,
+    };
+    let program = RemoteProgram {
+        command,
+        on_terminal,
     };
     match technician::open_shell(&args.technician, &args.machine, program).await {
         Ok(ShellOutcome::Exited(status)) => ExitCode::from(tether_shell::exit_code(&status)),

@@ -30,16 +30,13 @@ pub enum ShellOutcome {
 
 /// What to run on the machine, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RemoteProgram {
-    /// The account's login shell: on a remote terminal driven by this one (`ssh host`), or,
-    /// when standard input is not a terminal, on pipes reading its commands from it (`ssh host
+pub struct RemoteProgram {
+    /// The program and its arguments; `None` runs the account's login shell.
+    pub command: Option<Vec<String>>,
+    /// Whether it runs on a remote terminal driven by this one (`ssh host`, `ssh -t host
+    /// CMD`), which needs a terminal here, rather than on pipes (`ssh host CMD`, `ssh host
     /// < script`).
-    LoginShell,
-    /// A command on pipes, like `ssh host CMD`: no terminal needed here, fit for scripts.
-    Command(Vec<String>),
-    /// A command on a remote terminal driven by this one, like `ssh -t host CMD`: for
-    /// full-screen and interactive programs (`top`, `vi FILE`, `sudo ...`).
-    CommandOnTerminal(Vec<String>),
+    pub on_terminal: bool,
 }
 
 /// Opens a shell on `machine` and runs `program` to the end.
@@ -48,7 +45,7 @@ pub async fn open_shell(
     machine: &str,
     program: RemoteProgram,
 ) -> anyhow::Result<ShellOutcome> {
-    if matches!(program, RemoteProgram::CommandOnTerminal(_)) && !std::io::stdin().is_terminal() {
+    if program.on_terminal && !std::io::stdin().is_terminal() {
         bail!("-t needs a terminal on standard input; without -t the command runs on pipes");
     }
     let mut relay = args.connect().await?;
@@ -126,17 +123,14 @@ async fn run(
     out: &mut impl MessageOut<ShellRequest>,
     input: &mut impl MessageIn<ShellResponse>,
 ) -> Result<ExitStatus, tether_shell::ShellError> {
-    match program {
-        RemoteProgram::LoginShell if std::io::stdin().is_terminal() => {
-            tether_shell::client::run_interactive(None, out, input).await
-        }
-        RemoteProgram::LoginShell => tether_shell::client::run_command(None, out, input).await,
-        RemoteProgram::Command(argv) => {
-            tether_shell::client::run_command(Some(argv), out, input).await
-        }
-        RemoteProgram::CommandOnTerminal(argv) => {
-            tether_shell::client::run_interactive(Some(argv), out, input).await
-        }
+    let RemoteProgram {
+        command,
+        on_terminal,
+    } = program;
+    if on_terminal {
+        tether_shell::client::run_interactive(command, out, input).await
+    } else {
+        tether_shell::client::run_command(command, out, input).await
     }
 }
 
