@@ -1,6 +1,7 @@
 //! One-byte round trips between two processes on loopback: over the kernel's TCP (what ssh
-//! stands on), over bare UDP, and over QUIC configured as the data path is (quinn on tokio,
-//! TLS 1.3 with pinned certificates). What a keystroke's echo costs in transport alone, with no
+//! stands on), over bare UDP, over QUIC configured as the data path is (quinn on tokio, TLS
+//! 1.3 with pinned certificates), and over the same QUIC driven by a blocking loop with no
+//! async runtime ([`sans_io`]). What a keystroke's echo costs in transport alone, with no
 //! shell, terminal, relay or framing.
 //!
 //! `cargo run --release -p tether-transport --example rtt_bench -- --rounds 2000`
@@ -13,8 +14,11 @@ use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket},
     process::{Child, Command, Stdio},
+    sync::Arc,
     time::{Duration, Instant},
 };
+
+mod sans_io;
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -51,14 +55,17 @@ enum Transport {
     QuicCurrentThread,
     /// QUIC with the server on a multi-threaded runtime, as the agent runs.
     QuicMultiThread,
+    /// QUIC from `quinn-proto` in a blocking loop at both ends.
+    QuicSansIo,
 }
 
 impl Transport {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 5] = [
         Self::Tcp,
         Self::Udp,
         Self::QuicCurrentThread,
         Self::QuicMultiThread,
+        Self::QuicSansIo,
     ];
 
     fn name(self) -> &'static str {
@@ -67,6 +74,7 @@ impl Transport {
             Self::Udp => "udp",
             Self::QuicCurrentThread => "quic-current-thread",
             Self::QuicMultiThread => "quic-multi-thread",
+            Self::QuicSansIo => "quic-sans-io",
         }
     }
 
@@ -76,6 +84,7 @@ impl Transport {
             Self::Udp => "UDP (blocking)",
             Self::QuicCurrentThread => "QUIC, server on a current-thread runtime",
             Self::QuicMultiThread => "QUIC, server on a multi-thread runtime",
+            Self::QuicSansIo => "QUIC, quinn-proto in a blocking loop at both ends",
         }
     }
 }
@@ -132,19 +141,37 @@ fn serve(transport: Transport) -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(async { tokio::spawn(serve_quic()).await? }),
+        Transport::QuicSansIo => {
+            let socket = UdpSocket::bind(loopback)?;
+            let (config, fingerprint) = quic_server_config()?;
+            println!("{} {fingerprint}", socket.local_addr()?.port());
+            sans_io::Driver::serve_echo(socket, Arc::new(config))
+        }
     }
 }
 
-async fn serve_quic() -> anyhow::Result<()> {
+/// The data path's server configuration with a fresh certificate, and that certificate's
+/// fingerprint for the client to pin.
+fn quic_server_config() -> anyhow::Result<(quinn::ServerConfig, Fingerprint)> {
     let identity = DirectIdentity::generate()?;
-    let config = server_config_with(identity.certified(), None, DEFAULT_IDLE_TIMEOUT)
+    let (chain, key) = identity.certified();
+    let fingerprint = Fingerprint::of_der(&chain[0]);
+    let config = server_config_with((chain, key), None, DEFAULT_IDLE_TIMEOUT)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((config, fingerprint))
+}
+
+/// The data path's client configuration, pinning the server certificate `announced`.
+fn quic_client_config(announced: Option<&str>) -> anyhow::Result<quinn::ClientConfig> {
+    let fingerprint: Fingerprint = announced.context("no fingerprint")?.parse()?;
+    client_config_with(PinnedPeer::new(*fingerprint.as_bytes()), None)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn serve_quic() -> anyhow::Result<()> {
+    let (config, fingerprint) = quic_server_config()?;
     let endpoint = Endpoint::server(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
-    println!(
-        "{} {}",
-        endpoint.local_addr()?.port(),
-        Fingerprint::of_der(&identity.certified().0[0])
-    );
+    println!("{} {fingerprint}", endpoint.local_addr()?.port());
     let connection = endpoint.accept().await.context("no client")?.await?;
     let (mut send, mut recv) = connection.accept_bi().await?;
     let mut buf = [0; 64];
@@ -163,6 +190,11 @@ enum Link {
         recv: RecvStream,
         // Kept for the connection's lifetime.
         _endpoint: Endpoint,
+    },
+    QuicSansIo {
+        // Boxed: the endpoint and connection state are far larger than the other links.
+        driver: Box<sans_io::Driver>,
+        stream: quinn_proto::StreamId,
     },
 }
 
@@ -183,6 +215,7 @@ impl Link {
                 send.write_all(&[byte]).await?;
                 recv.read_exact(&mut back).await?;
             }
+            Self::QuicSansIo { driver, stream } => back[0] = driver.round_trip(*stream, byte)?,
         }
         let elapsed = start.elapsed();
         if back[0] != byte {
@@ -234,10 +267,18 @@ async fn connect(transport: Transport, announced: &str) -> anyhow::Result<Link> 
             socket.set_read_timeout(Some(Duration::from_secs(5)))?;
             Link::Udp(socket)
         }
+        Transport::QuicSansIo => {
+            let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+            let config = quic_client_config(words.next())?;
+            let (driver, stream) =
+                sans_io::Driver::connect(socket, config, server, "tether-session")?;
+            Link::QuicSansIo {
+                driver: Box::new(driver),
+                stream,
+            }
+        }
         Transport::QuicCurrentThread | Transport::QuicMultiThread => {
-            let fingerprint: Fingerprint = words.next().context("no fingerprint")?.parse()?;
-            let config = client_config_with(PinnedPeer::new(*fingerprint.as_bytes()), None)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let config = quic_client_config(words.next())?;
             let endpoint = Endpoint::client(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
             let connection = endpoint
                 .connect_with(config, server, "tether-session")?
