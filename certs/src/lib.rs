@@ -6,6 +6,7 @@
 //! - [`KnownRelays`]: an ssh-`known_hosts`-like file mapping relay addresses to fingerprints.
 //! - [`PinnedRelayVerifier`]: a rustls verifier that accepts exactly the pinned certificate (or,
 //!   on first use, any certificate, which the caller then records).
+//! - [`HandshakeSignatures`]: the handshake signature checks every verifier shares.
 //! - [`org`]: the organisation PKI as its users see it: [`OrgTrust`] (the CA and CRL, rustls
 //!   verifiers, technician and enrollment checks), [`Credential`] (a chain and its key),
 //!   [`describe`] (what a certificate says it is).
@@ -19,6 +20,7 @@ mod identity;
 mod known_relays;
 pub mod org;
 pub mod pki;
+mod signatures;
 mod times;
 mod verifier;
 
@@ -30,4 +32,5 @@ pub use org::{
     describe, endorsement_message, verify_signature, CertInfo, CertKind, Credential, OrgTrust,
     Technician,
 };
+pub use signatures::HandshakeSignatures;
 pub use verifier::{PinnedRelayVerifier, RelayTrust};

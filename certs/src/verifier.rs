@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rustls::{
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
-    crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider},
     pki_types::{CertificateDer, ServerName, UnixTime},
     DigitallySignedStruct, SignatureScheme,
 };
 
-use crate::Fingerprint;
+use crate::{Fingerprint, HandshakeSignatures};
 
 /// What the client trusts for this connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +29,7 @@ pub enum RelayTrust {
 pub struct PinnedRelayVerifier {
     trust: RelayTrust,
     presented: Mutex<Option<Fingerprint>>,
-    provider: Arc<CryptoProvider>,
+    signatures: HandshakeSignatures,
 }
 
 impl PinnedRelayVerifier {
@@ -39,7 +38,7 @@ impl PinnedRelayVerifier {
         Arc::new(Self {
             trust,
             presented: Mutex::new(None),
-            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            signatures: HandshakeSignatures::ring(),
         })
     }
 
@@ -80,12 +79,7 @@ impl ServerCertVerifier for PinnedRelayVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -94,17 +88,10 @@ impl ServerCertVerifier for PinnedRelayVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
