@@ -10,6 +10,8 @@
 //! server (the variable [`SERVE`] says which), then times the transports in turn, round by
 //! round, so that whatever else loads the machine loads them all alike.
 
+mod sans_io;
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket},
@@ -17,8 +19,6 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-
-mod sans_io;
 
 use anyhow::{bail, Context};
 use clap::Parser;
