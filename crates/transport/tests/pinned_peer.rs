@@ -1,7 +1,7 @@
 //! The data path's TLS over real QUIC on 127.0.0.1: each side accepts exactly the peer
 //! certificate whose fingerprint came over the sealed session stream, and nothing else.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use quinn::{ConnectionError, Endpoint};
 use tether_transport::{
@@ -9,7 +9,7 @@ use tether_transport::{
     direct::{DirectIdentity, PinnedPeer},
 };
 
-const LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+const LOOPBACK: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 /// Connects a client presenting `client` and pinning `server_pin` to a server presenting
 /// `server` and pinning `client_pin`; returns the client's outcome.
