@@ -6,7 +6,7 @@ use crate::CertError;
 
 /// Writes a secret so that only its owner can ever read it (created 0600, not chmod-ed after).
 /// Fails if the file exists, so a key is never silently replaced.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -22,7 +22,7 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
 }
 
 /// Replaces a public file so readers see the old or the new content, never a torn one.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = Path::new(&tmp);

@@ -7,6 +7,8 @@
 //! - [`PinnedRelayVerifier`]: a rustls verifier that accepts exactly the pinned certificate (or,
 //!   on first use, any certificate, which the caller then records).
 //! - [`HandshakeSignatures`]: the handshake signature checks every verifier shares.
+//! - [`files`]: how keys and trust files are written (secrets owner-only, rewrites atomic),
+//!   for the tool and for the agent's state alike.
 //! - [`org`]: the organisation PKI as its users see it: [`OrgTrust`] (the CA and CRL, rustls
 //!   verifiers, technician and enrollment checks), [`Credential`] (a chain and its key),
 //!   [`describe`] (what a certificate says it is).
@@ -14,7 +16,7 @@
 //!   tool: the CA directory, issuing, the ledger, revocation and the CRL.
 
 mod error;
-mod files;
+pub mod files;
 mod fingerprint;
 mod identity;
 mod known_relays;

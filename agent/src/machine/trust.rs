@@ -10,7 +10,7 @@ use std::{
 };
 
 use anyhow::Context;
-use tether_certs::OrgTrust;
+use tether_certs::{files::write_atomic, OrgTrust};
 
 /// Where the newest revocation list is kept (DER, as the CA signed it).
 const CRL_FILE: &str = "crl.der";
@@ -57,18 +57,11 @@ impl MachineTrust {
         else {
             return Ok(None);
         };
-        write_atomically(&self.crl_file, crl_der)?;
+        // Atomically: a crash leaves the old list or the new one, never half of one.
+        write_atomic(&self.crl_file, crl_der)
+            .with_context(|| format!("cannot write {}", self.crl_file.display()))?;
         let revoked = newer.revoked_count();
         *current = Arc::new(newer);
         Ok(Some(revoked))
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file, so a crash leaves the old list or the
-/// new one, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let temporary = path.with_extension("tmp");
-    fs::write(&temporary, bytes)
-        .and_then(|()| fs::rename(&temporary, path))
-        .with_context(|| format!("cannot write {}", path.display()))
 }
