@@ -2,13 +2,12 @@
 
 use std::{
     fs,
-    io::Write,
     path::{Path, PathBuf},
 };
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use tether_certs::OrgTrust;
+use tether_certs::{files::write_private, OrgTrust};
 use tether_e2e::MachineKey;
 
 use super::MachineTrust;
@@ -81,7 +80,9 @@ impl MachineState {
         ca_pem: &str,
     ) -> anyhow::Result<()> {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        write_private(&dir.join(KEY_FILE), pkcs8)?;
+        let key_file = dir.join(KEY_FILE);
+        write_private(&key_file, pkcs8)
+            .with_context(|| format!("cannot create {}", key_file.display()))?;
         fs::write(dir.join(CA_FILE), ca_pem)
             .with_context(|| format!("cannot write {}", dir.join(CA_FILE).display()))?;
         let text = toml::to_string(record)?;
@@ -96,18 +97,4 @@ impl MachineState {
             let _ = fs::remove_file(dir.join(file));
         }
     }
-}
-
-/// Writes a secret readable by its owner only (created 0600, never chmod-ed afterwards).
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
 }
