@@ -14,8 +14,13 @@ use rustls::{
 use tether_certs::{PinnedRelayVerifier, RelayIdentity};
 use tether_proto::ALPN;
 
-/// How often an idle connection proves it is alive. The peers' idle timeouts must be several
+/// How often a client proves its idle connection alive. The peers' idle timeouts must be several
 /// times longer (see [`MIN_IDLE_TIMEOUT`]) or quiet but healthy connections would be dropped.
+///
+/// Only clients send keep-alives: the server's acknowledgement of each one restarts the client's
+/// idle timer as the keep-alive restarts the server's, and the client's packets are the ones
+/// that hold its NAT mapping open. Keep-alives from the server too would double the packets a
+/// relay handles for every idle agent and buy nothing.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// The shortest idle timeout that still leaves room for lost keep-alives.
 pub const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -29,9 +34,16 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn transport(idle_timeout: Duration) -> Arc<TransportConfig> {
+/// Which end of a connection a configuration is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Client,
+    Server,
+}
+
+fn transport(side: Side, idle_timeout: Duration) -> Arc<TransportConfig> {
     let mut transport = TransportConfig::default();
-    transport.keep_alive_interval(Some(KEEP_ALIVE));
+    transport.keep_alive_interval((side == Side::Client).then_some(KEEP_ALIVE));
     // Durations this small always fit a QUIC varint of milliseconds; fall back to the default
     // rather than failing if a caller passes something absurd.
     let idle = IdleTimeout::try_from(idle_timeout.max(MIN_IDLE_TIMEOUT))
@@ -80,7 +92,7 @@ pub fn server_config_with(
     let mut tls = builder.with_single_cert(chain, key)?;
     tls.alpn_protocols = vec![ALPN.to_vec()];
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(QuicServerConfig::try_from(tls)?));
-    config.transport_config(transport(idle_timeout));
+    config.transport_config(transport(Side::Server, idle_timeout));
     Ok(config)
 }
 
@@ -107,6 +119,6 @@ pub fn client_config_with(
     };
     tls.alpn_protocols = vec![ALPN.to_vec()];
     let mut config = quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls)?));
-    config.transport_config(transport(DEFAULT_IDLE_TIMEOUT));
+    config.transport_config(transport(Side::Client, DEFAULT_IDLE_TIMEOUT));
     Ok(config)
 }
