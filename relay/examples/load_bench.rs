@@ -135,6 +135,24 @@ impl RelayProcess {
     }
 }
 
+/// UDP datagrams sent so far in this network namespace (`OutDatagrams` of `/proc/net/snmp`). On
+/// loopback that is the relay's and its clients' together, plus whatever else runs.
+fn udp_datagrams_sent() -> anyhow::Result<u64> {
+    let snmp = std::fs::read_to_string("/proc/net/snmp")?;
+    let mut udp = snmp.lines().filter(|line| line.starts_with("Udp:"));
+    let names = udp.next().context("no Udp header in /proc/net/snmp")?;
+    let values = udp.next().context("no Udp values in /proc/net/snmp")?;
+    let column = names
+        .split_whitespace()
+        .position(|name| name == "OutDatagrams")
+        .context("no OutDatagrams in /proc/net/snmp")?;
+    let value = values
+        .split_whitespace()
+        .nth(column)
+        .context("no OutDatagrams value in /proc/net/snmp")?;
+    Ok(value.parse()?)
+}
+
 impl Drop for RelayProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -374,8 +392,10 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
     let register_cpu = relay.cpu()? - cpu_before;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_cpu_before = relay.cpu()?;
+    let idle_datagrams_before = udp_datagrams_sent()?;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let idle_cpu = (relay.cpu()? - idle_cpu_before).as_secs_f64() / 5.0;
+    let idle_datagrams = (udp_datagrams_sent()? - idle_datagrams_before) as f64 / 5.0;
     let rss_idle = relay.rss_kib()?;
 
     let mut sessions = Vec::with_capacity(args.sessions);
@@ -456,6 +476,10 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
     println!(
         "| relay CPU with agents idle (keep-alives) | {:.1} % of a core |",
         idle_cpu * 100.0
+    );
+    println!(
+        "| UDP datagrams with agents idle, both ways | {:.2} per agent per second |",
+        idle_datagrams / args.agents as f64
     );
     println!(
         "| direct quinn, one stream | {:.0} Mbit/s |",
