@@ -1,7 +1,7 @@
 //! Feeds a hostile byte stream, cut into arbitrary pieces, through everything that parses
-//! network input in `tether-proto`: the deframer, every message type, the reassembly of frame
-//! chunks, and the data port's datagrams. Any of it may be rejected; none of it may panic or
-//! buffer without bound.
+//! network input in `tether-proto`: the deframer, every message type, the checks of shell
+//! requests and cursor images, the reassembly of frame chunks, and the data port's datagrams.
+//! Any of it may be rejected; none of it may panic or buffer without bound.
 //!
 //! Run from `crates/proto`: `RUSTC_BOOTSTRAP=1 cargo fuzz run deframe`.
 
@@ -12,7 +12,8 @@ use tether_proto::{
     control::{ClientMessage, RelayMessage, StreamHeader},
     data_path::{Bind, Bound, DirectPath},
     secure::{Handshake, Sealed},
-    session::{AgentMessage, ViewerMessage},
+    session::{AgentMessage, CursorUpdate, ViewerMessage},
+    shell::{ShellRequest, ShellResponse},
     Deframer, UpdateAssembler,
 };
 
@@ -42,10 +43,28 @@ fuzz_target!(|data: &[u8]| {
                     let _ = postcard::from_bytes::<Sealed>(&body);
                     let _ = postcard::from_bytes::<DirectPath>(&body);
                     let _ = postcard::from_bytes::<ViewerMessage>(&body);
-                    if let Ok(AgentMessage::Frame(frame)) = postcard::from_bytes(&body) {
-                        if let Ok(Some((_, update))) = assembler.push(frame) {
-                            assert!(update.len() <= MAX_UPDATE);
+                    let _ = postcard::from_bytes::<ShellResponse>(&body);
+                    match postcard::from_bytes::<ShellRequest>(&body) {
+                        Ok(ShellRequest::Open(open)) => {
+                            let _ = open.check();
                         }
+                        Ok(ShellRequest::Resize(size)) => {
+                            let _ = size.check();
+                        }
+                        _ => {}
+                    }
+                    match postcard::from_bytes::<AgentMessage>(&body) {
+                        Ok(AgentMessage::Frame(frame)) => {
+                            if let Ok(Some((_, update))) = assembler.push(frame) {
+                                assert!(update.len() <= MAX_UPDATE);
+                            }
+                        }
+                        Ok(AgentMessage::Cursor(CursorUpdate {
+                            shape: Some(shape), ..
+                        })) => {
+                            let _ = shape.check();
+                        }
+                        _ => {}
                     }
                 }
                 Ok(None) => break,
