@@ -11,6 +11,7 @@ use tether_agent::{
 };
 use tether_capture::MonitorChoice;
 use tether_cli::RelayArgs;
+use tether_proto::Printable;
 use tether_shell::ShellConfig;
 use tokio::sync::{mpsc, Notify};
 
@@ -190,7 +191,9 @@ async fn enroll(args: EnrollArgs) -> ExitCode {
         Ok(enrolled) => {
             println!(
                 "enrolled: {} (group {}) at {}",
-                enrolled.machine, enrolled.group, args.relay
+                Printable(&enrolled.machine),
+                Printable(&enrolled.group),
+                args.relay
             );
             println!("machine key: {}", enrolled.key_fingerprint);
             println!("state: {}", state_dir.display());
@@ -411,11 +414,13 @@ fn print_event(event: &AgentEvent) {
             println!("code burnt: {reason}");
             println!("That code no longer works.");
         }
-        AgentEvent::SessionDeclined { viewer } => println!("session declined: {viewer}"),
+        AgentEvent::SessionDeclined { viewer } => {
+            println!("session declined: {}", Printable(viewer))
+        }
         AgentEvent::SessionStarted {
             viewer, granted, ..
         } => {
-            println!("session started: {viewer} ({granted})")
+            println!("session started: {} ({granted})", Printable(viewer))
         }
         AgentEvent::ViewerLost => println!(
             "session paused: the technician's connection was lost; waiting for it to come back"

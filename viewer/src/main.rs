@@ -5,7 +5,7 @@ use std::{future::Future, io::IsTerminal, path::PathBuf, process::ExitCode, sync
 use clap::{Args, Parser, Subcommand};
 use tether_agent::ScreenChoice;
 use tether_cli::RelayArgs;
-use tether_proto::{session::Capabilities, SessionCode};
+use tether_proto::{session::Capabilities, Printable, SessionCode};
 use tether_viewer::{
     demo::{self, DemoOptions, DemoReport},
     join,
@@ -204,17 +204,7 @@ async fn run_machines(args: MachinesArgs) -> ExitCode {
     } else if machines.is_empty() {
         println!("no machines your role may reach");
     } else {
-        println!("{:<24} {:<16} {:<8} LAST SEEN", "MACHINE", "GROUP", "STATE");
-        for machine in &machines {
-            let seen = machine
-                .last_seen_secs_ago
-                .map_or("never".to_owned(), |secs| format!("{secs} s ago"));
-            let state = if machine.online { "online" } else { "offline" };
-            println!(
-                "{:<24} {:<16} {:<8} {seen}",
-                machine.name, machine.group, state
-            );
-        }
+        print!("{}", technician::machines_table(&machines));
     }
     ExitCode::SUCCESS
 }
@@ -327,7 +317,10 @@ fn report_join(
 ) -> Result<(), ViewerError> {
     println!(
         "received {} frames ({} bytes) from {} showing {}",
-        outcome.frames, outcome.bytes, outcome.agent, outcome.screen
+        outcome.frames,
+        outcome.bytes,
+        Printable(&outcome.agent),
+        Printable(&outcome.screen)
     );
     if !outcome.latency.is_empty() {
         println!("latency p50/p99 ms: {}", outcome.latency.summary());

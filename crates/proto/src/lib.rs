@@ -19,6 +19,7 @@ pub mod control;
 pub mod data_path;
 pub mod error;
 pub mod framing;
+mod printable;
 pub mod secure;
 pub mod session;
 pub mod shell;
@@ -27,6 +28,7 @@ pub use chunks::{split_update, AssembleError, UpdateAssembler};
 pub use code::{Nameplate, SessionCode};
 pub use error::ProtoError;
 pub use framing::{encode_message, Deframer, MAX_MESSAGE_SIZE};
+pub use printable::Printable;
 
 /// The protocol version both ends of every conversation announce; a mismatch ends the connection.
 pub const PROTOCOL_VERSION: u16 = 1;

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use tether_proto::ProtoError;
+use tether_proto::{Printable, ProtoError};
 use tether_transport::TransportError;
 
 /// A remote shell could not start or did not end with an exit status.
@@ -15,7 +15,7 @@ pub enum ShellError {
     #[error("the stream ended before the remote program exited")]
     Closed,
     /// The agent would not or could not start the program.
-    #[error("the agent refused the shell: {reason}")]
+    #[error("the agent refused the shell: {}", Printable(reason))]
     Refused {
         /// Why, in the agent's words.
         reason: String,

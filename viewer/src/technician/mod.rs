@@ -16,5 +16,5 @@ pub use connect::{TechnicianArgs, TechnicianConnection};
 #[derive(Debug, thiserror::Error)]
 #[error("the relay refused: {0}")]
 pub struct RelayRefused(pub tether_proto::control::Refusal);
-pub use machines::list_machines;
+pub use machines::{list_machines, machines_table};
 pub use shell::{open_shell, RemoteProgram, ShellOutcome};
