@@ -20,6 +20,7 @@ mod control;
 mod data_path;
 mod database;
 pub mod directory;
+mod endpoint_keys;
 mod forward;
 mod limiter;
 mod machine_side;

@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::Context;
-use quinn::{Connection, Endpoint};
+use quinn::{Connection, Endpoint, TokioRuntime};
 use rand::rngs::OsRng;
 use rustls::pki_types::CertificateDer;
 use tether_certs::Fingerprint;
@@ -31,6 +31,7 @@ use crate::{
     control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_MANY, HELLO_TIMEOUT},
     data_path::DataPort,
     directory::Directory,
+    endpoint_keys::EndpointKeys,
     machine_side::{self, EnrollRequest},
     metrics::RelayMetrics,
     metrics_http,
@@ -148,8 +149,16 @@ impl Relay {
             .map(Organisation::load)
             .transpose()?;
         let server_config = tls::server_config(&certified, organisation.as_ref())?;
-        let endpoint = Endpoint::server(server_config, config.listen)
+        let keys = EndpointKeys::load_or_create(&config.data_dir)?;
+        let socket = std::net::UdpSocket::bind(config.listen)
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let endpoint = Endpoint::new(
+            keys.endpoint_config(),
+            Some(server_config),
+            socket,
+            Arc::new(TokioRuntime),
+        )
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = endpoint.local_addr()?;
         if let Some(org) = &config.organisation {
             info!(ca = %org.ca.display(), "serving the organisation's technicians and machines");

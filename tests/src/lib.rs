@@ -272,6 +272,17 @@ impl Relay {
     /// again on the same address with the same data directory (so the same identity).
     pub fn restart(&mut self) {
         self.process.terminate();
+        self.start_again();
+    }
+
+    /// Kills the relay at once (SIGKILL: its clients hear no goodbye, as in a crash or a power
+    /// cut) and starts it again on the same address with the same data directory.
+    pub fn crash_and_restart(&mut self) {
+        self.process.kill();
+        self.start_again();
+    }
+
+    fn start_again(&mut self) {
         let data = self.path("relay");
         let mut args = vec!["--listen", self.addr.as_str(), "--data-dir", data.as_str()];
         args.extend(self.extra.iter().map(String::as_str));

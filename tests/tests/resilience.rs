@@ -23,10 +23,31 @@ use tether_tests::{
 
 #[test]
 fn waiting_agents_are_back_with_a_new_code_within_3_s_of_a_relay_restart() {
+    let agent = back_with_a_new_code_within_3_s_of(Relay::restart);
+    assert!(agent
+        .stdout
+        .text()
+        .contains("relay unreachable: the relay shut down"));
+}
+
+#[test]
+fn waiting_agents_are_back_with_a_new_code_within_3_s_of_a_relay_crash() {
+    // No goodbye reaches the agent. The restarted relay answers its next keep-alive with a
+    // stateless reset the agent believes (the relay's endpoint secret survives in its data
+    // directory), so the agent does not wait out its 10 s idle timeout.
+    let agent = back_with_a_new_code_within_3_s_of(Relay::crash_and_restart);
+    let output = agent.stdout.text();
+    assert!(output.contains("relay unreachable: "), "{output}");
+}
+
+/// Starts a relay and a waiting agent, puts the relay through `outage`, and checks that the
+/// agent shows a new code within 3 s, that a viewer can join with it, and that the audit log
+/// came through intact. Returns the agent.
+fn back_with_a_new_code_within_3_s_of(outage: impl FnOnce(&mut Relay)) -> Process {
     let mut relay = Relay::start(&[]);
     let (agent, first_code) = relay.agent(1, "320x200");
 
-    relay.restart();
+    outage(&mut relay);
     let back = Instant::now();
     let code = agent.stdout.wait_for("session code: ");
     let took = back.elapsed();
@@ -35,12 +56,7 @@ fn waiting_agents_are_back_with_a_new_code_within_3_s_of_a_relay_restart() {
         "the agent took {took:?} to come back"
     );
     assert_ne!(code, first_code, "a new relay session means a new code");
-    assert!(agent
-        .stdout
-        .text()
-        .contains("relay unreachable: the relay shut down"));
 
-    // The new code works, and the audit log survived the restart intact.
     let mut viewer = relay.viewer(&code, &["--frames", "2"]);
     assert_eq!(viewer.wait().code(), Some(0), "{}", viewer.stderr.text());
     let verify = Command::new(binary("tether-relay"))
@@ -52,6 +68,7 @@ fn waiting_agents_are_back_with_a_new_code_within_3_s_of_a_relay_restart() {
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
+    agent
 }
 
 /// The relay's audit log, as `tether-relay audit` prints it.

@@ -10,7 +10,7 @@ use std::{
 };
 
 use sha2::{Digest, Sha256};
-use tether_tests::organisation::Organisation;
+use tether_tests::{organisation::Organisation, Relay};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -295,10 +295,21 @@ fn an_enrollment_credential_works_once_and_machines_list_what_a_role_may_reach()
 
 #[test]
 fn an_enrolled_agent_comes_back_online_by_itself_after_a_relay_restart() {
+    back_online_within_3_s_of(Relay::restart);
+}
+
+#[test]
+fn an_enrolled_agent_is_back_online_within_3_s_of_a_relay_crash() {
+    back_online_within_3_s_of(Relay::crash_and_restart);
+}
+
+/// Puts an organisation's relay through `outage` and checks that its enrolled agent is back
+/// online within 3 s, reachable by a technician.
+fn back_online_within_3_s_of(outage: impl FnOnce(&mut Relay)) {
     let mut org = Organisation::new();
     let agent = org.machine("web-01", "prod");
     let alice = org.technician("alice", "admin", "1d");
-    org.relay.restart();
+    outage(&mut org.relay);
     let restarted = Instant::now();
     agent.stdout.wait_for("online at ");
     let back = restarted.elapsed();
