@@ -45,7 +45,7 @@ pub struct RelaySettings {
     #[arg(long, env = "TETHER_RELAY_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
 
-    /// Directory for the relay's certificate and key (and by default its audit log), created
+    /// Directory for the relay's certificate and keys (and by default its audit log), created
     /// on first start [default: ~/.local/share/tether-relay].
     #[arg(long, env = "TETHER_RELAY_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
