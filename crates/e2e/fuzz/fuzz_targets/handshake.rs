@@ -15,10 +15,11 @@ use libfuzzer_sys::fuzz_target;
 use rand::{rngs::StdRng, SeedableRng};
 use tether_e2e::{
     unattended::{
-        MachineHandshake, Technician, TechnicianAuthority, TechnicianHandshake, TechnicianKey,
+        MachineAwaitingProof, MachineHandshake, Technician, TechnicianAuthority,
+        TechnicianHandshake, TechnicianKey,
     },
-    verify_machine_signature, AgentHandshake, AgentResumption, Established, MachineKey,
-    ViewerHandshake, ViewerResuming,
+    verify_machine_signature, AgentConfirming, AgentHandshake, AgentResumption, Established,
+    MachineKey, ViewerHandshake, ViewerResuming,
 };
 use tether_proto::{secure::Handshake, Nameplate, SessionCode};
 
@@ -77,13 +78,36 @@ impl TechnicianAuthority for SignatureAuthority {
     }
 }
 
-/// An honest attended handshake: the viewer's and the agent's established streams.
-fn attended(code: SessionCode, rng: &mut StdRng) -> (Established, Established) {
+/// An honest attended handshake up to the agent's reply: the viewer awaiting it, the agent
+/// awaiting the viewer's confirmation, and the reply.
+fn attended_replied(
+    code: SessionCode,
+    rng: &mut StdRng,
+) -> (ViewerHandshake, AgentConfirming, Handshake) {
     let (viewer, start) = ViewerHandshake::start(code, SESSION, rng);
     let (agent, reply) = AgentHandshake::respond(code, SESSION, start, rng).expect("start");
+    (viewer, agent, reply)
+}
+
+/// An honest attended handshake: the viewer's and the agent's established streams.
+fn attended(code: SessionCode, rng: &mut StdRng) -> (Established, Established) {
+    let (viewer, agent, reply) = attended_replied(code, rng);
     let (viewer, confirm) = viewer.on_reply(reply).expect("reply");
     let (agent, confirm) = agent.on_confirm(confirm).expect("confirm");
     (viewer.on_confirm(confirm).expect("confirm"), agent)
+}
+
+/// The technician's honest start: its handshake awaiting the machine's reply, and the start.
+fn technician_started(keys: &Keys) -> (TechnicianHandshake, Handshake) {
+    TechnicianHandshake::start(&keys.technician, keys.machine.public_key(), SESSION).expect("start")
+}
+
+/// An honest unattended handshake up to the machine's signed reply: the technician awaiting
+/// it, the machine awaiting the technician's proof, and the reply.
+fn unattended_replied(keys: &Keys) -> (TechnicianHandshake, MachineAwaitingProof, Handshake) {
+    let (technician, start) = technician_started(keys);
+    let (machine, reply) = MachineHandshake::respond(&keys.machine, SESSION, start).expect("start");
+    (technician, machine, reply)
 }
 
 /// Opens each record of `data` (a length byte, then that many bytes) on the agent's side of an
@@ -120,9 +144,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = AgentHandshake::respond(code, SESSION, message, &mut rng);
         }
         1 => {
-            let (_, start) = ViewerHandshake::start(code, SESSION, &mut rng);
-            let (agent, _) =
-                AgentHandshake::respond(code, SESSION, start, &mut rng).expect("start");
+            let (_, agent, _) = attended_replied(code, &mut rng);
             assert!(agent.on_confirm(message).is_err(), "a forged confirmation");
         }
         // The viewer takes an agent's reply, then its key confirmation.
@@ -131,9 +153,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = viewer.on_reply(message);
         }
         3 => {
-            let (viewer, start) = ViewerHandshake::start(code, SESSION, &mut rng);
-            let (_, reply) =
-                AgentHandshake::respond(code, SESSION, start, &mut rng).expect("start");
+            let (viewer, _, reply) = attended_replied(code, &mut rng);
             let (viewer, _) = viewer.on_reply(reply).expect("reply");
             assert!(viewer.on_confirm(message).is_err(), "a forged confirmation");
         }
@@ -142,11 +162,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = MachineHandshake::respond(&keys.machine, SESSION, message);
         }
         5 => {
-            let (_, start) =
-                TechnicianHandshake::start(&keys.technician, keys.machine.public_key(), SESSION)
-                    .expect("start");
-            let (machine, _) =
-                MachineHandshake::respond(&keys.machine, SESSION, start).expect("start");
+            let (_, machine, _) = unattended_replied(keys);
             assert!(
                 machine.on_proof(&SignatureAuthority, message).is_err(),
                 "a forged proof"
@@ -154,20 +170,14 @@ fuzz_target!(|data: &[u8]| {
         }
         // The technician takes the machine's signed reply, then its confirmation.
         6 => {
-            let (technician, _) =
-                TechnicianHandshake::start(&keys.technician, keys.machine.public_key(), SESSION)
-                    .expect("start");
+            let (technician, _) = technician_started(keys);
             assert!(
                 technician.on_reply(&keys.technician, message).is_err(),
                 "a forged machine signature"
             );
         }
         7 => {
-            let (technician, start) =
-                TechnicianHandshake::start(&keys.technician, keys.machine.public_key(), SESSION)
-                    .expect("start");
-            let (_, reply) =
-                MachineHandshake::respond(&keys.machine, SESSION, start).expect("start");
+            let (technician, _, reply) = unattended_replied(keys);
             let (technician, _) = technician.on_reply(&keys.technician, reply).expect("reply");
             assert!(
                 technician.on_confirm(message).is_err(),
