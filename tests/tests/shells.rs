@@ -10,7 +10,7 @@ use std::{
 };
 
 use sha2::{Digest, Sha256};
-use tether_tests::{organisation::Organisation, Relay};
+use tether_tests::{organisation::Organisation, udp_proxy::UdpProxy, Relay};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -48,6 +48,45 @@ fn shells_run_on_the_data_path_and_on_relayed_streams_when_it_is_off_or_unreacha
             .unwrap_or_else(|| panic!("no session_ended row: {audit}"));
         assert!(!ended.contains("\"bytes_to_viewer\":0"), "{via}: {ended}");
     }
+}
+
+#[test]
+fn a_shell_on_the_data_path_carries_on_when_a_nat_remaps_both_sides() {
+    // Both sides reach the data port at 127.0.0.1 (the relay's address) on its port, where a
+    // NAT-like proxy forwards to the real port on 127.0.0.2. The relay's own port is direct.
+    let nat = UdpProxy::to_same_port_on([127, 0, 0, 2].into());
+    let data_port = format!("127.0.0.2:{}", nat.addr().port());
+    let org = Organisation::with_relay_args(&["--data-listen", &data_port]);
+    let agent = org.machine("web-01", "prod");
+    let alice = org.technician("alice", "admin", "1d");
+    let script = "echo ready; read line; echo \"got $line\"";
+    let mut viewer = org
+        .shell_command(&alice, "web-01", &["sh", "-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn viewer");
+    let mut stdout = BufReader::new(viewer.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read");
+    assert_eq!(line, "ready\n");
+    agent
+        .stdout
+        .wait_for("session 1: shell opened by alice (admin) on the data path");
+
+    // From now on both sides' datagrams reach the data port from addresses it never bound.
+    nat.remap();
+    let remapped = Instant::now();
+    let mut stdin = viewer.stdin.take().expect("stdin");
+    stdin.write_all(b"after the remap\n").expect("write stdin");
+    line.clear();
+    stdout.read_line(&mut line).expect("read");
+    let recovered = remapped.elapsed();
+    let output = viewer.wait_with_output().expect("viewer output");
+    assert_eq!(line, "got after the remap\n", "{}", text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0));
+    eprintln!("the shell answered {recovered:?} after the remap");
 }
 
 #[test]

@@ -7,7 +7,9 @@
 //!    the forwarded stream's [`crate::control::StreamHeader`].
 //! 2. Each side sends a [`Bind`] datagram with its ticket from a fresh UDP socket to the data
 //!    port, until the relay answers [`Bound`]. From then on the relay forwards every datagram
-//!    from one bound address to the other, and drops everything else.
+//!    from one bound address to the other, and drops everything else. Each side repeats its
+//!    bind every few seconds while the session lasts, so a side whose address changed (a NAT
+//!    that remapped it, another network) is bound again at its new one.
 //! 3. Over the sealed session stream (end to end, after the handshake), each side sends a
 //!    [`DirectPath::Offer`] naming the SHA-256 of a fresh self-signed certificate. The viewer
 //!    then opens a QUIC connection to the agent through the data port, each side pinning the

@@ -13,7 +13,7 @@ use quinn::{Connection, Endpoint, EndpointConfig, TokioRuntime};
 use tether_proto::data_path::{DataPathTicket, DirectPath};
 use tracing::{debug, warn};
 
-pub use bind::{bind, BoundSocket};
+pub use bind::{bind, BoundSocket, KeepBound};
 pub use pinned::{DirectIdentity, PinnedPeer};
 
 use crate::{
@@ -36,6 +36,8 @@ pub struct DirectLink {
     /// The connection, end to end with the peer.
     pub connection: Connection,
     endpoint: Endpoint,
+    /// Keeps this side's address bound at the data port while the link lives.
+    _bound: KeepBound,
 }
 
 impl DirectLink {
@@ -47,9 +49,10 @@ impl DirectLink {
     }
 }
 
-/// A bound socket and the certificate this side offers.
+/// A bound socket (kept bound) and the certificate this side offers.
 struct Prepared {
     bound: BoundSocket,
+    keep_bound: KeepBound,
     identity: DirectIdentity,
 }
 
@@ -89,7 +92,8 @@ pub async fn agent_direct(
     let Some((prepared, peer)) = exchange_offers(negotiation, relay, ticket).await? else {
         return Ok(None);
     };
-    let endpoint = server_endpoint(prepared, peer)
+    let keep_bound = prepared.keep_bound;
+    let endpoint = server_endpoint(prepared.bound, prepared.identity, peer)
         .map_err(|e| warn!("cannot open the data path endpoint: {e}"))
         .ok();
     // The viewer connects before it decides: accept meanwhile.
@@ -127,6 +131,7 @@ pub async fn agent_direct(
                 (Some(connection), Some(endpoint)) => Ok(Some(DirectLink {
                     connection,
                     endpoint,
+                    _bound: keep_bound,
                 })),
                 _ => Err(TransportError::DirectPath(
                     "the viewer chose the data path, but no connection arrived",
@@ -170,14 +175,26 @@ async fn prepare(relay: SocketAddr, ticket: &DataPathTicket) -> Option<Prepared>
         .await
         .map_err(|e| warn!("the data path is unavailable: {e}"))
         .ok()?;
+    let keep_bound = bound
+        .keep_bound()
+        .map_err(|e| warn!("cannot keep the data path bound: {e}"))
+        .ok()?;
     let identity = DirectIdentity::generate()
         .map_err(|e| warn!("cannot make a data path certificate: {e}"))
         .ok()?;
-    Some(Prepared { bound, identity })
+    Some(Prepared {
+        bound,
+        keep_bound,
+        identity,
+    })
 }
 
 async fn connect(prepared: Prepared, peer: [u8; 32]) -> Result<DirectLink, String> {
-    let Prepared { bound, identity } = prepared;
+    let Prepared {
+        bound,
+        keep_bound,
+        identity,
+    } = prepared;
     let config = client_config_with(PinnedPeer::new(peer), Some(identity.certified()))
         .map_err(|e| e.to_string())?;
     let endpoint = Endpoint::new(
@@ -197,11 +214,15 @@ async fn connect(prepared: Prepared, peer: [u8; 32]) -> Result<DirectLink, Strin
     Ok(DirectLink {
         connection,
         endpoint,
+        _bound: keep_bound,
     })
 }
 
-fn server_endpoint(prepared: Prepared, peer: [u8; 32]) -> Result<Endpoint, String> {
-    let Prepared { bound, identity } = prepared;
+fn server_endpoint(
+    bound: BoundSocket,
+    identity: DirectIdentity,
+    peer: [u8; 32],
+) -> Result<Endpoint, String> {
     let config = server_config_with(
         identity.certified(),
         Some(PinnedPeer::new(peer)),
