@@ -29,7 +29,7 @@ pub struct ConsentRequest {
 
 impl ConsentRequest {
     /// Answers: the session gets what is both asked for and granted here. Granting nothing
-    /// (or no `view`) declines the session.
+    /// (neither `view` nor `shell`) declines the session.
     pub fn answer(self, granted: Capabilities) {
         // The session may be gone already; then nobody waits for the answer.
         let _ = self.answer.send(granted);
@@ -77,7 +77,9 @@ pub(crate) fn describe(capabilities: Capabilities) -> String {
         (false, true) => Some("control your screen"),
         (false, false) => None,
     };
-    let shell = capabilities.shell.then_some("open shells");
+    let shell = capabilities
+        .shell
+        .then_some("run commands on your computer");
     match (screen, shell) {
         (Some(screen), Some(shell)) => format!("{screen} and {shell}"),
         (Some(only), None) | (None, Some(only)) => only.to_owned(),
@@ -100,12 +102,14 @@ mod tests {
             shell: true,
             ..Capabilities::VIEW_AND_CONTROL
         };
-        assert_eq!(describe(all), "see and control your screen and open shells");
-        let shell = Capabilities {
-            shell: true,
-            ..Capabilities::default()
-        };
-        assert_eq!(describe(shell), "open shells");
+        assert_eq!(
+            describe(all),
+            "see and control your screen and run commands on your computer"
+        );
+        assert_eq!(
+            describe(Capabilities::SHELL_ONLY),
+            "run commands on your computer"
+        );
         assert_eq!(describe(Capabilities::default()), "do nothing");
     }
 }

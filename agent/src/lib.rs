@@ -17,6 +17,7 @@ mod pipeline;
 mod resume;
 mod screen;
 mod session;
+mod shell_session;
 mod stream;
 pub mod terminal;
 

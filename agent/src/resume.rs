@@ -160,7 +160,7 @@ impl LiveSession<'_> {
 
 /// Reads the relay's control stream until it ends the session, noting on the way how long it
 /// keeps the session for a lost viewer; returns why it ended, in words for the user.
-async fn relay_ends(
+pub(crate) async fn relay_ends(
     control: &mut MessageReceiver<RelayMessage>,
     grace: &mut Option<u32>,
 ) -> anyhow::Result<String> {

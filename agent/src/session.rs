@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::{
     backoff::Backoff, consent::ConsentPolicy, pipeline::Pipeline, resume::LiveSession,
-    screen::InputTarget, stream::SessionTerms,
+    screen::InputTarget, shell_session::serve_shell_session, stream::SessionTerms,
 };
 
 /// Codes that may be spent without a session before the agent gives up: each failed
@@ -279,7 +279,7 @@ async fn serve(
         resumption,
         ..
     } = session;
-    if !granted.view {
+    if !granted.admits_a_session() {
         let _ = events.send(AgentEvent::SessionDeclined { viewer: technician });
         send.send(&AgentMessage::Declined).await?;
         send.close().await?;
@@ -290,6 +290,14 @@ async fn serve(
         viewer: technician,
         granted,
     });
+    if !granted.view {
+        // A shell, without the screen.
+        let stream = (send, from_viewer);
+        let stop = config.stop.as_deref();
+        let reason = serve_shell_session(stream, granted, &mut recv, stop).await?;
+        let _ = events.send(AgentEvent::SessionEnded { reason });
+        return Ok(Attempt::Done);
+    }
 
     let pipeline = pipeline
         .take()

@@ -6,7 +6,7 @@
 
 use std::{io::BufRead, sync::Arc};
 
-use tether_proto::session::Capabilities;
+use tether_proto::{session::Capabilities, Printable};
 use tokio::sync::{mpsc, Notify};
 
 use crate::{consent::describe, ConsentRequest};
@@ -39,15 +39,15 @@ async fn serve_terminal(
         println!();
         println!(
             "Technician \"{}\" asks to {}.",
-            request.technician,
+            Printable(&request.technician),
             describe(request.wants)
         );
         println!(
             "Security digits: {}. Ask the technician to read theirs: they must match.",
             request.sas
         );
-        let control = request.wants.control;
-        if control {
+        let view_only = request.wants.offers_view_only();
+        if view_only {
             println!("Allow? [y] yes   [v] view only   [N] no");
         } else {
             println!("Allow? [y] yes   [N] no");
@@ -55,11 +55,11 @@ async fn serve_terminal(
         let answer = lines.recv().await.unwrap_or_default();
         let granted = match answer.trim().to_ascii_lowercase().as_str() {
             "y" | "yes" => request.wants,
-            "v" if control => Capabilities::VIEW_ONLY,
+            "v" if view_only => Capabilities::VIEW_ONLY,
             _ => Capabilities::default(),
         };
         request.answer(granted);
-        if granted.view {
+        if granted.admits_a_session() {
             println!(
                 "*** SESSION LIVE: the technician can {}. Press Enter to end it. ***",
                 describe(granted)

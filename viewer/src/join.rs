@@ -182,39 +182,53 @@ enum Interrupted {
     Failed(ViewerError),
 }
 
-async fn view(options: &JoinOptions, link: &mut RelayLink) -> Result<ViewOutcome, ViewerError> {
-    let mut ticket = None;
+/// A session stream keyed end to end with the agent behind a code.
+pub(crate) struct Secured {
+    /// The agent's name.
+    pub agent: String,
+    /// The relay's session id.
+    pub session_id: u64,
+    /// The stream, keyed; the technician has been told its digits.
+    pub stream: SecureStream<ViewerMessage, AgentMessage>,
+}
+
+/// Asks the relay to pair `link` with the agent behind `code`, then keys a session stream with
+/// it, telling `report` how that goes (paired, then secured with the digits both sides show).
+pub(crate) async fn pair_and_secure(
+    code: SessionCode,
+    name: &str,
+    link: &mut RelayLink,
+    ticket: &mut Option<Ticket>,
+    report: &mut (dyn FnMut(JoinEvent) + Send),
+) -> Result<Secured, ViewerError> {
     // Only the nameplate goes to the relay; the whole code keys the handshake below.
     link.say(&ClientMessage::Join {
-        nameplate: options.code.nameplate(),
-        name: options.name.clone(),
+        nameplate: code.nameplate(),
+        name: name.to_owned(),
     })
     .await
     .map_err(anyhow::Error::from)?;
-    let (agent, session_id) = match link.next(&mut ticket).await.context("lost the relay")? {
+    let (agent, session_id) = match link.next(ticket).await.context("lost the relay")? {
         Some(RelayMessage::Paired { peer, session_id }) => (peer, session_id),
         Some(RelayMessage::Refused { reason }) => return Err(ViewerError::Refused(reason)),
         Some(RelayMessage::Ended { reason }) => return Err(ViewerError::Ended(reason)),
         other => return Err(anyhow!("unexpected message from the relay: {other:?}").into()),
     };
     tracing::info!(%agent, "joined the session");
-    notify(
-        options,
-        JoinEvent::Paired {
-            agent: agent.clone(),
-        },
-    );
+    report(JoinEvent::Paired {
+        agent: agent.clone(),
+    });
 
     let stream = link
         .connection
         .open_bi()
         .await
         .map_err(anyhow::Error::from)?;
-    let handshake = viewer_handshake(stream, options.code, session_id);
+    let handshake = viewer_handshake(stream, code, session_id);
     tokio::pin!(handshake);
     let secured = tokio::select! {
         secured = &mut handshake => secured,
-        message = link.next(&mut ticket) => {
+        message = link.next(ticket) => {
             // An agent that rejects the key aborts the handshake and hangs up at once; its
             // reason, racing the relay's news, is the one worth reporting.
             match tokio::time::timeout(Duration::from_secs(2), &mut handshake).await {
@@ -223,24 +237,50 @@ async fn view(options: &JoinOptions, link: &mut RelayLink) -> Result<ViewOutcome
             }
         }
     };
+    let stream = match secured {
+        Ok(secured) => secured,
+        Err(e) if matches!(e, tether_transport::TransportError::E2e(_)) => return Err(e.into()),
+        Err(e) => return Err(explain_end(link, ticket, e.into()).await),
+    };
+    report(JoinEvent::Secured { sas: stream.sas });
+    Ok(Secured {
+        agent,
+        session_id,
+        stream,
+    })
+}
+
+/// The viewer's hello: who the technician is and what it asks to do.
+pub(crate) fn hello(name: &str, wants: Capabilities) -> ViewerMessage {
+    ViewerMessage::Hello {
+        version: PROTOCOL_VERSION,
+        window: WINDOW,
+        technician: name.to_owned(),
+        wants,
+    }
+}
+
+async fn view(options: &JoinOptions, link: &mut RelayLink) -> Result<ViewOutcome, ViewerError> {
+    let mut ticket = None;
+    let Secured {
+        agent,
+        session_id,
+        stream,
+    } = pair_and_secure(
+        options.code,
+        &options.name,
+        link,
+        &mut ticket,
+        &mut |event| notify(options, event),
+    )
+    .await?;
     let SecureStream {
         mut send,
         recv,
         sas,
         resumption: secret,
-    } = match secured {
-        Ok(secured) => secured,
-        Err(e) if matches!(e, tether_transport::TransportError::E2e(_)) => return Err(e.into()),
-        Err(e) => return Err(explain_end(link, &mut ticket, e.into()).await),
-    };
-    notify(options, JoinEvent::Secured { sas });
-    send.send(&ViewerMessage::Hello {
-        version: PROTOCOL_VERSION,
-        window: WINDOW,
-        technician: options.name.clone(),
-        wants: options.wants,
-    })
-    .await?;
+    } = stream;
+    send.send(&hello(&options.name, options.wants)).await?;
 
     let mut frames = FrameStream::new(agent, sas);
     let mut stream = (send, recv);
@@ -405,7 +445,7 @@ fn notify(options: &JoinOptions, event: JoinEvent) {
 }
 
 /// The relay spoke (or vanished) on the control stream during the session.
-fn relay_ended(
+pub(crate) fn relay_ended(
     message: Result<Option<RelayMessage>, tether_transport::TransportError>,
 ) -> ViewerError {
     match message {
@@ -417,7 +457,7 @@ fn relay_ended(
 
 /// The session stream broke: the relay usually says why on the control stream at the same
 /// moment (e.g. the agent vanished), and that reason is the one worth reporting.
-async fn explain_end(
+pub(crate) async fn explain_end(
     link: &mut RelayLink,
     ticket: &mut Option<Ticket>,
     error: ViewerError,

@@ -1,7 +1,8 @@
 //! The Tether viewer: joins an agent's session by one-time code and keeps a bit-exact copy of
 //! its screen.
 //!
-//! For the organisation's enrolled machines, [`technician`] lists them and opens shells.
+//! [`join_shell`] asks the user for a shell instead of the screen. For the organisation's
+//! enrolled machines, [`technician`] lists them and opens shells.
 //!
 //! [`join`] runs a session headless (snapshot mode); [`demo`] runs relay, agent and viewer in
 //! one process for a first look.
@@ -13,6 +14,7 @@ mod error;
 mod frame_stream;
 pub mod input;
 mod join;
+mod join_shell;
 pub mod latency;
 mod meter;
 mod recording;
@@ -28,4 +30,5 @@ pub use error::ViewerError;
 pub use join::{
     join, AppliedUpdate, CursorObserver, FrameObserver, JoinEvent, JoinOptions, ViewOutcome,
 };
+pub use join_shell::join_shell;
 pub use snapshot::write_png;

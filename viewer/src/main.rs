@@ -8,7 +8,7 @@ use tether_cli::RelayArgs;
 use tether_proto::{session::Capabilities, Printable, SessionCode};
 use tether_viewer::{
     demo::{self, DemoOptions, DemoReport},
-    join,
+    join, join_shell,
     technician::{self, RemoteProgram, ShellOutcome, TechnicianArgs},
     view::ViewMode,
     window::{display_available, LiveView, ViewerWindow},
@@ -39,7 +39,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Join the session whose code the user read out (e.g. 123-456-789-012).
+    /// Join the session whose code the user read out (e.g. 123-456-789-012). With --shell,
+    /// ask for a shell on the user's computer instead of the screen: the user is asked as for
+    /// the screen, and the shell then works as `tether-viewer shell` does (interactive here,
+    /// or `-- CMD ARGS...`; `~.` drops it; exits with the remote program's status, 255 when
+    /// the shell could not be opened).
     Join(JoinArgs),
     /// Run a complete local session: relay, agent (this machine's screen when DISPLAY is set,
     /// the built-in demo desktop otherwise) and viewer in this process. Shows it in a window
@@ -120,6 +124,18 @@ struct JoinArgs {
     /// Frame updates to receive before exiting (default: until the session ends).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     frames: Option<u64>,
+
+    /// Ask for a shell on the user's computer instead of the screen.
+    #[arg(long, conflicts_with_all = ["view_only", "snapshot", "frames", "headless"])]
+    shell: bool,
+
+    /// With --shell: run the command on a remote terminal, as `ssh -t` does.
+    #[arg(short = 't', long = "tty", requires = "shell")]
+    tty: bool,
+
+    /// With --shell: a command to run instead of the login shell, after `--`.
+    #[arg(last = true, requires = "shell")]
+    command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +179,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Join(args) if args.shell => return runtime.block_on(run_join_shell(args)),
         Command::Join(args) => run_join(&runtime, args),
         Command::Demo(args) => run_demo(&runtime, args),
         Command::Machines(args) => return runtime.block_on(run_machines(args)),
@@ -210,20 +227,45 @@ async fn run_machines(args: MachinesArgs) -> ExitCode {
 }
 
 async fn run_shell(args: ShellArgs) -> ExitCode {
-    let command = (!args.command.is_empty()).then_some(args.command);
-    // As ssh: the login shell gets a terminal when there is one here; a command only with -t.
+    let program = remote_program(args.command, args.tty);
+    let opened = technician::open_shell(&args.technician, &args.machine, program).await;
+    shell_exit(opened, &args.machine)
+}
+
+async fn run_join_shell(args: JoinArgs) -> ExitCode {
+    let program = remote_program(args.command, args.tty);
+    let name = args
+        .name
+        .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned());
+    let mut progress = Progress::default();
+    let mut report = |event| {
+        progress.report(event);
+    };
+    let target = args.relay.target();
+    let joined = join_shell(&target, args.code, &name, program, &mut report).await;
+    shell_exit(joined.map_err(Into::into), "the user's computer")
+}
+
+/// What to run remotely: as ssh, the login shell gets a terminal when there is one here; a
+/// command only with -t.
+fn remote_program(command: Vec<String>, tty: bool) -> RemoteProgram {
+    let command = (!command.is_empty()).then_some(command);
     let on_terminal = match command {
         None => std::io::stdin().is_terminal(),
-        Some(_) => args.tty,
+        Some(_) => tty,
     };
-    let program = RemoteProgram {
+    RemoteProgram {
         command,
         on_terminal,
-    };
-    match technician::open_shell(&args.technician, &args.machine, program).await {
+    }
+}
+
+/// A shell's exit code, as ssh's: the remote program's status, 255 when Tether failed.
+fn shell_exit(outcome: anyhow::Result<ShellOutcome>, peer: &str) -> ExitCode {
+    match outcome {
         Ok(ShellOutcome::Exited(status)) => ExitCode::from(tether_shell::exit_code(&status)),
         Ok(ShellOutcome::Disconnected) => {
-            eprintln!("tether-viewer: connection to {} closed.", args.machine);
+            eprintln!("tether-viewer: connection to {peer} closed.");
             ExitCode::from(EXIT_SHELL_FAILED)
         }
         Err(e) => {
@@ -238,9 +280,11 @@ async fn run_shell(args: ShellArgs) -> ExitCode {
 /// measurably slows the echo). Windows decode frames beside the network, so they get workers.
 fn runtime_for(command: &Command) -> std::io::Result<Runtime> {
     match command {
-        Command::Shell(_) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
+        Command::Shell(_) | Command::Join(JoinArgs { shell: true, .. }) => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
         Command::Join(_) | Command::Demo(_) | Command::Machines(_) => Runtime::new(),
     }
 }
@@ -498,17 +542,36 @@ async fn print_progress(
     mut events: tokio::sync::mpsc::UnboundedReceiver<JoinEvent>,
     window: Option<LiveView>,
 ) {
-    let mut digits = String::new();
+    let mut progress = Progress::default();
     while let Some(event) = events.recv().await {
-        let status = match event {
+        let status = progress.report(event);
+        if let Some(window) = &window {
+            window.status(status);
+        }
+    }
+}
+
+/// How joining goes, as the technician is told it.
+#[derive(Default)]
+struct Progress {
+    /// The security digits, once known.
+    digits: String,
+}
+
+impl Progress {
+    /// Tells the technician on stderr; returns the window's status line.
+    fn report(&mut self, event: JoinEvent) -> String {
+        let digits = &mut self.digits;
+        match event {
             JoinEvent::Paired { agent } => {
+                let agent = Printable(&agent);
                 eprintln!("Connected to {agent}.");
                 format!("securing the session with {agent}")
             }
             JoinEvent::Secured { sas } => {
                 eprintln!("security digits: {sas}");
                 eprintln!("The user sees the same digits. Waiting for the user to accept...");
-                digits = format!("digits {sas}");
+                *digits = format!("digits {sas}");
                 format!("{digits} · waiting for the user to accept")
             }
             JoinEvent::Admitted { granted } => {
@@ -523,9 +586,6 @@ async fn print_progress(
                 eprintln!("session resumed after {} ms", after.as_millis());
                 format!("{digits} · resumed")
             }
-        };
-        if let Some(window) = &window {
-            window.status(status);
         }
     }
 }

@@ -17,9 +17,9 @@ pub(crate) enum Button {
 
 impl Button {
     /// The buttons of a request for `wants`, left to right. "View only" is offered only when
-    /// the technician asks for more than seeing the screen, as the terminal prompt does.
+    /// the technician asks for the screen and more, as the terminal prompt does.
     pub(crate) fn for_request(wants: Capabilities) -> Vec<Button> {
-        if wants.control || wants.shell {
+        if wants.offers_view_only() {
             vec![Button::Allow, Button::ViewOnly, Button::Deny]
         } else {
             vec![Button::Allow, Button::Deny]
@@ -79,6 +79,11 @@ mod tests {
         );
         assert_eq!(
             Button::for_request(Capabilities::VIEW_ONLY),
+            [Button::Allow, Button::Deny]
+        );
+        // A shell has no screen to narrow it to.
+        assert_eq!(
+            Button::for_request(Capabilities::SHELL_ONLY),
             [Button::Allow, Button::Deny]
         );
     }

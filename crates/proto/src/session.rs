@@ -8,6 +8,10 @@
 //! `window` updates unacknowledged; while the window is full it captures nothing, so when room
 //! opens it encodes the latest screen against the last update sent: damage merges instead of
 //! queueing, and a slow viewer always receives current pixels.
+//!
+//! A session is a desktop or a shell. A viewer that asks for [`Capabilities::SHELL_ONLY`] and
+//! is granted it gets no frames: after the hellos the stream carries the shell conversation of
+//! [`crate::shell`], as on an enrolled machine.
 
 use serde::{Deserialize, Serialize};
 use tether_input::InputEvent;
@@ -43,11 +47,12 @@ pub enum AgentMessage {
     Hello {
         /// The agent's [`crate::PROTOCOL_VERSION`].
         version: u16,
-        /// What the agent is showing (e.g. "demo desktop 1280x720").
+        /// What the agent is showing (e.g. "demo desktop 1280x720"); in a shell session, the
+        /// shell.
         screen: String,
-        /// The screen's width in pixels at session start.
+        /// The screen's width in pixels at session start (0 in a shell session).
         width: u32,
-        /// The screen's height in pixels at session start.
+        /// The screen's height in pixels at session start (0 in a shell session).
         height: u32,
         /// What the user allowed (never more than the viewer asked for).
         granted: Capabilities,
@@ -84,7 +89,7 @@ pub struct Capabilities {
     pub view: bool,
     /// Move the pointer and type.
     pub control: bool,
-    /// Open shells.
+    /// Run commands in a shell (a session of its own, without the screen).
     pub shell: bool,
 }
 
@@ -102,6 +107,24 @@ impl Capabilities {
         control: true,
         shell: false,
     };
+
+    /// A shell, nothing else: what `tether-viewer join --shell` asks for.
+    pub const SHELL_ONLY: Capabilities = Capabilities {
+        view: false,
+        control: false,
+        shell: true,
+    };
+
+    /// Whether a session granted these has anything to do: a screen to show or a shell.
+    pub fn admits_a_session(self) -> bool {
+        self.view || self.shell
+    }
+
+    /// Whether a request for these offers the user a "view only" answer: it asks for the
+    /// screen and more.
+    pub fn offers_view_only(self) -> bool {
+        self.view && (self.control || self.shell)
+    }
 
     /// What both `self` and `other` allow.
     pub fn intersect(self, other: Capabilities) -> Capabilities {

@@ -17,4 +17,5 @@ pub use connect::{TechnicianArgs, TechnicianConnection};
 #[error("the relay refused: {0}")]
 pub struct RelayRefused(pub tether_proto::control::Refusal);
 pub use machines::{list_machines, machines_table};
+pub(crate) use shell::run_program;
 pub use shell::{open_shell, RemoteProgram, ShellOutcome};

@@ -92,7 +92,7 @@ pub async fn open_shell(
             // The session stream stays quiet until the end; it ends early only when the relay
             // ends the session (a revoked certificate, a shutdown) or the agent is gone.
             let outcome = tokio::select! {
-                outcome = run(program, &mut out, &mut input) => outcome,
+                outcome = run_program(program, &mut out, &mut input) => outcome,
                 ended = session_stream.recv() => Err(match ended {
                     Err(e) => e.into(),
                     Ok(_) => tether_shell::ShellError::Closed,
@@ -103,34 +103,35 @@ pub async fn open_shell(
         }
         None => {
             let (mut out, mut input) = (send.retype(), recv.retype());
-            let outcome = run(program, &mut out, &mut input).await;
+            let outcome = run_program(program, &mut out, &mut input).await;
             (out.retype(), outcome)
         }
     };
-    let outcome = match outcome {
-        Ok(status) => ShellOutcome::Exited(status),
-        Err(tether_shell::ShellError::EscapeDisconnect) => ShellOutcome::Disconnected,
-        Err(e) => return Err(e.into()),
-    };
+    let outcome = outcome?;
     let _ = session_stream.close().await;
     relay.close().await;
     Ok(outcome)
 }
 
 /// Runs `program` over a shell stream.
-async fn run(
+pub(crate) async fn run_program(
     program: RemoteProgram,
     out: &mut impl MessageOut<ShellRequest>,
     input: &mut impl MessageIn<ShellResponse>,
-) -> Result<ExitStatus, tether_shell::ShellError> {
+) -> Result<ShellOutcome, tether_shell::ShellError> {
     let RemoteProgram {
         command,
         on_terminal,
     } = program;
-    if on_terminal {
+    let ran = if on_terminal {
         tether_shell::client::run_interactive(command, out, input).await
     } else {
         tether_shell::client::run_command(command, out, input).await
+    };
+    match ran {
+        Ok(status) => Ok(ShellOutcome::Exited(status)),
+        Err(tether_shell::ShellError::EscapeDisconnect) => Ok(ShellOutcome::Disconnected),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,0 +1,87 @@
+//! `tether-viewer join CODE --shell`: a shell on the user's computer instead of its screen,
+//! by code and with the user's consent. The session is secured as every session by code is;
+//! once the user grants the shell, it runs as `tether-viewer shell` runs one on an enrolled
+//! machine, on the sealed session stream.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use tether_proto::{
+    session::{AgentMessage, Capabilities},
+    SessionCode, PROTOCOL_VERSION,
+};
+use tether_transport::{RelayTarget, SecureStream};
+
+use crate::{
+    join::{hello, pair_and_secure, relay_ended, Secured},
+    relay_link::{LinkError, RelayLink},
+    technician::{run_program, RemoteProgram, ShellOutcome},
+    JoinEvent, ViewerError,
+};
+
+/// Joins the session behind `code` as `name`, asking for a shell, and runs `program` in it;
+/// `report` hears how joining goes.
+pub async fn join_shell(
+    target: &RelayTarget,
+    code: SessionCode,
+    name: &str,
+    program: RemoteProgram,
+    report: &mut (dyn FnMut(JoinEvent) + Send),
+) -> Result<ShellOutcome, ViewerError> {
+    let mut link = RelayLink::open(target).await.map_err(|e| match e {
+        LinkError::Connect(e) => ViewerError::Connect(e),
+        LinkError::Transport(e) => ViewerError::Other(e.into()),
+    })?;
+    let result = shell_session(&mut link, code, name, program, report).await;
+    link.close().await;
+    result
+}
+
+async fn shell_session(
+    link: &mut RelayLink,
+    code: SessionCode,
+    name: &str,
+    program: RemoteProgram,
+    report: &mut (dyn FnMut(JoinEvent) + Send),
+) -> Result<ShellOutcome, ViewerError> {
+    let mut ticket = None;
+    let Secured { stream, .. } = pair_and_secure(code, name, link, &mut ticket, report).await?;
+    let SecureStream {
+        mut send, mut recv, ..
+    } = stream;
+    send.send(&hello(name, Capabilities::SHELL_ONLY)).await?;
+    let answer = tokio::select! {
+        answer = recv.recv() => answer?,
+        message = link.next(&mut ticket) => {
+            // The agent hangs up right after saying no; its answer may trail the relay's news.
+            match tokio::time::timeout(Duration::from_secs(1), recv.recv()).await {
+                Ok(Ok(answer @ Some(AgentMessage::Declined))) => answer,
+                _ => return Err(relay_ended(message)),
+            }
+        }
+    };
+    match answer {
+        Some(AgentMessage::Hello {
+            version, granted, ..
+        }) if version == PROTOCOL_VERSION && granted.shell => {
+            report(JoinEvent::Admitted { granted })
+        }
+        Some(AgentMessage::Hello { version, .. }) if version != PROTOCOL_VERSION => {
+            return Err(anyhow!(
+                "the agent speaks protocol version {version}, this viewer {PROTOCOL_VERSION}"
+            )
+            .into())
+        }
+        Some(AgentMessage::Hello { .. } | AgentMessage::Declined) => {
+            return Err(ViewerError::Declined)
+        }
+        other => return Err(anyhow!("expected the agent's answer, got {other:?}").into()),
+    }
+    let (mut out, mut input) = (send.retype(), recv.retype());
+    let outcome = tokio::select! {
+        outcome = run_program(program, &mut out, &mut input) => outcome,
+        message = link.next(&mut ticket) => return Err(relay_ended(message)),
+    };
+    let _ = out.close().await;
+    outcome.map_err(|e| ViewerError::Other(e.into()))
+}
