@@ -1,9 +1,8 @@
 //! A shell session by code: the user granted the technician a shell on this computer rather
 //! than the screen. It runs as on an enrolled machine (`tether-shell`), on the sealed session
 //! stream, as the account the agent runs as (its login shell, or the command the technician
-//! names), until the program exits, the technician leaves,
-//! the relay ends the session or the user ends it here. Like an ssh session, it does not
-//! outlive a lost connection.
+//! names), until the program exits, the technician leaves, the relay ends the session or the
+//! user ends it here. Like an ssh session, it does not outlive a lost connection.
 
 use anyhow::bail;
 use tether_proto::{
