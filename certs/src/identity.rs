@@ -7,7 +7,10 @@ use std::{
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use crate::{files::write_private, CertError, Fingerprint};
+use crate::{
+    files::{read_bounded, write_private},
+    CertError, Fingerprint,
+};
 
 const CERT_FILE: &str = "relay-cert.der";
 const KEY_FILE: &str = "relay-key.der";
@@ -30,8 +33,8 @@ impl RelayIdentity {
         let cert_path = data_dir.join(CERT_FILE);
         let key_path = data_dir.join(KEY_FILE);
         if cert_path.exists() && key_path.exists() {
-            let cert = fs::read(&cert_path).map_err(CertError::io(&cert_path))?;
-            let key = fs::read(&key_path).map_err(CertError::io(&key_path))?;
+            let cert = read_bounded(&cert_path).map_err(CertError::io(&cert_path))?;
+            let key = read_bounded(&key_path).map_err(CertError::io(&key_path))?;
             return Ok(Self {
                 cert: CertificateDer::from(cert),
                 key: PrivatePkcs8KeyDer::from(key),

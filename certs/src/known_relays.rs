@@ -6,7 +6,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{CertError, Fingerprint};
+use crate::{files::read_bounded_text, CertError, Fingerprint};
 
 /// Relays whose certificate fingerprints this client has pinned.
 #[derive(Debug)]
@@ -20,7 +20,7 @@ impl KnownRelays {
     /// with `#` are ignored; any other malformed line is an error (never silently skipped, since
     /// skipping a pin would turn into trust on first use).
     pub fn load(path: &Path) -> Result<Self, CertError> {
-        let text = match fs::read_to_string(path) {
+        let text = match read_bounded_text(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(CertError::io(path)(e)),

@@ -19,6 +19,7 @@ use ring::{
     hkdf, hmac,
     rand::{SecureRandom, SystemRandom},
 };
+use tether_certs::files::{read_bounded, write_private};
 
 /// The secret's file in the data directory (mode 0600).
 pub(crate) const FILE: &str = "endpoint.key";
@@ -47,7 +48,7 @@ impl EndpointKeys {
     /// Reads the secret from `data_dir`, or creates it there on first start.
     pub(crate) fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join(FILE);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_bounded(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 let mut bytes = vec![0; LEN];
@@ -56,7 +57,7 @@ impl EndpointKeys {
                     .map_err(|_| anyhow!("the system's random number generator failed"))?;
                 std::fs::create_dir_all(data_dir)
                     .with_context(|| format!("cannot create {}", data_dir.display()))?;
-                tether_certs::files::write_private(&path, &bytes)?;
+                write_private(&path, &bytes)?;
                 bytes
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),

@@ -11,6 +11,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
+use tether_certs::files::read_bounded_text;
 
 use crate::{
     config::{DataListen, OrgFiles, TlsFiles},
@@ -177,7 +178,7 @@ pub enum SettingsError {
 impl RelaySettings {
     /// Reads settings from a TOML file.
     pub fn from_file(path: &Path) -> Result<Self, SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+        let text = read_bounded_text(path).map_err(|source| SettingsError::Read {
             path: path.to_owned(),
             source,
         })?;

@@ -7,7 +7,10 @@ use std::{
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use tether_certs::{files::write_private, OrgTrust};
+use tether_certs::{
+    files::{read_bounded, read_bounded_text, write_private},
+    OrgTrust,
+};
 use tether_e2e::MachineKey;
 
 use super::MachineTrust;
@@ -45,7 +48,7 @@ impl MachineState {
     /// Loads the state `tether-agent enroll` wrote to `dir`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let machine_file = dir.join(MACHINE_FILE);
-        let text = fs::read_to_string(&machine_file).with_context(|| {
+        let text = read_bounded_text(&machine_file).with_context(|| {
             format!(
                 "this machine is not enrolled ({} is missing): run `tether-agent enroll` first",
                 machine_file.display()
@@ -54,8 +57,8 @@ impl MachineState {
         let record: MachineRecord = toml::from_str(&text)
             .with_context(|| format!("{} is not a valid machine record", machine_file.display()))?;
         let key_file = dir.join(KEY_FILE);
-        let pkcs8 =
-            fs::read(&key_file).with_context(|| format!("cannot read {}", key_file.display()))?;
+        let pkcs8 = read_bounded(&key_file)
+            .with_context(|| format!("cannot read {}", key_file.display()))?;
         let key = MachineKey::from_pkcs8(&pkcs8)
             .with_context(|| format!("{} is not a machine key", key_file.display()))?;
         let trust = MachineTrust::load(dir, OrgTrust::load(&dir.join(CA_FILE), None)?)?;

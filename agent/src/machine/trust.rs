@@ -4,13 +4,15 @@
 //! the state directory so that a restart does not forget it.
 
 use std::{
-    fs,
     path::{Path, PathBuf},
     sync::{Arc, Mutex, PoisonError},
 };
 
 use anyhow::Context;
-use tether_certs::{files::write_atomic, OrgTrust};
+use tether_certs::{
+    files::{read_bounded, write_atomic},
+    OrgTrust,
+};
 
 /// Where the newest revocation list is kept (DER, as the CA signed it).
 const CRL_FILE: &str = "crl.der";
@@ -25,7 +27,7 @@ impl MachineTrust {
     /// The CA in `ca`, with the revocation list kept in `dir` if there is one.
     pub fn load(dir: &Path, ca: OrgTrust) -> anyhow::Result<Self> {
         let crl_file = dir.join(CRL_FILE);
-        let trust = match fs::read(&crl_file) {
+        let trust = match read_bounded(&crl_file) {
             Ok(der) => ca
                 .with_newer_crl(&der)
                 .with_context(|| format!("{} is not the organisation's", crl_file.display()))?

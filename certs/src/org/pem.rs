@@ -8,9 +8,9 @@ use rustls::pki_types::{
 
 use crate::CertError;
 
-/// Reads a whole file.
+/// Reads a whole file (within [`crate::files::MAX_FILE_BYTES`]).
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CertError> {
-    std::fs::read(path).map_err(CertError::io(path))
+    crate::files::read_bounded(path).map_err(CertError::io(path))
 }
 
 /// All certificates in `pem`, in order; at least one.

@@ -7,7 +7,11 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::{files::write_atomic, org::CertKind, CertError};
+use crate::{
+    files::{read_bounded, write_atomic},
+    org::CertKind,
+    CertError,
+};
 
 /// The ledger format this code reads and writes.
 const VERSION: u32 = 1;
@@ -138,7 +142,7 @@ impl Ledger {
 
     /// Reads `path`.
     pub(crate) fn load(path: &Path) -> Result<Self, CertError> {
-        let text = std::fs::read(path).map_err(CertError::io(path))?;
+        let text = read_bounded(path).map_err(CertError::io(path))?;
         let ledger: Self = serde_json::from_slice(&text).map_err(|e| bad(path, e))?;
         if ledger.version != VERSION {
             return Err(bad(
