@@ -1,5 +1,6 @@
 //! `tether-viewer shell` as a person uses it: in a real terminal (tmux), typing commands,
-//! running a full-screen program, resizing the window, and leaving with `exit` or `~.`.
+//! running a full-screen program, resizing the window, and leaving with `exit` or `~.`; and
+//! `tether-viewer join CODE --shell`, the same shell by code.
 
 use std::{
     process::Command,
@@ -7,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tether_tests::{binary, organisation::Organisation};
+use tether_tests::{binary, organisation::Organisation, Relay};
 
 /// A tmux server of its own (its socket in a scratch directory), killed when dropped.
 struct Tmux {
@@ -80,10 +81,21 @@ fn start(org: &Organisation, tmux: &Tmux) {
 /// Like [`start`], with `more` after the viewer's arguments (shell words).
 fn start_with(org: &Organisation, tmux: &Tmux, more: &str) {
     let alice = org.technician("alice", "admin", "1d");
+    open_window(
+        tmux,
+        &format!(
+            "shell web-01 {} {more}",
+            org.technician_args(&alice).join(" ")
+        ),
+    );
+}
+
+/// Runs `tether-viewer ARGS` (shell words) in a 100x30 tmux window that prints its exit code
+/// when it ends.
+fn open_window(tmux: &Tmux, args: &str) {
     let viewer = format!(
-        "{} shell web-01 {} {more}; echo VIEWER-EXIT=$?; sleep 600",
-        binary("tether-viewer").display(),
-        org.technician_args(&alice).join(" ")
+        "{} {args}; echo VIEWER-EXIT=$?; sleep 600",
+        binary("tether-viewer").display()
     );
     tmux.run(&[
         "new-session",
@@ -135,6 +147,29 @@ fn an_interactive_shell_follows_the_terminal_and_returns_the_exit_code() {
     tmux.keys(&["exit 3", "Enter"]);
     tmux.wait_for("VIEWER-EXIT=3");
     let _ = std::fs::remove_file("/tmp/tether-vi-test");
+}
+
+#[test]
+fn a_shell_by_code_is_a_terminal_too() {
+    let relay = Relay::start(&[]);
+    // Admits without asking, as `--auto-accept` does for scripted tests.
+    let (_agent, code) = relay.agent(1, "64x64");
+    let tmux = Tmux::new(&relay.path(""));
+    let known_relays = relay.path("viewer_known_relays");
+    open_window(
+        &tmux,
+        &format!(
+            "join {code} --relay {} --relay-fingerprint {} --known-relays {known_relays} --shell",
+            relay.addr, relay.fingerprint
+        ),
+    );
+    tmux.wait_for("admitted: shell");
+    tmux.keys(&["echo hello-$((6*7)) on $(tty)", "Enter"]);
+    tmux.wait_for("hello-42 on /dev/pts/");
+    tmux.keys(&["stty size", "Enter"]);
+    tmux.wait_for("30 100");
+    tmux.keys(&["exit 5", "Enter"]);
+    tmux.wait_for("VIEWER-EXIT=5");
 }
 
 #[test]
