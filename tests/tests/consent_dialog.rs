@@ -217,3 +217,23 @@ fn a_live_session_shows_the_indicator_whose_button_ends_it() {
     // Exit code 4: the session ended from the other side.
     viewer.expect_exit(4, "session ended");
 }
+
+#[test]
+fn a_shell_request_asks_allow_or_deny_and_allow_runs_it() {
+    let Some(xvfb) = display() else { return };
+    let relay = Relay::start(&[]);
+    let (mut agent, code) = dialog_agent(&relay, &xvfb.display);
+    let script = "echo granted; exit 6";
+    let mut viewer = relay.viewer(&code, &["--shell", "--", "sh", "-c", script]);
+    wait_for_window_named(&xvfb.display, REQUEST);
+    wait_for_window_named(&xvfb.display, "Deny");
+    // A shell has no screen to narrow it to.
+    assert!(windows_named(&xvfb.display, "View only").is_empty());
+    thread::sleep(ARMING);
+    click(&xvfb.display, "Allow");
+
+    viewer.expect_exit(6, "admitted: shell");
+    assert_eq!(viewer.stdout.wait_for("granted"), "");
+    agent.stdout.wait_for_substring("(shell)");
+    assert_eq!(agent.wait().code(), Some(0), "{}", agent.stderr.text());
+}
