@@ -60,7 +60,7 @@ fn the_user_ends_a_running_shell_with_enter() {
     agent
         .stdout
         .wait_for("session ended: you ended the session");
-    viewer.expect_exit(255, "ended");
+    viewer.expect_exit(255, "the user ended the session");
     // The program is hung up with its process group, not left running.
     let proc = format!("/proc/{pid}");
     let deadline = Instant::now() + Duration::from_secs(5);

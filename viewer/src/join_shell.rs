@@ -10,6 +10,7 @@ use tether_proto::{
     session::{AgentMessage, Capabilities},
     SessionCode, PROTOCOL_VERSION,
 };
+use tether_shell::ShellError;
 use tether_transport::{RelayTarget, SecureStream};
 
 use crate::{
@@ -83,5 +84,9 @@ async fn shell_session(
         message = link.next(&mut ticket) => return Err(relay_ended(message)),
     };
     let _ = out.close().await;
-    outcome.map_err(|e| ViewerError::Other(e.into()))
+    outcome.map_err(|e| match e {
+        // The agent closes the sealed stream early only when its user ends the session.
+        ShellError::Closed => anyhow!("the user ended the session").into(),
+        e => ViewerError::Other(e.into()),
+    })
 }
