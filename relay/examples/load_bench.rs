@@ -26,7 +26,7 @@ use tether_proto::{
     control::{ClientMessage, RelayMessage, StreamHeader},
     encode_message, Nameplate,
 };
-use tether_relay::{JoinLimits, Relay, RelayConfig};
+use tether_relay::{JoinLimits, Relay, RelayConfig, DEFAULT_MIN_RESET_INTERVAL};
 use tether_transport::{open_control, MessageReceiver, MessageSender};
 use tokio::sync::Semaphore;
 
@@ -44,10 +44,23 @@ struct Args {
     /// Ping-pongs per latency measurement.
     #[arg(long, default_value_t = 2000)]
     pings: usize,
+    /// Then kill the relay (SIGKILL), restart it, and time how its old agents learn to
+    /// reconnect: with quinn's default reset interval, then with the relay's.
+    #[arg(long)]
+    crash: bool,
     /// Internal: run only the relay, with its data in this directory.
     #[arg(long, hide = true)]
     serve_relay: Option<PathBuf>,
+    /// Internal: the relay's port (0: any free one).
+    #[arg(long, hide = true, default_value_t = 0)]
+    relay_port: u16,
+    /// Internal: the relay's least time between stateless resets, in microseconds.
+    #[arg(long, hide = true)]
+    reset_interval_us: Option<u64>,
 }
+
+/// quinn's own least time between stateless resets, the baseline.
+const QUINN_RESET_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Bytes per write on a throughput stream.
 const WRITE: usize = 64 * 1024;
@@ -63,14 +76,17 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new()?;
     match &args.serve_relay {
-        Some(dir) => runtime.block_on(serve_relay(dir)),
+        Some(dir) => runtime.block_on(serve_relay(dir, &args)),
         None => runtime.block_on(bench(&args)),
     }
 }
 
 /// The relay process: limits lifted (every client comes from 127.0.0.1), runs until killed.
-async fn serve_relay(dir: &Path) -> anyhow::Result<()> {
-    let mut config = RelayConfig::new(([127, 0, 0, 1], 0).into(), dir.to_owned());
+async fn serve_relay(dir: &Path, args: &Args) -> anyhow::Result<()> {
+    let mut config = RelayConfig::new(([127, 0, 0, 1], args.relay_port).into(), dir.to_owned());
+    if let Some(us) = args.reset_interval_us {
+        config.min_reset_interval = Duration::from_micros(us);
+    }
     config.max_connections_per_address = 100_000;
     config.join_limits = JoinLimits {
         per_address_burst: 1_000_000,
@@ -93,11 +109,22 @@ struct RelayProcess {
 
 impl RelayProcess {
     fn start(dir: &Path) -> anyhow::Result<Self> {
-        let mut child = Command::new(std::env::current_exe()?)
+        Self::start_with(dir, 0, None)
+    }
+
+    fn start_with(dir: &Path, port: u16, reset_interval: Option<Duration>) -> anyhow::Result<Self> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command
             .arg("--serve-relay")
             .arg(dir)
-            .stdout(Stdio::piped())
-            .spawn()?;
+            .arg("--relay-port")
+            .arg(port.to_string());
+        if let Some(interval) = reset_interval {
+            command
+                .arg("--reset-interval-us")
+                .arg(interval.as_micros().to_string());
+        }
+        let mut child = command.stdout(Stdio::piped()).spawn()?;
         let stdout = child.stdout.take().context("relay stdout")?;
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
@@ -107,6 +134,15 @@ impl RelayProcess {
             fingerprint: fingerprint.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
             child,
         })
+    }
+
+    /// Kills the relay at once (no goodbye to anyone) and starts it again on the same port and
+    /// data directory, sending at most one stateless reset per `reset_interval`.
+    fn crash_and_restart(&mut self, dir: &Path, reset_interval: Duration) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        *self = Self::start_with(dir, self.addr.port(), Some(reset_interval))?;
+        Ok(())
     }
 
     /// Resident memory, in KiB.
@@ -341,6 +377,70 @@ async fn ping_pong(
     Ok(times)
 }
 
+/// How the old agents of a crashed relay learnt their connection was gone.
+struct Recovery {
+    /// From the restarted relay's start to each stateless reset an agent accepted, sorted.
+    resets: Vec<Duration>,
+    /// Agents that heard nothing and timed out (the idle timeout) instead.
+    timed_out: usize,
+}
+
+/// Crashes and restarts the relay (see [`RelayProcess::crash_and_restart`]) under `agents`,
+/// and waits for each agent's connection to end.
+async fn crash_recovery(
+    relay: &mut RelayProcess,
+    dir: &Path,
+    agents: &[(Client, Nameplate)],
+    reset_interval: Duration,
+) -> anyhow::Result<Recovery> {
+    relay.crash_and_restart(dir, reset_interval)?;
+    let restarted = Instant::now();
+    let ends: Vec<_> = agents
+        .iter()
+        .map(|(agent, _)| {
+            let connection = agent.connection.clone();
+            tokio::spawn(async move { (connection.closed().await, restarted.elapsed()) })
+        })
+        .collect();
+    let mut recovery = Recovery {
+        resets: Vec::new(),
+        timed_out: 0,
+    };
+    for end in ends {
+        let (end, after) = end.await?;
+        match end {
+            quinn::ConnectionError::Reset => recovery.resets.push(after),
+            quinn::ConnectionError::TimedOut => recovery.timed_out += 1,
+            other => bail!("an agent's connection ended otherwise: {other}"),
+        }
+    }
+    recovery.resets.sort();
+    Ok(recovery)
+}
+
+/// One row of the crash table.
+fn print_recovery(label: &str, recovery: &Recovery, agents: usize) {
+    let within = |secs: u64| {
+        let told = recovery
+            .resets
+            .iter()
+            .filter(|after| **after <= Duration::from_secs(secs))
+            .count();
+        100.0 * told as f64 / agents as f64
+    };
+    let last = recovery
+        .resets
+        .last()
+        .map_or("–".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()));
+    println!(
+        "| {label} | {:.1} % | {:.1} % | {:.1} % | {last} | {} |",
+        within(1),
+        within(3),
+        100.0 * recovery.resets.len() as f64 / agents as f64,
+        recovery.timed_out
+    );
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -378,7 +478,7 @@ async fn direct_connection(dir: &Path) -> anyhow::Result<(Endpoint, Connection, 
 
 async fn bench(args: &Args) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let relay = RelayProcess::start(&dir.path().join("relay"))?;
+    let mut relay = RelayProcess::start(&dir.path().join("relay"))?;
     let rss_start = relay.rss_kib()?;
     let agents_endpoints = (0..args.agents.div_ceil(AGENTS_PER_ENDPOINT))
         .map(|_| client_endpoint(relay.fingerprint))
@@ -522,5 +622,35 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
         r50.as_secs_f64() / d50.as_secs_f64(),
         r99.as_secs_f64() / d99.as_secs_f64()
     );
+    if args.crash {
+        drop(sessions);
+        let data = dir.path().join("relay");
+        let baseline = crash_recovery(&mut relay, &data, &agents, QUINN_RESET_INTERVAL).await?;
+        // The baseline's crash ended every agent: register them again for the second one.
+        let agents = register_agents(&agents_endpoints, relay.addr, args.agents).await?;
+        let ours = crash_recovery(&mut relay, &data, &agents, DEFAULT_MIN_RESET_INTERVAL).await?;
+        println!();
+        println!(
+            "After a crash (SIGKILL) and a restart on the same port, how the {} agents learn \
+             their connection is gone:",
+            args.agents
+        );
+        println!();
+        println!("| reset interval | reset within 1 s | within 3 s | all resets | last reset | timed out instead |");
+        println!("|---|---|---|---|---|---|");
+        let label = |interval: Duration, whose: &str| {
+            format!("{} ms ({whose})", interval.as_secs_f64() * 1000.0)
+        };
+        print_recovery(
+            &label(QUINN_RESET_INTERVAL, "quinn's"),
+            &baseline,
+            args.agents,
+        );
+        print_recovery(
+            &label(DEFAULT_MIN_RESET_INTERVAL, "the relay's"),
+            &ours,
+            args.agents,
+        );
+    }
     Ok(())
 }

@@ -10,7 +10,7 @@
 //! answered with a reset the client accepts, and it reconnects at once. The secret is as
 //! private as the relay's TLS key: whoever holds it can end any of the relay's connections.
 
-use std::{io::ErrorKind, path::Path, sync::Arc};
+use std::{io::ErrorKind, path::Path, sync::Arc, time::Duration};
 
 use anyhow::{anyhow, ensure, Context};
 use quinn::EndpointConfig;
@@ -75,11 +75,14 @@ impl EndpointKeys {
         })
     }
 
-    /// An endpoint configuration whose reset tokens and connection IDs outlive this process.
-    pub(crate) fn endpoint_config(&self) -> EndpointConfig {
+    /// An endpoint configuration whose reset tokens and connection IDs outlive this process,
+    /// sending at most one reset per `min_reset_interval`.
+    pub(crate) fn endpoint_config(&self, min_reset_interval: Duration) -> EndpointConfig {
         let cid_key = self.cid_key;
         let mut config = EndpointConfig::new(Arc::new(self.reset_key.clone()));
-        config.cid_generator(move || Box::new(HashedConnectionIdGenerator::from_key(cid_key)));
+        config
+            .cid_generator(move || Box::new(HashedConnectionIdGenerator::from_key(cid_key)))
+            .min_reset_interval(min_reset_interval);
         config
     }
 }

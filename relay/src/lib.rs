@@ -35,7 +35,7 @@ mod technician_side;
 mod tls;
 mod viewer_side;
 
-pub use config::{OrgFiles, RelayConfig, TlsFiles};
+pub use config::{OrgFiles, RelayConfig, TlsFiles, DEFAULT_MIN_RESET_INTERVAL};
 pub use connection_limit::ConnectionCounter;
 pub use limiter::{JoinLimiter, JoinLimits};
 pub use registry::CodeRegistry;

@@ -153,7 +153,7 @@ impl Relay {
         let socket = std::net::UdpSocket::bind(config.listen)
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let endpoint = Endpoint::new(
-            keys.endpoint_config(),
+            keys.endpoint_config(config.min_reset_interval),
             Some(server_config),
             socket,
             Arc::new(TokioRuntime),
