@@ -3,7 +3,7 @@
 //! once the user grants the shell, it runs as `tether-viewer shell` runs one on an enrolled
 //! machine, on the sealed session stream.
 
-use std::time::Duration;
+use std::{io::IsTerminal, time::Duration};
 
 use anyhow::anyhow;
 use tether_proto::{
@@ -29,6 +29,10 @@ pub async fn join_shell(
     program: RemoteProgram,
     report: &mut (dyn FnMut(JoinEvent) + Send),
 ) -> Result<ShellOutcome, ViewerError> {
+    // Found out before the user is asked, not after.
+    if program.on_terminal && !std::io::stdin().is_terminal() {
+        return Err(anyhow!("-t needs a terminal on standard input").into());
+    }
     let mut link = RelayLink::open(target).await.map_err(|e| match e {
         LinkError::Connect(e) => ViewerError::Connect(e),
         LinkError::Transport(e) => ViewerError::Other(e.into()),
