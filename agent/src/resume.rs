@@ -26,6 +26,10 @@ const MAX_SUSPENSION: Duration = Duration::from_secs(3600);
 /// How much longer than the relay's grace period the agent waits, so that the relay's word
 /// on how the session ended arrives first.
 const RELAY_SLACK: Duration = Duration::from_secs(2);
+/// How long a session the relay reports ended may still be closing because its user ended it.
+const USER_CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// Why a session ended when its user ended it, in words for the user.
+pub(crate) const USER_ENDED: &str = "you ended the session";
 
 /// A session that was secured and consented to, and how to take it back on a new stream.
 pub(crate) struct LiveSession<'a> {
@@ -63,14 +67,25 @@ impl LiveSession<'_> {
         // Seconds the relay keeps the session for a lost viewer, once it has said.
         let mut grace = None;
         loop {
+            let streaming = stream_frames(stream, pipeline, terms, greet);
+            tokio::pin!(streaming);
             let (next, end) = tokio::select! {
-                streamed = stream_frames(stream, pipeline, terms, greet) => streamed?,
-                ended = relay_ends(self.control, &mut grace) => return ended,
+                streamed = &mut streaming => streamed?,
+                ended = relay_ends(self.control, &mut grace) => {
+                    // A user who ended the session waits for the viewer to take the close; the
+                    // relay's news of the hang-up that follows may come first. The user's end
+                    // is the one to report.
+                    let closing = tokio::time::timeout(USER_CLOSE_WAIT, &mut streaming).await;
+                    if let Ok(Ok((_, StreamEnd::Stopped))) = closing {
+                        return Ok(USER_ENDED.to_owned());
+                    }
+                    return ended;
+                }
             };
             pipeline = next;
             match end {
                 StreamEnd::ViewerLeft => return Ok(EndReason::ViewerDisconnected.to_string()),
-                StreamEnd::Stopped => return Ok("you ended the session".to_owned()),
+                StreamEnd::Stopped => return Ok(USER_ENDED.to_owned()),
                 StreamEnd::Lost => {}
             }
             tracing::info!(
@@ -132,7 +147,7 @@ impl LiveSession<'_> {
                 () = tokio::time::sleep_until(deadline.into()) => {
                     return Ok(Back::Ended("the viewer did not come back in time".to_owned()))
                 }
-                () = stopped(stop) => return Ok(Back::Ended("you ended the session".to_owned())),
+                () = stopped(stop) => return Ok(Back::Ended(USER_ENDED.to_owned())),
             }
         }
     }

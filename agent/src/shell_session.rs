@@ -4,6 +4,8 @@
 //! names), until the program exits, the technician leaves, the relay ends the session or the
 //! user ends it here. Like an ssh session, it does not outlive a lost connection.
 
+use std::time::Duration;
+
 use anyhow::bail;
 use tether_proto::{
     control::RelayMessage,
@@ -12,16 +14,18 @@ use tether_proto::{
     PROTOCOL_VERSION,
 };
 use tether_shell::{ShellConfig, ShellError};
-use tether_transport::MessageReceiver;
+use tether_transport::{MessageReceiver, SecureReceiver};
 use tokio::sync::Notify;
 
 use crate::{
-    resume::relay_ends,
+    resume::{relay_ends, USER_ENDED},
     stream::{stopped, SessionStream},
 };
 
 /// What the agent's hello names instead of a screen.
 const SHOWN: &str = "a shell";
+/// How long the agent waits for the viewer to close its side before it hangs up.
+const VIEWER_CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Serves the shell the technician opens on `stream`; returns how the session ended, in words
 /// for the user.
@@ -52,13 +56,18 @@ pub(crate) async fn serve_shell_session(
     let mut grace = None;
     // Leaving the shell's future early hangs up and kills its program's process group.
     let ended = tokio::select! {
-        served = served => served,
+        served = served => Some(served),
         ended = relay_ends(control, &mut grace) => return ended,
-        () = stopped(stop) => {
-            let _ = out.close().await;
-            return Ok("you ended the session".to_owned());
-        }
+        () = stopped(stop) => None,
     };
+    let Some(ended) = ended else {
+        let _ = out.close().await;
+        viewer_closed(&mut input).await;
+        return Ok(USER_ENDED.to_owned());
+    };
+    if ended.is_ok() {
+        viewer_closed(&mut input).await;
+    }
     match ended {
         Ok(status) => Ok(format!("the shell exited with code {}", status.code)),
         Err(ShellError::Closed) => Ok("the technician left".to_owned()),
@@ -67,4 +76,12 @@ pub(crate) async fn serve_shell_session(
         }
         Err(e) => bail!("the shell failed: {e}"),
     }
+}
+
+/// Waits, a little, for the viewer to close its side, which it does once it has the program's
+/// exit status or this side's close. Hanging up sooner could drop those last bytes, and the
+/// relay's news of the hang-up could overtake them.
+async fn viewer_closed(input: &mut SecureReceiver<ShellRequest>) {
+    let closed = async { while let Ok(Some(_)) = input.recv().await {} };
+    let _ = tokio::time::timeout(VIEWER_CLOSE_WAIT, closed).await;
 }

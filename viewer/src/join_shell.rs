@@ -83,9 +83,20 @@ async fn shell_session(
         other => return Err(anyhow!("expected the agent's answer, got {other:?}").into()),
     }
     let (mut out, mut input) = (send.retype(), recv.retype());
-    let outcome = tokio::select! {
-        outcome = run_program(program, &mut out, &mut input) => outcome,
-        message = link.next(&mut ticket) => return Err(relay_ended(message)),
+    let outcome = {
+        let running = run_program(program, &mut out, &mut input);
+        tokio::pin!(running);
+        tokio::select! {
+            outcome = &mut running => outcome,
+            message = link.next(&mut ticket) => {
+                // An agent hangs up once the program's exit status (or its user's close) is
+                // out; that, still crossing the relay, may trail the relay's news of it.
+                match tokio::time::timeout(Duration::from_secs(2), &mut running).await {
+                    Ok(outcome @ (Ok(_) | Err(ShellError::Closed))) => outcome,
+                    _ => return Err(relay_ended(message)),
+                }
+            }
+        }
     };
     let _ = out.close().await;
     outcome.map_err(|e| match e {
