@@ -8,17 +8,26 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tether_tests::Relay;
+use tether_tests::{Process, Relay};
+
+/// Starts an agent that asks at its terminal and a viewer asking it for a shell to run
+/// `command`, and waits until the agent asks its user.
+fn ask_for_shell(relay: &Relay, command: &[&str]) -> (Process, Process) {
+    let (agent, code) = relay.attended_agent(1, "64x64");
+    let mut args = vec!["--shell", "--"];
+    args.extend_from_slice(command);
+    let viewer = relay.viewer(&code, &args);
+    agent
+        .stdout
+        .wait_for_substring("asks to run commands on your computer");
+    (agent, viewer)
+}
 
 #[test]
 fn a_user_grants_a_shell_and_a_command_runs_like_ssh() {
     let relay = Relay::start(&[]);
-    let (mut agent, code) = relay.attended_agent(1, "64x64");
     let script = "echo out; echo err >&2; exit 7";
-    let mut viewer = relay.viewer(&code, &["--shell", "--", "sh", "-c", script]);
-    agent
-        .stdout
-        .wait_for_substring("asks to run commands on your computer");
+    let (mut agent, mut viewer) = ask_for_shell(&relay, &["sh", "-c", script]);
     // A shell has no screen to narrow it to: yes or no.
     agent.stdout.wait_for("Allow? [y] yes   [N] no");
     agent.type_line("y");
@@ -35,25 +44,21 @@ fn a_user_grants_a_shell_and_a_command_runs_like_ssh() {
 #[test]
 fn a_user_who_says_no_keeps_the_shell_closed() {
     let relay = Relay::start(&[]);
-    let (mut agent, code) = relay.attended_agent(1, "64x64");
-    let mut viewer = relay.viewer(&code, &["--shell", "--", "touch", "/tmp/never"]);
-    agent
-        .stdout
-        .wait_for_substring("asks to run commands on your computer");
+    let never = relay.path("never");
+    let (mut agent, mut viewer) = ask_for_shell(&relay, &["touch", &never]);
     agent.type_line("n");
     viewer.expect_exit(255, "declined");
     agent.stdout.wait_for_substring("session declined");
+    assert!(
+        !Path::new(&never).exists(),
+        "a declined shell ran its command"
+    );
 }
 
 #[test]
 fn the_user_ends_a_running_shell_with_enter() {
     let relay = Relay::start(&[]);
-    let (mut agent, code) = relay.attended_agent(1, "64x64");
-    let script = "echo pid $$; sleep 60";
-    let mut viewer = relay.viewer(&code, &["--shell", "--", "sh", "-c", script]);
-    agent
-        .stdout
-        .wait_for_substring("asks to run commands on your computer");
+    let (mut agent, mut viewer) = ask_for_shell(&relay, &["sh", "-c", "echo pid $$; sleep 60"]);
     agent.type_line("y");
     let pid = viewer.stdout.wait_for("pid ");
     agent.type_line("");
