@@ -56,14 +56,13 @@ pub(crate) async fn serve_shell_session(
     let mut grace = None;
     // Leaving the shell's future early hangs up and kills its program's process group.
     let ended = tokio::select! {
-        served = served => Some(served),
+        served = served => served,
         ended = relay_ends(control, &mut grace) => return ended,
-        () = stopped(stop) => None,
-    };
-    let Some(ended) = ended else {
-        let _ = out.close().await;
-        viewer_closed(&mut input).await;
-        return Ok(USER_ENDED.to_owned());
+        () = stopped(stop) => {
+            let _ = out.close().await;
+            viewer_closed(&mut input).await;
+            return Ok(USER_ENDED.to_owned());
+        }
     };
     if ended.is_ok() {
         viewer_closed(&mut input).await;

@@ -20,6 +20,10 @@ use crate::{
     JoinEvent, ViewerError,
 };
 
+/// How long the program's exit status, or the agent's close, may trail the relay's news that
+/// the agent hung up; the agent sends them first, but they cross the relay on another stream.
+const TRAILING_OUTCOME_WAIT: Duration = Duration::from_secs(2);
+
 /// Joins the session behind `code` as `name`, asking for a shell, and runs `program` in it;
 /// `report` hears how joining goes.
 pub async fn join_shell(
@@ -91,7 +95,7 @@ async fn shell_session(
             message = link.next(&mut ticket) => {
                 // An agent hangs up once the program's exit status (or its user's close) is
                 // out; that, still crossing the relay, may trail the relay's news of it.
-                match tokio::time::timeout(Duration::from_secs(2), &mut running).await {
+                match tokio::time::timeout(TRAILING_OUTCOME_WAIT, &mut running).await {
                     Ok(outcome @ (Ok(_) | Err(ShellError::Closed))) => outcome,
                     _ => return Err(relay_ended(message)),
                 }
