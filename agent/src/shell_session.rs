@@ -10,7 +10,7 @@ use anyhow::bail;
 use tether_proto::{
     control::RelayMessage,
     session::{AgentMessage, Capabilities},
-    shell::{ShellRequest, ShellResponse},
+    shell::{ExitStatus, ShellRequest, ShellResponse},
     PROTOCOL_VERSION,
 };
 use tether_shell::{ShellConfig, ShellError};
@@ -26,6 +26,9 @@ use crate::{
 const SHOWN: &str = "a shell";
 /// How long the agent waits for the viewer to close its side before it hangs up.
 const VIEWER_CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// How long the shell's future may take to finish once the relay says the viewer left: long
+/// enough for its close after the exit status (at most a second), no longer.
+const TRAILING_EXIT_WAIT: Duration = Duration::from_millis(1500);
 
 /// Serves the shell the technician opens on `stream`; returns how the session ended, in words
 /// for the user.
@@ -52,29 +55,44 @@ pub(crate) async fn serve_shell_session(
         // Closes the stream once the program's exit status is sent.
         tether_shell::serve_shell(open, &ShellConfig::default(), &mut out, &mut input).await
     };
+    let mut served = Box::pin(served);
     // A shell session is not kept for a lost viewer: the relay's grace period is moot.
     let mut grace = None;
     // Leaving the shell's future early hangs up and kills its program's process group.
     let ended = tokio::select! {
-        served = served => served,
-        ended = relay_ends(control, &mut grace) => return ended,
+        served = &mut served => served,
+        relay_ended = relay_ends(control, &mut grace) => {
+            // The viewer hangs up once it has the exit status, so the relay's news of that can
+            // arrive while the shell's future still lingers on its close after sending it.
+            return match tokio::time::timeout(TRAILING_EXIT_WAIT, &mut served).await {
+                Ok(Ok(status)) => Ok(exited(&status)),
+                _ => relay_ended,
+            };
+        }
         () = stopped(stop) => {
+            drop(served);
             let _ = out.close().await;
             viewer_closed(&mut input).await;
             return Ok(USER_ENDED.to_owned());
         }
     };
+    drop(served);
     if ended.is_ok() {
         viewer_closed(&mut input).await;
     }
     match ended {
-        Ok(status) => Ok(format!("the shell exited with code {}", status.code)),
+        Ok(status) => Ok(exited(&status)),
         Err(ShellError::Closed) => Ok("the technician left".to_owned()),
         Err(ShellError::Transport(e)) if e.is_disconnect() => {
             Ok("the technician's connection was lost".to_owned())
         }
         Err(e) => bail!("the shell failed: {e}"),
     }
+}
+
+/// How the program's exit reads to the user.
+fn exited(status: &ExitStatus) -> String {
+    format!("the shell exited with code {}", status.code)
 }
 
 /// Waits, a little, for the viewer to close its side, which it does once it has the program's
