@@ -13,7 +13,7 @@ use tether_proto::{
     shell::{ExitStatus, ShellRequest, ShellResponse},
     PROTOCOL_VERSION,
 };
-use tether_shell::{ShellConfig, ShellError};
+use tether_shell::{ShellConfig, ShellError, AFTER_EXIT_WAIT};
 use tether_transport::{MessageReceiver, SecureReceiver};
 use tokio::sync::Notify;
 
@@ -26,9 +26,6 @@ use crate::{
 const SHOWN: &str = "a shell";
 /// How long the agent waits for the viewer to close its side before it hangs up.
 const VIEWER_CLOSE_WAIT: Duration = Duration::from_secs(2);
-/// How long the shell's future may take to finish once the relay says the viewer left: long
-/// enough for its close after the exit status (at most a second), no longer.
-const TRAILING_EXIT_WAIT: Duration = Duration::from_millis(1500);
 
 /// Serves the shell the technician opens on `stream`; returns how the session ended, in words
 /// for the user.
@@ -64,7 +61,7 @@ pub(crate) async fn serve_shell_session(
         relay_ended = relay_ends(control, &mut grace) => {
             // The viewer hangs up once it has the exit status, so the relay's news of that can
             // arrive while the shell's future still lingers on its close after sending it.
-            return match tokio::time::timeout(TRAILING_EXIT_WAIT, &mut served).await {
+            return match tokio::time::timeout(AFTER_EXIT_WAIT, &mut served).await {
                 Ok(Ok(status)) => Ok(exited(&status)),
                 _ => relay_ended,
             };

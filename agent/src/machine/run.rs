@@ -12,7 +12,7 @@ use tether_proto::{
     data_path::DirectPath,
     shell::{ExitStatus, ShellRequest, ShellResponse},
 };
-use tether_shell::{MessageIn, MessageOut, ShellConfig};
+use tether_shell::{MessageIn, MessageOut, ShellConfig, AFTER_EXIT_WAIT};
 use tether_transport::{
     close_and_wait, connect_to_org_relay,
     direct::{agent_direct, DirectLink, Negotiation},
@@ -317,9 +317,22 @@ async fn shell(
     let mut session_stream = recv;
     // The session stream stays quiet while the shell runs on the data path; it ends early only
     // when the relay ends the session (the viewer vanished, a revocation, a shutdown).
+    let shell = run_shell(config, &mut to_viewer, &mut from_viewer);
+    tokio::pin!(shell);
     let status = tokio::select! {
-        status = run_shell(config, &mut to_viewer, &mut from_viewer) => status?,
-        _ = session_stream.recv() => bail!("the relay ended the session"),
+        status = &mut shell => status?,
+        ended = session_stream.recv() => {
+            // A clean close is the viewer's, once it has the exit status: it can overtake the
+            // shell's own close, which lingers after sending that status.
+            let trailing = match ended {
+                Ok(None) => tokio::time::timeout(AFTER_EXIT_WAIT, &mut shell).await.ok(),
+                _ => None,
+            };
+            match trailing {
+                Some(Ok(status)) => status,
+                _ => bail!("the relay ended the session"),
+            }
+        }
     };
     // The viewer closes the session stream once it has the exit status.
     let _ = tokio::time::timeout(SESSION_CLOSE_WAIT, session_stream.recv()).await;

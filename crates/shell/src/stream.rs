@@ -3,7 +3,9 @@
 use std::future::Future;
 
 use serde::{de::DeserializeOwned, Serialize};
-use tether_transport::{MessageReceiver, MessageSender, SecureReceiver, SecureSender};
+use tether_transport::{
+    MessageReceiver, MessageSender, SecureReceiver, SecureSender, CLOSE_LINGER,
+};
 
 use crate::ShellError;
 
@@ -38,9 +40,6 @@ impl<T: DeserializeOwned + Send> MessageIn<T> for SecureReceiver<T> {
     }
 }
 
-/// How long closing a plain stream waits for the peer to read it to the end.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// Plain message streams: on a connection that is itself end to end (the data path).
 impl<T: Serialize + Sync> MessageOut<T> for MessageSender<T> {
     async fn send(&mut self, message: &T) -> Result<(), ShellError> {
@@ -48,7 +47,7 @@ impl<T: Serialize + Sync> MessageOut<T> for MessageSender<T> {
     }
 
     async fn close(&mut self) -> Result<(), ShellError> {
-        Ok(self.finish_and_linger(LINGER).await?)
+        Ok(self.finish_and_linger(CLOSE_LINGER).await?)
     }
 }
 

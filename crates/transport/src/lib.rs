@@ -30,5 +30,5 @@ pub use framed::{open_control, MessageReceiver, MessageSender};
 pub use resume::{agent_resume, viewer_resume};
 pub use secure::{
     agent_handshake, machine_handshake, technician_handshake, viewer_handshake, SecureReceiver,
-    SecureSender, SecureStream,
+    SecureSender, SecureStream, CLOSE_LINGER,
 };

@@ -20,9 +20,9 @@ use tether_proto::{
 
 use crate::{MessageReceiver, MessageSender, TransportError};
 
-/// How long a side that aborts the handshake or closes the stream waits for its last words to
+/// How long a side that aborts the handshake or closes a stream waits for its last words to
 /// be read before it may close the connection.
-const LINGER: Duration = Duration::from_secs(1);
+pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// Both halves of an established session stream and the digits to compare.
 pub struct SecureStream<Out, In> {
@@ -160,7 +160,7 @@ pub(crate) async fn established<Out: Serialize, In: DeserializeOwned>(
                     // been read keeps the caller's next step (closing the connection) from
                     // discarding it.
                     if send.send(&Handshake::Abort { reason }).await.is_ok() {
-                        let _ = send.finish_and_linger(LINGER).await;
+                        let _ = send.finish_and_linger(CLOSE_LINGER).await;
                     }
                 }
             }
@@ -211,7 +211,7 @@ impl<T: Serialize> SecureSender<T> {
     pub async fn close(&mut self) -> Result<(), TransportError> {
         let record = self.sealer.seal_close()?;
         self.inner.send(&Sealed(record)).await?;
-        self.inner.finish_and_linger(LINGER).await
+        self.inner.finish_and_linger(CLOSE_LINGER).await
     }
 }
 

@@ -12,7 +12,10 @@ mod process;
 mod pty;
 mod requests;
 
+use std::time::Duration;
+
 use tether_proto::shell::{ExitStatus, ShellOpen, ShellRequest, ShellResponse};
+use tether_transport::CLOSE_LINGER;
 use tracing::{debug, info};
 
 use crate::{MessageIn, MessageOut, ShellError};
@@ -46,6 +49,11 @@ pub async fn receive_open(
         None => Err(ShellError::Closed),
     }
 }
+
+/// How long [`serve_shell`] may still take to return once the peer has the exit status: its
+/// close waits up to [`CLOSE_LINGER`] for the peer to read the stream to the end. A caller that
+/// learns of the peer's hang-up another way gives it this long before calling the shell cut off.
+pub const AFTER_EXIT_WAIT: Duration = CLOSE_LINGER.saturating_add(Duration::from_millis(500));
 
 /// Runs the program `open` asks for and relays it over the stream until it exits.
 ///
