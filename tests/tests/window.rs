@@ -1,4 +1,4 @@
-//! `tether-viewer demo` with a display: the session appears in a real window on a real X server.
+//! `tether-demo` with a display: the session appears in a real window on a real X server.
 
 use tether_tests::{display::wait_for_window, display::Xvfb, Process, Relay};
 
@@ -11,9 +11,8 @@ fn demo_shows_the_remote_screen_in_a_window_pixel_for_pixel() {
     let snapshot = dir.path().join("demo.png");
     let snapshot = snapshot.to_str().expect("utf-8");
     let demo = Process::spawn(
-        "tether-viewer",
+        "tether-demo",
         &[
-            "demo",
             "--screen",
             "demo",
             "--frames",
@@ -93,9 +92,8 @@ fn the_headless_demo_shares_the_real_screen_when_there_is_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let snapshot = dir.path().join("demo.png");
     let mut demo = Process::spawn(
-        "tether-viewer",
+        "tether-demo",
         &[
-            "demo",
             "--headless",
             "--snapshot",
             snapshot.to_str().expect("utf-8"),

@@ -4,12 +4,10 @@
 //! [`join_shell`] asks the user for a shell instead of the screen. For the organisation's
 //! enrolled machines, [`technician`] lists them and opens shells.
 //!
-//! [`join`] runs a session headless (snapshot mode); [`demo`] runs relay, agent and viewer in
-//! one process for a first look.
+//! [`join`] runs a session headless (snapshot mode) or beside a [`window`].
 
 pub mod cursor;
 mod damage;
-pub mod demo;
 mod error;
 mod frame_stream;
 pub mod input;
@@ -17,7 +15,6 @@ mod join;
 mod join_shell;
 pub mod latency;
 mod meter;
-mod recording;
 mod relay_link;
 mod resume;
 mod scale;

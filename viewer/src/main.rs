@@ -1,26 +1,18 @@
 //! `tether-viewer`: the technician's client.
 
-use std::{future::Future, io::IsTerminal, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
-use tether_agent::ScreenChoice;
 use tether_cli::RelayArgs;
 use tether_proto::{session::Capabilities, Printable, SessionCode};
 use tether_viewer::{
-    demo::{self, DemoOptions, DemoReport},
     join, join_shell,
     technician::{self, RemoteProgram, ShellOutcome, TechnicianArgs},
     view::ViewMode,
-    window::{display_available, LiveView, ViewerWindow},
+    window::{display_available, run_in_window, LiveView},
     write_png, JoinEvent, JoinOptions, ViewOutcome, ViewerError,
 };
-use tokio::{runtime::Runtime, sync::Notify};
-
-/// Frame updates a headless demo receives unless told otherwise.
-const HEADLESS_DEMO_FRAMES: u64 = 90;
-/// The longest a headless demo runs: a real screen sends updates only when it changes, so an
-/// idle one may never send 90.
-const HEADLESS_DEMO_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+use tokio::runtime::Runtime;
 
 /// The technician's client: joins a user's session by its one-time code.
 ///
@@ -45,10 +37,6 @@ enum Command {
     /// or `-- CMD ARGS...`; `~.` drops it; exits with the remote program's status, 255 when
     /// the shell could not be opened).
     Join(JoinArgs),
-    /// Run a complete local session: relay, agent (this machine's screen when DISPLAY is set,
-    /// the built-in demo desktop otherwise) and viewer in this process. Shows it in a window
-    /// when a display exists; always writes the final picture as a PNG and prints a summary.
-    Demo(DemoArgs),
     /// List the enrolled machines your role may reach, and whether each is online. Needs a
     /// technician certificate from the organisation's CA. Exit codes: 0 listed, 1 error, 3
     /// refused by the relay.
@@ -138,35 +126,6 @@ struct JoinArgs {
     command: Vec<String>,
 }
 
-#[derive(Debug, Args)]
-struct DemoArgs {
-    /// What the demo agent shares: this machine's X11 screen when DISPLAY is set (auto), only
-    /// the X11 screen (x11), or the built-in demo desktop (demo).
-    #[arg(long, value_enum, default_value_t = ScreenChoice::Auto)]
-    screen: ScreenChoice,
-
-    /// Frame updates to receive (default: 90 headless, for at most 5 s; until the window is
-    /// closed otherwise).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    frames: Option<u64>,
-
-    /// Demo desktop size, WIDTHxHEIGHT.
-    #[arg(long, default_value = "1280x720", value_parser = tether_cli::parse_size)]
-    size: (u32, u32),
-
-    /// Demo desktop seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-
-    /// Where to write the final picture.
-    #[arg(long, default_value = "tether-demo.png")]
-    snapshot: PathBuf,
-
-    /// Never open a window, even when a display exists.
-    #[arg(long)]
-    headless: bool,
-}
-
 fn main() -> ExitCode {
     // winit warns about harmless display quirks (e.g. Xvfb reporting a 0 mm screen).
     tether_cli::init_logging("warn,winit=error");
@@ -181,7 +140,6 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Join(args) if args.shell => return runtime.block_on(run_join_shell(args)),
         Command::Join(args) => run_join(&runtime, args),
-        Command::Demo(args) => run_demo(&runtime, args),
         Command::Machines(args) => return runtime.block_on(run_machines(args)),
         Command::Shell(args) => return runtime.block_on(run_shell(args)),
     };
@@ -285,7 +243,7 @@ fn runtime_for(command: &Command) -> std::io::Result<Runtime> {
                 .enable_all()
                 .build()
         }
-        Command::Join(_) | Command::Demo(_) | Command::Machines(_) => Runtime::new(),
+        Command::Join(_) | Command::Machines(_) => Runtime::new(),
     }
 }
 
@@ -313,7 +271,7 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
         let title = format!("session {}", options.code);
         let windowed = options.clone();
         let window = ((1280, 720), args.view);
-        let shown = in_window(runtime, title, window, move |live, stop| async move {
+        let shown = run_in_window(runtime, title, window, move |live, stop| async move {
             let options = JoinOptions {
                 events: Some(follow_progress(Some(live.clone()))),
                 observer: Some(live.observer()),
@@ -386,147 +344,6 @@ fn report_join(
         );
     }
     Ok(())
-}
-
-/// Runs `session` on the runtime while a window owns the main thread, until the user closes
-/// the window (which signals `stop`) and the session has wound down. Returns the session's
-/// result, or `None` when no window could be opened.
-fn in_window<T, F>(
-    runtime: &Runtime,
-    title: String,
-    (size, mode): ((u32, u32), ViewMode),
-    session: impl FnOnce(LiveView, Arc<Notify>) -> F,
-) -> Option<Result<T, ViewerError>>
-where
-    T: Send + 'static,
-    F: Future<Output = Result<T, ViewerError>> + Send + 'static,
-{
-    let (window, live) = match ViewerWindow::new() {
-        Ok(pair) => pair,
-        Err(e) => {
-            eprintln!("tether-viewer: no window ({e:#})");
-            return None;
-        }
-    };
-    let stop = Arc::new(Notify::new());
-    let task = runtime.spawn(session(live, stop.clone()));
-    let shown = window.run(title, size, mode);
-    stop.notify_one();
-    let result = match runtime.block_on(task) {
-        Ok(result) => result,
-        Err(e) => Err(anyhow::anyhow!("the session task crashed: {e}").into()),
-    };
-    match shown {
-        Ok(shown) => eprintln!("window closed after presenting {} frames", shown.presented),
-        Err(e) => eprintln!("tether-viewer: the window failed: {e:#}"),
-    }
-    Some(result)
-}
-
-fn run_demo(runtime: &Runtime, args: DemoArgs) -> Result<(), ViewerError> {
-    let (width, height) = args.size;
-    let options = DemoOptions {
-        screen: args.screen,
-        frames: args.frames,
-        width,
-        height,
-        seed: args.seed,
-        snapshot: args.snapshot,
-        observer: None,
-        cursor: None,
-        stop: None,
-    };
-    if !args.headless && display_available() {
-        let size = (options.width, options.height);
-        let windowed = options.clone();
-        let shown = in_window(
-            runtime,
-            "demo agent".to_owned(),
-            (size, ViewMode::Fit),
-            |live, stop| async move {
-                let options = DemoOptions {
-                    observer: Some(live.observer()),
-                    cursor: Some(live.cursor_observer()),
-                    stop: Some(stop),
-                    ..windowed
-                };
-                let result = demo::run(&options).await;
-                match &result {
-                    Ok(report) => {
-                        print_demo_report(report, &options);
-                        live.ended(format!(
-                            "session ended: demo complete after {} frames",
-                            report.outcome.frames
-                        ));
-                    }
-                    Err(e) => live.ended(format!("{e:#}")),
-                }
-                result.map_err(ViewerError::from)
-            },
-        );
-        match shown {
-            Some(report) => return require_bit_exact(&report?),
-            None => eprintln!("tether-viewer: running headless"),
-        }
-    }
-    let stop = Arc::new(Notify::new());
-    let options = DemoOptions {
-        frames: Some(options.frames.unwrap_or(HEADLESS_DEMO_FRAMES)),
-        stop: Some(stop.clone()),
-        ..options
-    };
-    let report = runtime.block_on(async {
-        let deadline = tokio::spawn(async move {
-            tokio::time::sleep(HEADLESS_DEMO_TIME).await;
-            stop.notify_one();
-        });
-        let report = demo::run(&options).await;
-        deadline.abort();
-        report
-    })?;
-    print_demo_report(&report, &options);
-    require_bit_exact(&report)
-}
-
-fn print_demo_report(report: &DemoReport, options: &DemoOptions) {
-    let outcome = &report.outcome;
-    let secs = outcome.elapsed.as_secs_f64().max(1e-3);
-    println!("Tether demo: relay, agent and viewer in one process");
-    println!(
-        "  relay          {} (QUIC, pinned certificate)",
-        report.relay
-    );
-    println!("  session code   {}", report.code);
-    println!("  agent screen   {}", outcome.screen);
-    println!(
-        "  received       {} frame updates in {:.1} s ({:.1} fps)",
-        outcome.frames,
-        secs,
-        outcome.frames.saturating_sub(1) as f64 / secs
-    );
-    println!(
-        "  traffic        {} bytes, {:.0} bytes/frame, {:.0} kbit/s",
-        outcome.bytes,
-        outcome.bytes as f64 / outcome.frames.max(1) as f64,
-        outcome.bytes as f64 * 8.0 / 1000.0 / secs
-    );
-    println!(
-        "  bit-exact      {}",
-        if report.bit_exact {
-            "yes: the viewer's framebuffer equals the agent's screen"
-        } else {
-            "NO: the viewer's framebuffer differs from the agent's screen"
-        }
-    );
-    println!("  snapshot       {}", options.snapshot.display());
-}
-
-fn require_bit_exact(report: &DemoReport) -> Result<(), ViewerError> {
-    if report.bit_exact {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!("decoded picture is not bit-exact").into())
-    }
 }
 
 /// Starts telling the technician how joining goes; returns where the session reports it.

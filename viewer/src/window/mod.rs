@@ -4,6 +4,7 @@
 //! runtime and exchanges frames and input with it through a [`LiveView`].
 
 mod app;
+mod beside;
 
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -23,6 +24,7 @@ use crate::{
     AppliedUpdate, CursorObserver, FrameObserver,
 };
 use app::App;
+pub use beside::run_in_window;
 
 /// Whether a graphical display is available to open a window on.
 pub fn display_available() -> bool {

@@ -1,6 +1,11 @@
-//! `tether-viewer demo`: a complete session in one process: a relay on 127.0.0.1, an agent
-//! sharing this machine's X11 screen (or the built-in demo desktop when there is none), and
-//! this viewer joining it by code.
+//! A complete Tether session in one process, for a first look: a relay on 127.0.0.1, an agent
+//! sharing this machine's X11 screen (or the built-in demo desktop when there is none), and a
+//! viewer joining it by code.
+//!
+//! It lives in a crate of its own so that the technician's `tether-viewer` does not carry a
+//! relay and an agent (with SQLite, hyper and input injection) for a demo.
+
+mod recording;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -14,9 +19,9 @@ use tether_relay::{Relay, RelayConfig};
 use tether_transport::RelayTarget;
 use tokio::sync::{mpsc, Notify};
 
-use crate::{
-    join, recording::Recording, write_png, CursorObserver, FrameObserver, JoinOptions, ViewOutcome,
-};
+use tether_viewer::{join, write_png, CursorObserver, FrameObserver, JoinOptions, ViewOutcome};
+
+use crate::recording::Recording;
 
 /// What the demo runs.
 #[derive(Debug, Clone)]
