@@ -12,7 +12,7 @@ use crate::{
     attended::{end_reason, Presence},
     audit::{AuditEvent, Peer, SessionEnd},
     control::Control,
-    server::Shared,
+    shared::Shared,
 };
 
 /// What the registry holds for an agent waiting with a code.
@@ -50,11 +50,7 @@ pub(crate) async fn serve(
             connection: connection.clone(),
             pair,
         };
-        let issued = shared
-            .registry
-            .lock()
-            .map_err(|_| anyhow::anyhow!("registry lock poisoned"))?
-            .issue(&mut OsRng, Instant::now(), waiting);
+        let issued = shared.registry().issue(&mut OsRng, Instant::now(), waiting);
         let (code, expires_at) = match issued {
             Ok(issued) => issued,
             Err(reason) => {
@@ -117,11 +113,7 @@ pub(crate) async fn serve(
             }
         };
         let Some(viewer) = viewer else {
-            let expired = shared
-                .registry
-                .lock()
-                .map(|mut registry| registry.expire(code, Instant::now()))
-                .unwrap_or(true);
+            let expired = shared.registry().expire(code, Instant::now());
             if expired {
                 info!(%remote, "session code expired unused");
                 shared.audit.record(AuditEvent::NameplateExpired {
@@ -211,9 +203,7 @@ async fn follow_viewer(
 }
 
 fn withdraw(shared: &Shared, code: tether_proto::Nameplate) {
-    if let Ok(mut registry) = shared.registry.lock() {
-        registry.withdraw(code);
-    }
+    shared.registry().withdraw(code);
 }
 
 /// Tells the agent the relay is shutting down and gives it a moment to hang up.

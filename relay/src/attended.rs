@@ -19,7 +19,7 @@ use crate::{
     audit::{AuditEvent, Peer, SessionEnd},
     control::{Control, CLOSE_OK},
     forward::SessionTally,
-    server::Shared,
+    shared::Shared,
     viewer_side::{is_disconnect, record_end, Session},
 };
 

@@ -15,7 +15,7 @@ use crate::{
     control::{Control, CLOSE_OK},
     directory::{DirectoryError, Enrolled, NewMachine},
     org::{client_certificate, Organisation},
-    server::Shared,
+    shared::Shared,
 };
 
 /// What an agent sent to enroll.

@@ -13,7 +13,7 @@ use crate::{
     directory::MachineRecord,
     forward::SessionTally,
     org,
-    server::Shared,
+    shared::Shared,
     viewer_side::Session,
 };
 

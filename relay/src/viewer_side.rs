@@ -25,7 +25,7 @@ use crate::{
     control::Control,
     forward::{forward_stream, SessionTally},
     resume::Denied,
-    server::Shared,
+    shared::Shared,
 };
 
 /// Serves a viewer that asked (at `received`) to join the agent waiting under `code`: pairs
@@ -43,11 +43,7 @@ pub(crate) async fn serve(
         addr: connection.remote_address(),
         name,
     };
-    let claimed = shared
-        .registry
-        .lock()
-        .map_err(|_| anyhow::anyhow!("registry lock poisoned"))?
-        .claim(code, Instant::now());
+    let claimed = shared.registry().claim(code, Instant::now());
     let agent = match claimed {
         Ok(agent) => agent,
         Err(reason) => return refuse(shared, connection, control, code, viewer, reason).await,
