@@ -12,6 +12,7 @@ use crate::{
     attended::{end_reason, Presence},
     audit::{AuditEvent, Peer, SessionEnd},
     control::Control,
+    error::RelayError,
     shared::Shared,
 };
 
@@ -37,7 +38,7 @@ pub(crate) async fn serve(
     mut control: Control,
     name: String,
     auto_accept: bool,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let remote = connection.remote_address();
     let agent = Peer {
         addr: remote,
@@ -108,7 +109,7 @@ pub(crate) async fn serve(
                 });
                 return match message? {
                     None => Ok(()),
-                    Some(other) => anyhow::bail!("unexpected {other:?} while waiting for a viewer"),
+                    Some(other) => Err(RelayError::unexpected(&other, "while waiting for a viewer")),
                 };
             }
         };
@@ -161,7 +162,7 @@ async fn follow_viewer(
     connection: &Connection,
     control: &mut Control,
     viewer: ViewerArrived,
-) -> anyhow::Result<Followed> {
+) -> Result<Followed, RelayError> {
     let mut presence = viewer.presence;
     loop {
         tokio::select! {
@@ -195,7 +196,7 @@ async fn follow_viewer(
             message = control.next() => {
                 return match message? {
                     None => Ok(Followed::Done),
-                    Some(other) => anyhow::bail!("unexpected {other:?} during a session"),
+                    Some(other) => Err(RelayError::unexpected(&other, "during a session")),
                 };
             }
         }
@@ -220,7 +221,7 @@ async fn wants_another_code(
     shared: &Shared,
     connection: &Connection,
     control: &mut Control,
-) -> anyhow::Result<bool> {
+) -> Result<bool, RelayError> {
     let message = tokio::select! {
         message = control.next() => message?,
         _ = shared.shutdown_requested() => {
@@ -231,6 +232,6 @@ async fn wants_another_code(
     match message {
         Some(ClientMessage::Register { .. }) => Ok(true),
         None => Ok(false),
-        Some(other) => anyhow::bail!("expected register, got {other:?}"),
+        Some(other) => Err(RelayError::expected("register", &other)),
     }
 }

@@ -18,9 +18,10 @@ use tracing::info;
 use crate::{
     audit::{AuditEvent, Peer, SessionEnd},
     control::{Control, CLOSE_OK},
+    error::RelayError,
     forward::SessionTally,
     shared::Shared,
-    viewer_side::{is_disconnect, record_end, Session},
+    viewer_side::{record_end, Session},
 };
 
 /// A viewer connection handed to a session's task.
@@ -51,7 +52,7 @@ pub(crate) enum Farewell {
     /// The session ended by the viewer's choice: close.
     Close,
     /// The viewer broke the protocol: close the connection with this error.
-    Error(anyhow::Error),
+    Error(RelayError),
     /// The session goes on without this connection (lost, or replaced by a resume).
     Released,
 }
@@ -102,7 +103,7 @@ pub(crate) struct AttendedSession {
 /// What serving one attached connection came to.
 enum Served {
     /// The session is over.
-    Over(anyhow::Result<SessionEnd>),
+    Over(Result<SessionEnd, RelayError>),
     /// The connection was lost: the viewer may come back.
     Lost,
     /// A resuming connection took over (the viewer noticed the loss before the relay did).
@@ -177,10 +178,10 @@ impl AttendedSession {
     }
 
     /// Whether forwarding ended because the connection was lost, with resumption on.
-    fn served(&self, outcome: anyhow::Result<SessionEnd>, connection: &Connection) -> Served {
+    fn served(&self, outcome: Result<SessionEnd, RelayError>, connection: &Connection) -> Served {
         let viewer_gone = match &outcome {
             Ok(end) => *end == SessionEnd::ViewerDisconnected,
-            Err(e) => is_disconnect(e),
+            Err(e) => e.is_disconnect(),
         };
         let lost = matches!(
             connection.close_reason(),
@@ -233,7 +234,7 @@ impl AttendedSession {
 
     /// Records the end, tells the agent's side, and says goodbye to whichever connections are
     /// still attached or waiting.
-    fn end(mut self, outcome: anyhow::Result<SessionEnd>, last: Option<Attachment>) {
+    fn end(mut self, outcome: Result<SessionEnd, RelayError>, last: Option<Attachment>) {
         let end = record_end(
             &self.shared,
             self.session_id,
@@ -252,7 +253,7 @@ impl AttendedSession {
                     Farewell::Say(RelayMessage::Ended { reason })
                 }
                 Ok(_) => Farewell::Close,
-                Err(e) if is_disconnect(&e) => Farewell::Close,
+                Err(e) if e.is_disconnect() => Farewell::Close,
                 Err(e) => Farewell::Error(e),
             };
             detach(last, farewell);
@@ -300,7 +301,10 @@ fn detach(attachment: Attachment, farewell: Farewell) {
 }
 
 /// Ends a connection the way its session said.
-pub(crate) async fn farewell(connection: &Connection, detached: Detached) -> anyhow::Result<()> {
+pub(crate) async fn farewell(
+    connection: &Connection,
+    detached: Detached,
+) -> Result<(), RelayError> {
     let Detached {
         mut control,
         farewell,

@@ -8,6 +8,7 @@ use std::sync::{
 use prometheus_client::metrics::counter::Counter;
 use quinn::{Connection, RecvStream, SendStream, VarInt};
 use tether_proto::{control::StreamHeader, encode_message};
+use tether_transport::TransportError;
 
 use crate::metrics::RelayMetrics;
 
@@ -83,7 +84,7 @@ pub async fn forward_stream(
     agent: &Connection,
     header: StreamHeader,
     tally: &SessionTally,
-) -> anyhow::Result<(u64, u64)> {
+) -> Result<(u64, u64), TransportError> {
     let (mut viewer_send, mut viewer_recv) = viewer;
     let (mut agent_send, mut agent_recv) = agent.open_bi().await?;
     let mut encoded = Vec::new();
@@ -110,7 +111,7 @@ async fn pump(
     from: &mut RecvStream,
     to: &mut SendStream,
     count: &ByteCount,
-) -> anyhow::Result<u64> {
+) -> Result<u64, TransportError> {
     let mut copied = 0u64;
     loop {
         match from.read_chunk(CHUNK, true).await {

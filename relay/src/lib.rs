@@ -21,6 +21,7 @@ mod data_path;
 mod database;
 pub mod directory;
 mod endpoint_keys;
+mod error;
 mod forward;
 mod limiter;
 mod lock;

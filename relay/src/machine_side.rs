@@ -8,12 +8,14 @@ use tether_certs::{CertInfo, CertKind};
 use tether_proto::control::{
     online_proof_message, Refusal, RelayMessage, ONLINE_EXPORTER_LABEL, ONLINE_EXPORTER_LEN,
 };
+use tether_transport::TransportError;
 use tracing::{info, warn};
 
 use crate::{
     audit::{AuditEvent, Peer},
     control::{Control, CLOSE_OK},
     directory::{DirectoryError, Enrolled, NewMachine},
+    error::RelayError,
     org::{client_certificate, Organisation},
     shared::Shared,
 };
@@ -32,7 +34,7 @@ pub(crate) async fn enroll(
     connection: &Connection,
     mut control: Control,
     request: EnrollRequest,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let peer = Peer {
         addr: connection.remote_address(),
         name: request.machine.clone(),
@@ -124,7 +126,7 @@ pub(crate) async fn online(
     mut control: Control,
     machine: String,
     proof: Vec<u8>,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let peer = Peer {
         addr: connection.remote_address(),
         name: machine.clone(),
@@ -172,7 +174,7 @@ pub(crate) async fn online(
                 Ok(()) = reloads.changed() => send_revocations(&mut control, organisation).await?,
                 message = control.next() => match message? {
                     None => return Ok(()),
-                    Some(other) => anyhow::bail!("unexpected {other:?} from an online machine"),
+                    Some(other) => return Err(RelayError::unexpected(&other, "from an online machine")),
                 },
             }
         }
@@ -198,7 +200,7 @@ pub(crate) async fn online(
 async fn send_revocations(
     control: &mut Control,
     organisation: &Organisation,
-) -> anyhow::Result<()> {
+) -> Result<(), TransportError> {
     if let Some(crl) = organisation.trust().crl_der() {
         let crl = crl.to_vec();
         control

@@ -24,6 +24,7 @@ use crate::{
     data_path::DataPort,
     directory::Directory,
     endpoint_keys::EndpointKeys,
+    error::RelayError,
     machine_side::{self, EnrollRequest},
     metrics::RelayMetrics,
     metrics_http,
@@ -278,23 +279,24 @@ async fn serve_connection(shared: Arc<Shared>, connection: Connection) {
     let remote = connection.remote_address();
     debug!(%remote, "connected");
     if let Err(e) = route(shared, &connection).await {
-        let hung_up = e
-            .downcast_ref::<tether_transport::TransportError>()
-            .is_some_and(|e| e.is_disconnect());
-        if hung_up {
-            debug!(%remote, "peer hung up: {e:#}");
+        let report = e.report();
+        if e.is_disconnect() {
+            debug!(%remote, "peer hung up: {report}");
             return;
         }
-        warn!(%remote, "closing connection: {e:#}");
-        connection.close(CLOSE_PROTOCOL_ERROR.into(), format!("{e:#}").as_bytes());
+        warn!(%remote, "closing connection: {report}");
+        connection.close(CLOSE_PROTOCOL_ERROR.into(), report.as_bytes());
     }
 }
 
-async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<()> {
+async fn route(shared: Arc<Shared>, connection: &Connection) -> Result<(), RelayError> {
     let mut control = Control::accept(connection).await?;
     let hello = tokio::time::timeout(HELLO_TIMEOUT, control.recv.recv())
         .await
-        .context("no hello in time")??;
+        .map_err(|elapsed| RelayError::Timeout {
+            what: "no hello in time",
+            elapsed,
+        })??;
     match hello {
         Some(ClientMessage::Hello { version, software }) if version == PROTOCOL_VERSION => {
             debug!(remote = %connection.remote_address(), %software, "hello");
@@ -315,12 +317,15 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
                 .await;
             return Ok(());
         }
-        other => anyhow::bail!("expected hello, got {other:?}"),
+        other => return Err(RelayError::expected("hello", &other)),
     }
     // A client that greeted but never says what it wants would hold its slot forever.
     let request = tokio::time::timeout(HELLO_TIMEOUT, control.recv.recv())
         .await
-        .context("no register or join in time")??;
+        .map_err(|elapsed| RelayError::Timeout {
+            what: "no register or join in time",
+            elapsed,
+        })??;
     match request {
         Some(ClientMessage::Register { name, auto_accept }) => {
             shared.metrics.agents_registered.inc();
@@ -374,6 +379,6 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
             viewer_side::resume(&shared, connection, control, session_id, ticket).await
         }
         None => Ok(()),
-        Some(other) => anyhow::bail!("expected register or join, got {other:?}"),
+        Some(other) => Err(RelayError::expected("register or join", &other)),
     }
 }

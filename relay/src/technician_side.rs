@@ -11,6 +11,7 @@ use crate::{
     audit::{AuditEvent, Peer, SessionEnd},
     control::{Control, CLOSE_OK},
     directory::MachineRecord,
+    error::RelayError,
     forward::SessionTally,
     org,
     shared::Shared,
@@ -28,7 +29,7 @@ pub(crate) async fn list_machines(
     shared: &Shared,
     connection: &Connection,
     mut control: Control,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let reply = match technician(shared, connection, "") {
         Ok(technician) => match reachable(shared, &technician.role) {
             Ok(machines) => RelayMessage::Machines {
@@ -55,7 +56,7 @@ pub(crate) async fn open(
     mut control: Control,
     machine: String,
     received: Instant,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let opened = technician(shared, connection, &machine)
         .and_then(|technician| reach(shared, technician, &machine));
     let (technician, record, machine_connection) = match opened {

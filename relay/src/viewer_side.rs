@@ -13,6 +13,7 @@ use tether_proto::{
     data_path::DataPathTicket,
     Nameplate,
 };
+use tether_transport::TransportError;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tracing::{debug, info, warn};
 
@@ -23,6 +24,7 @@ use crate::{
     },
     audit::{AuditEvent, Peer, SessionEnd},
     control::Control,
+    error::RelayError,
     forward::{forward_stream, SessionTally},
     resume::Denied,
     shared::Shared,
@@ -38,7 +40,7 @@ pub(crate) async fn serve(
     code: Nameplate,
     name: String,
     received: Instant,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let viewer = Peer {
         addr: connection.remote_address(),
         name,
@@ -112,7 +114,7 @@ pub(crate) async fn serve(
         if let Some(ticket) = ticket {
             control.send.send(&resumable(shared, ticket)).await?;
         }
-        anyhow::Ok(())
+        Ok::<_, TransportError>(())
     }
     .await;
     let (detached_tx, detached) = oneshot::channel();
@@ -125,7 +127,7 @@ pub(crate) async fn serve(
     // A viewer gone before its greeting is handled like one gone right after: the session's
     // task finds the connection closed.
     if let Err(e) = greeted {
-        debug!(session_id, "could not greet the viewer: {e:#}");
+        debug!(session_id, "could not greet the viewer: {e}");
     }
     tokio::spawn(session.run(first));
     match detached.await {
@@ -142,7 +144,7 @@ pub(crate) async fn resume(
     mut control: Control,
     session_id: u64,
     ticket: ResumeTicket,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let remote = connection.remote_address();
     let resumed = shared
         .resume_book()
@@ -212,7 +214,11 @@ pub(crate) struct Session<'a> {
 
 impl Session<'_> {
     /// Records the session's end in the metrics and the audit log; returns the end recorded.
-    pub fn record_end(&self, outcome: &anyhow::Result<SessionEnd>, started: Instant) -> SessionEnd {
+    pub fn record_end(
+        &self,
+        outcome: &Result<SessionEnd, RelayError>,
+        started: Instant,
+    ) -> SessionEnd {
         record_end(self.shared, self.session_id, self.tally, outcome, started)
     }
 
@@ -223,7 +229,7 @@ impl Session<'_> {
         control: &mut Control,
         paired: RelayMessage,
         received: Instant,
-    ) -> anyhow::Result<SessionEnd> {
+    ) -> Result<SessionEnd, RelayError> {
         control.send.send(&paired).await?;
         self.shared
             .metrics
@@ -240,7 +246,7 @@ impl Session<'_> {
     /// and up to one chunk of buffer. A session needs a handful (the viewer uses one), so the
     /// relay allows `max_streams_per_session` at once and disconnects a viewer opening more:
     /// waiting instead would let it pin that many of the agent's streams indefinitely.
-    pub async fn forward_streams(&self, control: &mut Control) -> anyhow::Result<SessionEnd> {
+    pub async fn forward_streams(&self, control: &mut Control) -> Result<SessionEnd, RelayError> {
         let session_id = self.session_id;
         let max_streams = self.shared.config.max_streams_per_session;
         let streams = Arc::new(Semaphore::new(max_streams as usize));
@@ -251,7 +257,7 @@ impl Session<'_> {
                         return Ok(SessionEnd::ViewerDisconnected);
                     };
                     let Ok(permit) = streams.clone().try_acquire_owned() else {
-                        anyhow::bail!("opened more than {max_streams} streams at once");
+                        return Err(RelayError::TooManyStreams(max_streams));
                     };
                     let agent_connection = self.agent_connection.clone();
                     let header = StreamHeader { session_id, data_path: self.data_path };
@@ -261,7 +267,7 @@ impl Session<'_> {
                     tokio::spawn(async move {
                         match forward_stream(stream, &agent_connection, header, &tally).await {
                             Ok((up, down)) => debug!(session_id, up, down, "stream done"),
-                            Err(e) => debug!(session_id, "stream ended: {e:#}"),
+                            Err(e) => debug!(session_id, "stream ended: {e}"),
                         }
                         open.dec();
                         drop(permit);
@@ -272,7 +278,7 @@ impl Session<'_> {
                 message = control.next() => {
                     match message? {
                         None => return Ok(SessionEnd::ViewerDisconnected),
-                        Some(other) => anyhow::bail!("unexpected {other:?} during a session"),
+                        Some(other) => return Err(RelayError::unexpected(&other, "during a session")),
                     }
                 }
             }
@@ -286,7 +292,7 @@ pub(crate) fn record_end(
     shared: &Shared,
     session_id: u64,
     tally: &SessionTally,
-    outcome: &anyhow::Result<SessionEnd>,
+    outcome: &Result<SessionEnd, RelayError>,
     started: Instant,
 ) -> SessionEnd {
     shared.metrics.sessions_active.dec();
@@ -295,7 +301,7 @@ pub(crate) fn record_end(
     } else {
         match outcome {
             Ok(end) => *end,
-            Err(e) if is_disconnect(e) => SessionEnd::ViewerDisconnected,
+            Err(e) if e.is_disconnect() => SessionEnd::ViewerDisconnected,
             Err(_) => SessionEnd::ProtocolError,
         }
     };
@@ -310,12 +316,6 @@ pub(crate) fn record_end(
     reason
 }
 
-pub(crate) fn is_disconnect(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<tether_transport::TransportError>()
-        .is_some_and(|e| e.is_disconnect())
-}
-
 async fn refuse(
     shared: &Shared,
     connection: &Connection,
@@ -323,7 +323,7 @@ async fn refuse(
     nameplate: Nameplate,
     viewer: Peer,
     reason: Refusal,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     warn!(remote = %viewer.addr, "join refused: {reason}");
     shared.metrics.join_refused(&reason);
     shared.audit.record(AuditEvent::JoinRefused {
