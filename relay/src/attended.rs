@@ -212,14 +212,14 @@ impl AttendedSession {
         let grace_secs = u32::try_from(grace.as_secs()).unwrap_or(u32::MAX);
         self.presence
             .send_replace(Presence::Suspended { grace_secs });
-        // Once the deadline passed without expiring the session, a resume won the race and
-        // its connection is on its way.
+        // Once the deadline passed with the session taken back, a resume won the race and its
+        // connection is on its way.
         let mut timing = true;
         let back = loop {
             tokio::select! {
                 Some(next) = self.attachments.recv() => break Ok(next),
                 _ = tokio::time::sleep_until(deadline.into()), if timing => {
-                    if shared.resume_book().expire(session_id, Instant::now()) {
+                    if !shared.resume_book().resumed_in_time(session_id, Instant::now()) {
                         break Err(SessionEnd::ViewerLost);
                     }
                     timing = false;

@@ -163,6 +163,17 @@ impl<L: Clone> ResumeBook<L> {
         }
     }
 
+    /// The grace period of a suspended session is over at `now`: whether a connection took the
+    /// session back in time (its connection is then on its way to the session's task).
+    /// Otherwise the session is over: expired now, or already by a late resume attempt that
+    /// came between the deadline and this call and was refused as [`Denied::Expired`].
+    pub fn resumed_in_time(&mut self, session_id: u64, now: Instant) -> bool {
+        self.expire(session_id, now);
+        self.sessions
+            .get(&session_id)
+            .is_some_and(|entry| matches!(entry.state, State::Attached { .. }))
+    }
+
     /// The session ended for `reason` (unless it already expired, which stays its answer).
     pub fn close(&mut self, session_id: u64, reason: EndReason, now: Instant) {
         if let Some(entry) = self.sessions.get_mut(&session_id) {
@@ -273,6 +284,46 @@ mod tests {
         book.resume(SESSION, &ticket, now, &mut rng).unwrap();
         assert!(!book.expire(SESSION, deadline));
         assert_eq!(book.suspend(SESSION, deadline), Some(deadline + GRACE));
+    }
+
+    #[test]
+    fn the_grace_period_is_over_for_a_session_a_late_attempt_expired() {
+        let (mut book, mut rng, now) = setup();
+        let ticket = book.open(SESSION, "task", now, &mut rng);
+        let deadline = book.suspend(SESSION, now).unwrap();
+        // The late attempt comes before the session's own timer fires, and expires it.
+        assert_eq!(
+            book.resume(SESSION, &ticket, deadline, &mut rng).err(),
+            Some(Denied::Expired)
+        );
+        assert!(!book.resumed_in_time(SESSION, deadline));
+    }
+
+    #[test]
+    fn the_grace_period_is_over_for_a_session_nobody_took_back() {
+        let (mut book, mut rng, now) = setup();
+        let ticket = book.open(SESSION, "task", now, &mut rng);
+        let deadline = book.suspend(SESSION, now).unwrap();
+        assert!(!book.resumed_in_time(SESSION, deadline));
+        assert_eq!(
+            book.resume(SESSION, &ticket, deadline, &mut rng).err(),
+            Some(Denied::Expired)
+        );
+    }
+
+    #[test]
+    fn a_resume_before_the_deadline_holds_the_session_when_the_timer_fires() {
+        let (mut book, mut rng, now) = setup();
+        let ticket = book.open(SESSION, "task", now, &mut rng);
+        let deadline = book.suspend(SESSION, now).unwrap();
+        book.resume(
+            SESSION,
+            &ticket,
+            deadline - Duration::from_millis(1),
+            &mut rng,
+        )
+        .unwrap();
+        assert!(book.resumed_in_time(SESSION, deadline));
     }
 
     #[test]
