@@ -5,31 +5,16 @@ use std::time::Instant;
 use quinn::Connection;
 use rand::rngs::OsRng;
 use tether_proto::control::{ClientMessage, EndReason, RelayMessage};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use crate::{
-    attended::{end_reason, Presence},
-    audit::{AuditEvent, Peer, SessionEnd},
+    audit::AuditEvent,
     control::Control,
     error::RelayError,
+    session::{AgentNotice, Peer, Presence, SessionEnd, ViewerArrived, WaitingAgent},
     shared::Shared,
 };
-
-/// What the registry holds for an agent waiting with a code.
-pub(crate) struct WaitingAgent {
-    pub name: String,
-    pub connection: Connection,
-    pub pair: oneshot::Sender<ViewerArrived>,
-}
-
-/// Handed from the viewer's task to the agent's when a code is claimed.
-pub(crate) struct ViewerArrived {
-    pub session_id: u64,
-    pub name: String,
-    /// The viewer, as the session's task follows it.
-    pub presence: watch::Receiver<Presence>,
-}
 
 /// Serves an agent: one code and at most one session at a time, for as long as it keeps asking.
 pub(crate) async fn serve(
@@ -156,7 +141,7 @@ enum Followed {
     Done,
 }
 
-/// Tells the agent when its viewer was lost (it may come back) and when the session is over.
+/// Tells the agent when a technician was lost (it may come back) and when the session is over.
 async fn follow_viewer(
     shared: &Shared,
     connection: &Connection,
@@ -172,17 +157,16 @@ async fn follow_viewer(
                     // The session's task is gone without a word: its viewer is.
                     Err(_) => Presence::Ended(SessionEnd::ViewerDisconnected),
                 };
-                match now {
-                    Presence::Attached => {}
-                    Presence::Suspended { grace_secs } => {
+                match now.agent_notice() {
+                    AgentNotice::Nothing => {}
+                    AgentNotice::Suspended { grace_secs } => {
                         control.send.send(&RelayMessage::Suspended { grace_secs }).await?;
                     }
-                    Presence::Ended(SessionEnd::RelayShutdown) => {
+                    AgentNotice::RelayShutdown => {
                         relay_shutting_down(connection, control).await;
                         return Ok(Followed::Done);
                     }
-                    Presence::Ended(end) => {
-                        let reason = end_reason(end);
+                    AgentNotice::Ended(reason) => {
                         info!(session_id = viewer.session_id, "session ended: {reason}");
                         control.send.send(&RelayMessage::Ended { reason }).await?;
                         return Ok(Followed::Ended);

@@ -4,100 +4,114 @@
 //! take the session back with the viewer's resume ticket ([`crate::resume`]).
 //!
 //! Connection tasks hand their viewer connection to the session's task as an [`Attachment`]
-//! and wait for it back as [`Detached`], with what to tell the viewer last; so each
-//! connection's own task still owns its ending (and its slot and gauges), while the session
-//! outlives the connections that carry it.
+//! and wait for it back, with what to tell the viewer last ([`crate::session`]'s hand-overs);
+//! so each connection's own task still owns its ending (and its slot and gauges), while the
+//! session outlives the connections that carry it.
 
 use std::{sync::Arc, time::Instant};
 
-use quinn::{Connection, ConnectionError};
-use tether_proto::control::{EndReason, RelayMessage, ResumeTicket};
+use quinn::Connection;
+use rand::rngs::OsRng;
+use tether_proto::control::{RelayMessage, StreamHeader};
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::info;
+use tracing::{debug, info};
 
 use crate::{
-    audit::{AuditEvent, Peer, SessionEnd},
-    control::{Control, CLOSE_OK},
+    audit::AuditEvent,
+    control::CLOSE_OK,
     error::RelayError,
-    forward::SessionTally,
+    forward::{SessionTally, Splice},
+    session::{
+        end_reason, farewell, grace_secs, resumable, Attachment, Farewell, LegEnd, LegId, Pairing,
+        Peer, Presence, SessionEnd, SessionEnded,
+    },
     shared::Shared,
-    viewer_side::{record_end, Session},
 };
 
-/// A viewer connection handed to a session's task.
-pub(crate) struct Attachment {
-    /// The viewer's connection.
-    pub connection: Connection,
-    /// Its control stream.
-    pub control: Control,
-    /// For a resuming connection, the next ticket: the task says `Resumed` and hands it over
-    /// when it takes the connection. (A joining viewer was greeted by its own task.)
-    pub resumed_with: Option<ResumeTicket>,
-    /// Where the task gives the connection back.
-    pub detached: oneshot::Sender<Detached>,
-}
-
-/// A connection the session's task is done with, and what its own task should do with it.
-pub(crate) struct Detached {
-    /// The control stream, handed back.
-    pub control: Control,
-    /// What to do.
-    pub farewell: Farewell,
-}
-
-/// How a connection leaves its session.
-pub(crate) enum Farewell {
-    /// The session ended: say this, then close.
-    Say(RelayMessage),
-    /// The session ended by the viewer's choice: close.
-    Close,
-    /// The viewer broke the protocol: close the connection with this error.
-    Error(RelayError),
-    /// The session goes on without this connection (lost, or replaced by a resume).
-    Released,
-}
-
-/// The viewer, as the agent's side of the relay follows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Presence {
-    /// A viewer connection is attached.
-    Attached,
-    /// The viewer's connection was lost; it may come back within `grace_secs`.
-    Suspended { grace_secs: u32 },
-    /// The session is over.
-    Ended(SessionEnd),
-}
-
-/// How a resuming connection reaches a session's task: what the resume book holds.
-#[derive(Clone)]
-pub(crate) struct SessionLink {
-    /// Where to hand the connection.
-    pub attach: mpsc::Sender<Attachment>,
-    /// How the session is, to explain a session that ended just before the hand-over.
-    pub presence: watch::Receiver<Presence>,
-}
-
-impl SessionLink {
-    /// A link and the ends its session's task keeps.
-    pub fn new() -> (Self, mpsc::Receiver<Attachment>, watch::Sender<Presence>) {
-        // One hand-over at a time: a resuming connection waits for the task to take it.
-        let (attach, attachments) = mpsc::channel(1);
-        let (presence_tx, presence) = watch::channel(Presence::Attached);
-        (Self { attach, presence }, attachments, presence_tx)
+/// Starts the attended session a viewer's join paired, on the viewer's `connection`: greets
+/// the viewer, then hands the connection to the session's own task for as long as it carries
+/// the session, and ends it as the session says.
+pub(crate) async fn serve(
+    shared: &Arc<Shared>,
+    connection: &Connection,
+    pairing: Pairing,
+) -> Result<(), RelayError> {
+    let Pairing {
+        session_id,
+        agent,
+        agent_connection,
+        viewer,
+        mut control,
+        received,
+        link,
+        inbox,
+    } = pairing;
+    info!(remote = %viewer.addr, session_id, viewer = %viewer.name, agent = %agent.name, "session started");
+    let agent_name = agent.name.clone();
+    shared.session_started(session_id, agent, viewer.clone());
+    let session = AttendedSession {
+        shared: shared.clone(),
+        agent_connection,
+        session_id,
+        viewer_name: viewer.name,
+        tally: SessionTally::new(&shared.metrics),
+        started: Instant::now(),
+        presence: inbox.presence,
+        attachments: inbox.attachments,
+    };
+    let ticket = (!shared.config.resume_grace.is_zero()).then(|| {
+        shared
+            .resume_book()
+            .open(session_id, link, Instant::now(), &mut OsRng)
+    });
+    let greeted = async {
+        let paired = RelayMessage::Paired {
+            session_id,
+            peer: agent_name,
+        };
+        control.send.send(&paired).await?;
+        shared
+            .metrics
+            .pairing_latency
+            .observe(received.elapsed().as_secs_f64());
+        if let Some(ticket) = ticket {
+            let grace = shared.config.resume_grace;
+            control.send.send(&resumable(ticket, grace)).await?;
+        }
+        Ok::<_, tether_transport::TransportError>(())
+    }
+    .await;
+    let (detached_tx, detached) = oneshot::channel();
+    let first = Attachment {
+        leg: LegId::FIRST,
+        connection: connection.clone(),
+        control,
+        resumed_with: None,
+        detached: detached_tx,
+    };
+    // A viewer gone before its greeting is handled like one gone right after: the session's
+    // task finds the connection closed.
+    if let Err(e) = greeted {
+        debug!(session_id, "could not greet the viewer: {e}");
+    }
+    tokio::spawn(session.run(first));
+    match detached.await {
+        Ok(detached) => farewell(connection, detached).await,
+        Err(_) => Ok(()),
     }
 }
 
 /// The session's state that outlives its viewer connections.
-pub(crate) struct AttendedSession {
-    pub shared: Arc<Shared>,
-    pub agent_connection: Connection,
-    pub session_id: u64,
+struct AttendedSession {
+    shared: Arc<Shared>,
+    agent_connection: Connection,
+    session_id: u64,
     /// The viewer's self-declared name, from its join.
-    pub viewer_name: String,
-    pub tally: SessionTally,
-    pub started: Instant,
-    pub presence: watch::Sender<Presence>,
-    pub attachments: mpsc::Receiver<Attachment>,
+    viewer_name: String,
+    tally: SessionTally,
+    started: Instant,
+    presence: watch::Sender<Presence>,
+    attachments: mpsc::Receiver<Attachment>,
 }
 
 /// What serving one attached connection came to.
@@ -112,7 +126,7 @@ enum Served {
 
 impl AttendedSession {
     /// Runs the session until it ends, starting with the viewer that joined.
-    pub async fn run(mut self, first: Attachment) {
+    async fn run(mut self, first: Attachment) {
         let mut attached = first;
         let (outcome, last) = loop {
             match self.serve(&mut attached).await {
@@ -121,11 +135,11 @@ impl AttendedSession {
                     let old = std::mem::replace(&mut attached, next);
                     old.connection
                         .close(CLOSE_OK.into(), b"resumed on another connection");
-                    detach(old, Farewell::Released);
+                    old.detach(Farewell::Released);
                 }
                 Served::Lost => {
                     let peer = self.peer(&attached.connection);
-                    detach(attached, Farewell::Released);
+                    attached.detach(Farewell::Released);
                     match self.wait_for_viewer(peer).await {
                         Ok(next) => attached = next,
                         Err(end) => break (Ok(end), None),
@@ -152,7 +166,7 @@ impl AttendedSession {
                 attached
                     .control
                     .send
-                    .send(&resumable(&self.shared, ticket))
+                    .send(&resumable(ticket, self.shared.config.resume_grace))
                     .await
             };
             if let Err(e) = greeted.await {
@@ -160,38 +174,33 @@ impl AttendedSession {
             }
         }
         self.shared.resume_book().attached(self.session_id);
-        self.presence.send_replace(Presence::Attached);
-        let session = Session {
-            shared: &self.shared,
-            connection: &attached.connection,
-            agent_connection: &self.agent_connection,
-            session_id: self.session_id,
+        self.presence.send_replace(Presence::Attached(attached.leg));
+        let splice = Splice {
+            viewer: &attached.connection,
+            agent: &self.agent_connection,
+            header: StreamHeader {
+                session_id: self.session_id,
+                data_path: None,
+            },
             tally: &self.tally,
-            data_path: None,
+            max_streams: self.shared.config.max_streams_per_session,
+            metrics: &self.shared.metrics,
         };
         tokio::select! {
-            outcome = session.forward_streams(&mut attached.control) => {
-                self.served(outcome, &attached.connection)
-            }
+            left = splice.run(&mut attached.control) => self.served(left, &attached.connection),
+            _ = self.shared.shutdown_requested() => Served::Over(Ok(SessionEnd::RelayShutdown)),
+            _ = self.agent_connection.closed() => Served::Over(Ok(SessionEnd::AgentDisconnected)),
             Some(next) = self.attachments.recv() => Served::Superseded(next),
         }
     }
 
     /// Whether forwarding ended because the connection was lost, with resumption on.
-    fn served(&self, outcome: Result<SessionEnd, RelayError>, connection: &Connection) -> Served {
-        let viewer_gone = match &outcome {
-            Ok(end) => *end == SessionEnd::ViewerDisconnected,
-            Err(e) => e.is_disconnect(),
-        };
-        let lost = matches!(
-            connection.close_reason(),
-            Some(ConnectionError::TimedOut | ConnectionError::Reset)
-        );
+    fn served(&self, left: Result<(), RelayError>, connection: &Connection) -> Served {
         let resumable = !self.shared.config.resume_grace.is_zero();
-        if viewer_gone && lost && resumable && !self.shared.is_shutting_down() {
-            Served::Lost
-        } else {
-            Served::Over(outcome)
+        match LegEnd::classify(left, connection.close_reason()) {
+            LegEnd::Lost if resumable && !self.shared.is_shutting_down() => Served::Lost,
+            LegEnd::Lost | LegEnd::Closed => Served::Over(Ok(SessionEnd::ViewerDisconnected)),
+            LegEnd::Violation(e) => Served::Over(Err(e)),
         }
     }
 
@@ -209,9 +218,10 @@ impl AttendedSession {
             .audit
             .record(AuditEvent::SessionSuspended { session_id, viewer });
         shared.metrics.sessions_suspended.inc();
-        let grace_secs = u32::try_from(grace.as_secs()).unwrap_or(u32::MAX);
-        self.presence
-            .send_replace(Presence::Suspended { grace_secs });
+        self.presence.send_replace(Presence::Suspended {
+            leg: LegId::FIRST,
+            grace_secs: grace_secs(grace),
+        });
         // Once the deadline passed with the session taken back, a resume won the race and its
         // connection is on its way.
         let mut timing = true;
@@ -235,13 +245,14 @@ impl AttendedSession {
     /// Records the end, tells the agent's side, and says goodbye to whichever connections are
     /// still attached or waiting.
     fn end(mut self, outcome: Result<SessionEnd, RelayError>, last: Option<Attachment>) {
-        let end = record_end(
-            &self.shared,
-            self.session_id,
-            &self.tally,
-            &outcome,
-            self.started,
-        );
+        let end = SessionEnd::of(&outcome).recorded(self.shared.is_shutting_down());
+        self.shared.session_ended(SessionEnded {
+            session_id: self.session_id,
+            end,
+            duration: self.started.elapsed(),
+            bytes_to_agent: self.tally.to_agent(),
+            bytes_to_viewer: self.tally.to_viewer(),
+        });
         let reason = end_reason(end);
         self.shared
             .resume_book()
@@ -250,17 +261,17 @@ impl AttendedSession {
         if let Some(last) = last {
             let farewell = match outcome {
                 Ok(SessionEnd::AgentDisconnected | SessionEnd::RelayShutdown) => {
-                    Farewell::Say(RelayMessage::Ended { reason })
+                    Farewell::Ended(reason)
                 }
                 Ok(_) => Farewell::Close,
                 Err(e) if e.is_disconnect() => Farewell::Close,
                 Err(e) => Farewell::Error(e),
             };
-            detach(last, farewell);
+            last.detach(farewell);
         }
         self.attachments.close();
         while let Ok(waiting) = self.attachments.try_recv() {
-            detach(waiting, Farewell::Say(RelayMessage::Ended { reason }));
+            waiting.detach(Farewell::Ended(reason));
         }
     }
 
@@ -270,51 +281,4 @@ impl AttendedSession {
             name: self.viewer_name.clone(),
         }
     }
-}
-
-/// The message that gives the viewer its next ticket.
-pub(crate) fn resumable(shared: &Shared, ticket: ResumeTicket) -> RelayMessage {
-    RelayMessage::Resumable {
-        ticket,
-        grace_secs: u32::try_from(shared.config.resume_grace.as_secs()).unwrap_or(u32::MAX),
-    }
-}
-
-/// What the viewer (or the agent) is told about a session that ended this way.
-pub(crate) fn end_reason(end: SessionEnd) -> EndReason {
-    match end {
-        SessionEnd::AgentDisconnected => EndReason::AgentDisconnected,
-        SessionEnd::RelayShutdown => EndReason::RelayShutdown,
-        SessionEnd::ViewerDisconnected | SessionEnd::ViewerLost | SessionEnd::ProtocolError => {
-            EndReason::ViewerDisconnected
-        }
-    }
-}
-
-fn detach(attachment: Attachment, farewell: Farewell) {
-    let detached = Detached {
-        control: attachment.control,
-        farewell,
-    };
-    // Its task may be gone (e.g. its connection task was cancelled at shutdown).
-    let _ = attachment.detached.send(detached);
-}
-
-/// Ends a connection the way its session said.
-pub(crate) async fn farewell(
-    connection: &Connection,
-    detached: Detached,
-) -> Result<(), RelayError> {
-    let Detached {
-        mut control,
-        farewell,
-    } = detached;
-    match farewell {
-        Farewell::Say(message) => control.last_word(connection, message).await,
-        Farewell::Close => connection.close(CLOSE_OK.into(), b"session ended"),
-        // The connection's task closes it with the error as the reason.
-        Farewell::Error(e) => return Err(e),
-        Farewell::Released => {}
-    }
-    Ok(())
 }

@@ -32,6 +32,7 @@ mod org;
 mod registry;
 mod resume;
 mod server;
+mod session;
 mod settings;
 mod shared;
 mod technician_side;

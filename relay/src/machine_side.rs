@@ -12,11 +12,12 @@ use tether_transport::TransportError;
 use tracing::{info, warn};
 
 use crate::{
-    audit::{AuditEvent, Peer},
+    audit::AuditEvent,
     control::{Control, CLOSE_OK},
     directory::{DirectoryError, Enrolled, NewMachine},
     error::RelayError,
     org::{client_certificate, Organisation},
+    session::Peer,
     shared::Shared,
 };
 

@@ -17,8 +17,8 @@ use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 use tracing::{debug, info, warn};
 
 use crate::{
-    agent_side,
-    audit::{self, AuditEvent, AuditStore, AuditWriter, Peer},
+    agent_side, attended,
+    audit::{self, AuditEvent, AuditStore, AuditWriter},
     connection_limit::{ConnectionSlot, Denied},
     control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_MANY, HELLO_TIMEOUT},
     data_path::DataPort,
@@ -356,24 +356,11 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> Result<(), Relay
         }
         Some(ClientMessage::Join { nameplate, name }) => {
             let received = Instant::now();
-            let remote = connection.remote_address();
-            let admitted = shared.join_limiter().check(remote.ip(), Instant::now());
-            if let Err(wait) = admitted {
-                let retry_after_secs = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
-                warn!(%remote, retry_after_secs, "join refused: rate limited");
-                let reason = Refusal::RateLimited { retry_after_secs };
-                shared.metrics.join_refused(&reason);
-                shared.audit.record(AuditEvent::JoinRefused {
-                    nameplate,
-                    viewer: Peer { addr: remote, name },
-                    reason,
-                });
-                control
-                    .last_word(connection, RelayMessage::Refused { reason })
-                    .await;
-                return Ok(());
+            match viewer_side::join(&shared, connection, control, nameplate, name, received).await {
+                Some(pairing) => attended::serve(&shared, connection, pairing).await,
+                // Refused, and told why.
+                None => Ok(()),
             }
-            viewer_side::serve(&shared, connection, control, nameplate, name, received).await
         }
         Some(ClientMessage::Resume { session_id, ticket }) => {
             viewer_side::resume(&shared, connection, control, session_id, ticket).await

@@ -1,4 +1,5 @@
-//! The state every connection task shares, behind [`crate::lock`]'s one lock policy.
+//! The state every connection task shares, behind [`crate::lock`]'s one lock policy, and the
+//! bookkeeping every session does in it.
 
 use std::{
     collections::HashMap,
@@ -10,11 +11,19 @@ use rand::rngs::OsRng;
 use rustls::pki_types::CertificateDer;
 use tokio::sync::{mpsc, watch};
 
+use tracing::info;
+
 use crate::{
-    agent_side::WaitingAgent, attended::SessionLink, audit::AuditLog,
-    connection_limit::ConnectionCounter, data_path::DataPort, directory::Directory, lock::lock,
-    metrics::RelayMetrics, org::Organisation, resume::ResumeBook, CodeRegistry, JoinLimiter,
-    RelayConfig,
+    audit::{AuditEvent, AuditLog},
+    connection_limit::ConnectionCounter,
+    data_path::DataPort,
+    directory::Directory,
+    lock::lock,
+    metrics::RelayMetrics,
+    org::Organisation,
+    resume::ResumeBook,
+    session::{Peer, SessionEnded, SessionLink, WaitingAgent},
+    CodeRegistry, JoinLimiter, RelayConfig,
 };
 
 /// A technician's connection in a session with a machine, with the certificate chain it
@@ -121,6 +130,28 @@ impl Shared {
     /// Technicians' connections in a session with a machine.
     pub fn technician_sessions(&self) -> MutexGuard<'_, HashMap<usize, TechnicianConnection>> {
         lock(&self.technician_sessions)
+    }
+
+    /// Records that session `session_id` started between `agent` and `viewer`.
+    pub fn session_started(&self, session_id: u64, agent: Peer, viewer: Peer) {
+        self.audit.record(AuditEvent::SessionStarted {
+            session_id,
+            agent,
+            viewer,
+        });
+        self.metrics.sessions.inc();
+        self.metrics.sessions_active.inc();
+    }
+
+    /// Records a session's end in the metrics, the log and the audit log.
+    pub fn session_ended(&self, ended: SessionEnded) {
+        self.metrics.sessions_active.dec();
+        info!(
+            session_id = ended.session_id,
+            "session ended: {}",
+            ended.end.label()
+        );
+        self.audit.record(ended.into());
     }
 
     /// Whether shutdown has begun.
