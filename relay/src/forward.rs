@@ -77,8 +77,9 @@ impl Splice<'_> {
     }
 }
 
-/// The bytes one session forwarded in each direction, counted as they pass (so streams that
-/// end in a reset count too), and added to the relay-wide totals at the same time.
+/// The bytes one session (or one technician's leg of it) forwarded in each direction, counted
+/// as they pass (so streams that end in a reset count too), and added to the relay-wide totals
+/// at the same time.
 #[derive(Clone)]
 pub struct SessionTally {
     to_agent: ByteCount,

@@ -94,17 +94,27 @@ impl<L: Clone> ResumeBook<L> {
         ticket
     }
 
-    /// The viewer's connection was lost: the session waits for it until the returned deadline.
-    /// `None` if the session is not in the book or already over.
+    /// The viewer's connection was lost at `now`: the session waits for it until the returned
+    /// deadline, a grace period later. `None` if the session is not in the book or already
+    /// over.
     pub fn suspend(&mut self, session_id: u64, now: Instant) -> Option<Instant> {
-        let entry = self.sessions.get_mut(&session_id)?;
+        let deadline = now + self.grace;
+        self.suspend_until(session_id, deadline).then_some(deadline)
+    }
+
+    /// The viewer's connection was lost: the session waits for it until `deadline`. `false`
+    /// (and nothing changes) if the session is not in the book or already over: no ticket can
+    /// take it back then, so its grace period ends as though nobody came.
+    pub fn suspend_until(&mut self, session_id: u64, deadline: Instant) -> bool {
+        let Some(entry) = self.sessions.get_mut(&session_id) else {
+            return false;
+        };
         let link = match &entry.state {
             State::Attached { link } | State::Suspended { link, .. } => link.clone(),
-            State::Over { .. } => return None,
+            State::Over { .. } => return false,
         };
-        let deadline = now + self.grace;
         entry.state = State::Suspended { link, deadline };
-        Some(deadline)
+        true
     }
 
     /// A connection presents `ticket` to take session `session_id` back: on success the

@@ -4,7 +4,8 @@
 //!
 //! - an agent waits in the registry as a [`WaitingAgent`], and learns of its viewer as a
 //!   [`ViewerArrived`] holding the session's [`Presence`];
-//! - a viewer's task, once paired, starts the session from a [`Pairing`];
+//! - a viewer's join, once paired with its agent, is a [`Pairing`], which its attended session
+//!   starts from;
 //! - a viewer connection goes to the session's task as an [`Attachment`] (through its
 //!   [`SessionLink`] when it resumes), and comes back as [`Detached`], with its [`Farewell`].
 

@@ -10,12 +10,15 @@
 //! - [`end`]: [`SessionEnd`] as the audit log records it, what the agent and late viewers are
 //!   told ([`end_reason`]), how a viewer's forwarding ended ([`LegEnd`]), and the
 //!   `session_ended` row ([`SessionEnded`]).
+//! - [`lifecycle`]: an attended session's decisions, as a state machine ([`Lifecycle`]): when
+//!   it ends, who is told what, when a lost technician may come back.
 //! - [`presence`]: what the agent's side learns about the technicians ([`Presence`]) and tells
 //!   the agent ([`AgentNotice`]).
 //! - [`handover`]: the connections and messages passed between tasks.
 
 mod end;
 mod handover;
+mod lifecycle;
 mod presence;
 
 use std::{net::SocketAddr, time::Duration};
@@ -25,6 +28,7 @@ pub use end::{SessionEnd, SessionEnded};
 pub(crate) use handover::{
     farewell, resumable, Attachment, Farewell, Pairing, SessionLink, ViewerArrived, WaitingAgent,
 };
+pub(crate) use lifecycle::{Decision, Ending, Event, Lifecycle};
 pub(crate) use presence::{AgentNotice, Presence};
 
 /// One side of a session as the relay sees it: where it connects from and the name it gave.
