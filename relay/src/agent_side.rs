@@ -5,30 +5,16 @@ use std::time::Instant;
 use quinn::Connection;
 use rand::rngs::OsRng;
 use tether_proto::control::{ClientMessage, EndReason, RelayMessage};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use crate::{
-    attended::{end_reason, Presence},
-    audit::{AuditEvent, Peer, SessionEnd},
+    audit::AuditEvent,
     control::Control,
-    server::Shared,
+    error::RelayError,
+    session::{AgentNotice, Peer, Presence, SessionEnd, ViewerArrived, WaitingAgent},
+    shared::Shared,
 };
-
-/// What the registry holds for an agent waiting with a code.
-pub(crate) struct WaitingAgent {
-    pub name: String,
-    pub connection: Connection,
-    pub pair: oneshot::Sender<ViewerArrived>,
-}
-
-/// Handed from the viewer's task to the agent's when a code is claimed.
-pub(crate) struct ViewerArrived {
-    pub session_id: u64,
-    pub name: String,
-    /// The viewer, as the session's task follows it.
-    pub presence: watch::Receiver<Presence>,
-}
 
 /// Serves an agent: one code and at most one session at a time, for as long as it keeps asking.
 pub(crate) async fn serve(
@@ -37,7 +23,7 @@ pub(crate) async fn serve(
     mut control: Control,
     name: String,
     auto_accept: bool,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let remote = connection.remote_address();
     let agent = Peer {
         addr: remote,
@@ -50,11 +36,7 @@ pub(crate) async fn serve(
             connection: connection.clone(),
             pair,
         };
-        let issued = shared
-            .registry
-            .lock()
-            .map_err(|_| anyhow::anyhow!("registry lock poisoned"))?
-            .issue(&mut OsRng, Instant::now(), waiting);
+        let issued = shared.registry().issue(&mut OsRng, Instant::now(), waiting);
         let (code, expires_at) = match issued {
             Ok(issued) => issued,
             Err(reason) => {
@@ -112,16 +94,12 @@ pub(crate) async fn serve(
                 });
                 return match message? {
                     None => Ok(()),
-                    Some(other) => anyhow::bail!("unexpected {other:?} while waiting for a viewer"),
+                    Some(other) => Err(RelayError::unexpected(&other, "while waiting for a viewer")),
                 };
             }
         };
         let Some(viewer) = viewer else {
-            let expired = shared
-                .registry
-                .lock()
-                .map(|mut registry| registry.expire(code, Instant::now()))
-                .unwrap_or(true);
+            let expired = shared.registry().expire(code, Instant::now());
             if expired {
                 info!(%remote, "session code expired unused");
                 shared.audit.record(AuditEvent::NameplateExpired {
@@ -163,13 +141,13 @@ enum Followed {
     Done,
 }
 
-/// Tells the agent when its viewer was lost (it may come back) and when the session is over.
+/// Tells the agent when a technician was lost (it may come back) and when the session is over.
 async fn follow_viewer(
     shared: &Shared,
     connection: &Connection,
     control: &mut Control,
     viewer: ViewerArrived,
-) -> anyhow::Result<Followed> {
+) -> Result<Followed, RelayError> {
     let mut presence = viewer.presence;
     loop {
         tokio::select! {
@@ -179,17 +157,16 @@ async fn follow_viewer(
                     // The session's task is gone without a word: its viewer is.
                     Err(_) => Presence::Ended(SessionEnd::ViewerDisconnected),
                 };
-                match now {
-                    Presence::Attached => {}
-                    Presence::Suspended { grace_secs } => {
+                match now.agent_notice() {
+                    AgentNotice::Nothing => {}
+                    AgentNotice::Suspended { grace_secs } => {
                         control.send.send(&RelayMessage::Suspended { grace_secs }).await?;
                     }
-                    Presence::Ended(SessionEnd::RelayShutdown) => {
+                    AgentNotice::RelayShutdown => {
                         relay_shutting_down(connection, control).await;
                         return Ok(Followed::Done);
                     }
-                    Presence::Ended(end) => {
-                        let reason = end_reason(end);
+                    AgentNotice::Ended(reason) => {
                         info!(session_id = viewer.session_id, "session ended: {reason}");
                         control.send.send(&RelayMessage::Ended { reason }).await?;
                         return Ok(Followed::Ended);
@@ -203,7 +180,7 @@ async fn follow_viewer(
             message = control.next() => {
                 return match message? {
                     None => Ok(Followed::Done),
-                    Some(other) => anyhow::bail!("unexpected {other:?} during a session"),
+                    Some(other) => Err(RelayError::unexpected(&other, "during a session")),
                 };
             }
         }
@@ -211,9 +188,7 @@ async fn follow_viewer(
 }
 
 fn withdraw(shared: &Shared, code: tether_proto::Nameplate) {
-    if let Ok(mut registry) = shared.registry.lock() {
-        registry.withdraw(code);
-    }
+    shared.registry().withdraw(code);
 }
 
 /// Tells the agent the relay is shutting down and gives it a moment to hang up.
@@ -230,7 +205,7 @@ async fn wants_another_code(
     shared: &Shared,
     connection: &Connection,
     control: &mut Control,
-) -> anyhow::Result<bool> {
+) -> Result<bool, RelayError> {
     let message = tokio::select! {
         message = control.next() => message?,
         _ = shared.shutdown_requested() => {
@@ -241,6 +216,6 @@ async fn wants_another_code(
     match message {
         Some(ClientMessage::Register { .. }) => Ok(true),
         None => Ok(false),
-        Some(other) => anyhow::bail!("expected register, got {other:?}"),
+        Some(other) => Err(RelayError::expected("register", &other)),
     }
 }

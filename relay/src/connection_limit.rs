@@ -15,8 +15,10 @@
 use std::{
     collections::HashMap,
     net::IpAddr,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
 };
+
+use crate::lock::lock;
 
 /// Why a new connection attempt does not go on to its handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,14 +161,6 @@ impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         lock(&self.counter).remove(self.address, self.validated);
     }
-}
-
-/// The counter, locked. A poisoned lock only means a panic elsewhere mid-update; the counts
-/// are still usable.
-fn lock(counter: &Mutex<ConnectionCounter>) -> MutexGuard<'_, ConnectionCounter> {
-    counter
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

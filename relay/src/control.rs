@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use quinn::Connection;
 use tether_proto::control::{ClientMessage, RelayMessage};
-use tether_transport::{MessageReceiver, MessageSender};
+use tether_transport::{MessageReceiver, MessageSender, TransportError};
+
+use crate::error::RelayError;
 
 /// How long a client may take to open its control stream and say hello, and then to register
 /// or join.
@@ -31,10 +32,13 @@ pub struct Control {
 
 impl Control {
     /// Waits for the client to open its control stream.
-    pub async fn accept(connection: &Connection) -> anyhow::Result<Self> {
+    pub async fn accept(connection: &Connection) -> Result<Self, RelayError> {
         let (send, recv) = tokio::time::timeout(HELLO_TIMEOUT, connection.accept_bi())
             .await
-            .context("no control stream opened in time")??;
+            .map_err(|elapsed| RelayError::Timeout {
+                what: "no control stream opened in time",
+                elapsed,
+            })??;
         Ok(Self {
             send: MessageSender::new(send),
             recv: MessageReceiver::new(recv),
@@ -42,11 +46,11 @@ impl Control {
     }
 
     /// The client's next message; `None` when it finished the stream or hung up.
-    pub async fn next(&mut self) -> anyhow::Result<Option<ClientMessage>> {
+    pub async fn next(&mut self) -> Result<Option<ClientMessage>, TransportError> {
         match self.recv.recv().await {
             Ok(message) => Ok(message),
             Err(e) if e.is_disconnect() => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 

@@ -1,4 +1,4 @@
-//! Splicing a viewer's stream to a new stream to the agent, byte for byte.
+//! Splicing a viewer's streams to new streams to the agent, byte for byte.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -8,14 +8,78 @@ use std::sync::{
 use prometheus_client::metrics::counter::Counter;
 use quinn::{Connection, RecvStream, SendStream, VarInt};
 use tether_proto::{control::StreamHeader, encode_message};
+use tether_transport::TransportError;
+use tokio::sync::Semaphore;
+use tracing::debug;
 
-use crate::metrics::RelayMetrics;
+use crate::{control::Control, error::RelayError, metrics::RelayMetrics};
 
 const CHUNK: usize = 256 * 1024;
 const RESET_CODE: VarInt = VarInt::from_u32(0);
 
-/// The bytes one session forwarded in each direction, counted as they pass (so streams that
-/// end in a reset count too), and added to the relay-wide totals at the same time.
+/// One viewer's streams, each spliced to a new stream to the agent.
+pub(crate) struct Splice<'a> {
+    /// The viewer's connection.
+    pub viewer: &'a Connection,
+    /// The agent's connection.
+    pub agent: &'a Connection,
+    /// What the agent reads first on each stream: the session and its data path.
+    pub header: StreamHeader,
+    /// Where the bytes are counted.
+    pub tally: &'a SessionTally,
+    /// Streams the viewer may have open at once.
+    pub max_streams: u32,
+    /// The relay's metrics (streams being forwarded).
+    pub metrics: &'a RelayMetrics,
+}
+
+impl Splice<'_> {
+    /// Forwards every stream the viewer opens until it hangs up (`Ok`) or breaks the protocol,
+    /// reading its control stream meanwhile, on which nothing may come during a session.
+    ///
+    /// QUIC flow control bounds the bytes in flight per stream and quinn the streams a peer may
+    /// open at once (100), but each forwarded stream also costs a task, a stream to the agent
+    /// and up to one chunk of buffer. A session needs a handful (the viewer uses one), so the
+    /// relay allows `max_streams` at once and disconnects a viewer opening more: waiting
+    /// instead would let it pin that many of the agent's streams indefinitely.
+    pub async fn run(&self, control: &mut Control) -> Result<(), RelayError> {
+        let session_id = self.header.session_id;
+        let streams = Arc::new(Semaphore::new(self.max_streams as usize));
+        loop {
+            tokio::select! {
+                stream = self.viewer.accept_bi() => {
+                    let Ok(stream) = stream else {
+                        return Ok(());
+                    };
+                    let Ok(permit) = streams.clone().try_acquire_owned() else {
+                        return Err(RelayError::TooManyStreams(self.max_streams));
+                    };
+                    let agent = self.agent.clone();
+                    let header = self.header;
+                    let tally = self.tally.clone();
+                    let open = self.metrics.forwarded_streams_open.clone();
+                    open.inc();
+                    tokio::spawn(async move {
+                        match forward_stream(stream, &agent, header, &tally).await {
+                            Ok((up, down)) => debug!(session_id, up, down, "stream done"),
+                            Err(e) => debug!(session_id, "stream ended: {e}"),
+                        }
+                        open.dec();
+                        drop(permit);
+                    });
+                }
+                message = control.next() => match message? {
+                    None => return Ok(()),
+                    Some(other) => return Err(RelayError::unexpected(&other, "during a session")),
+                },
+            }
+        }
+    }
+}
+
+/// The bytes one session (or one technician's leg of it) forwarded in each direction, counted
+/// as they pass (so streams that end in a reset count too), and added to the relay-wide totals
+/// at the same time.
 #[derive(Clone)]
 pub struct SessionTally {
     to_agent: ByteCount,
@@ -78,12 +142,12 @@ impl SessionTally {
 /// If one direction fails (a peer vanished or reset its stream), the other is reset too rather
 /// than left running: it could wait forever on a quiet surviving peer, and a session's dead
 /// streams would then hold their tasks and buffers until that peer left.
-pub async fn forward_stream(
+async fn forward_stream(
     viewer: (SendStream, RecvStream),
     agent: &Connection,
     header: StreamHeader,
     tally: &SessionTally,
-) -> anyhow::Result<(u64, u64)> {
+) -> Result<(u64, u64), TransportError> {
     let (mut viewer_send, mut viewer_recv) = viewer;
     let (mut agent_send, mut agent_recv) = agent.open_bi().await?;
     let mut encoded = Vec::new();
@@ -110,7 +174,7 @@ async fn pump(
     from: &mut RecvStream,
     to: &mut SendStream,
     count: &ByteCount,
-) -> anyhow::Result<u64> {
+) -> Result<u64, TransportError> {
     let mut copied = 0u64;
     loop {
         match from.read_chunk(CHUNK, true).await {

@@ -8,14 +8,17 @@ use tether_certs::{CertInfo, CertKind};
 use tether_proto::control::{
     online_proof_message, Refusal, RelayMessage, ONLINE_EXPORTER_LABEL, ONLINE_EXPORTER_LEN,
 };
+use tether_transport::TransportError;
 use tracing::{info, warn};
 
 use crate::{
-    audit::{AuditEvent, Peer},
+    audit::AuditEvent,
     control::{Control, CLOSE_OK},
     directory::{DirectoryError, Enrolled, NewMachine},
+    error::RelayError,
     org::{client_certificate, Organisation},
-    server::Shared,
+    session::Peer,
+    shared::Shared,
 };
 
 /// What an agent sent to enroll.
@@ -32,7 +35,7 @@ pub(crate) async fn enroll(
     connection: &Connection,
     mut control: Control,
     request: EnrollRequest,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let peer = Peer {
         addr: connection.remote_address(),
         name: request.machine.clone(),
@@ -124,7 +127,7 @@ pub(crate) async fn online(
     mut control: Control,
     machine: String,
     proof: Vec<u8>,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let peer = Peer {
         addr: connection.remote_address(),
         name: machine.clone(),
@@ -172,7 +175,7 @@ pub(crate) async fn online(
                 Ok(()) = reloads.changed() => send_revocations(&mut control, organisation).await?,
                 message = control.next() => match message? {
                     None => return Ok(()),
-                    Some(other) => anyhow::bail!("unexpected {other:?} from an online machine"),
+                    Some(other) => return Err(RelayError::unexpected(&other, "from an online machine")),
                 },
             }
         }
@@ -198,7 +201,7 @@ pub(crate) async fn online(
 async fn send_revocations(
     control: &mut Control,
     organisation: &Organisation,
-) -> anyhow::Result<()> {
+) -> Result<(), TransportError> {
     if let Some(crl) = organisation.trust().crl_der() {
         let crl = crl.to_vec();
         control

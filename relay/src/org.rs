@@ -5,7 +5,7 @@
 use std::{
     fs,
     path::Path,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex},
     time::SystemTime,
 };
 
@@ -15,7 +15,7 @@ use rustls::{pki_types::CertificateDer, server::danger::ClientCertVerifier};
 use tether_certs::{CertInfo, CertKind, OrgTrust};
 use tokio::sync::watch;
 
-use crate::config::OrgFiles;
+use crate::{config::OrgFiles, lock::lock};
 
 /// The organisation's trust, reloadable.
 pub(crate) struct Organisation {
@@ -49,11 +49,7 @@ impl Organisation {
 
     /// The trust in force now.
     pub fn trust(&self) -> Arc<OrgTrust> {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .trust
-            .clone()
+        lock(&self.state).trust.clone()
     }
 
     /// A client verifier for the trust in force now.
@@ -64,7 +60,7 @@ impl Organisation {
     /// Re-reads the CRL if the file changed since it was read; returns whether it did.
     pub fn reload_if_changed(&self) -> anyhow::Result<bool> {
         let modified = modified(&self.files.crl);
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock(&self.state);
         if modified == state.crl_modified {
             return Ok(false);
         }

@@ -94,17 +94,27 @@ impl<L: Clone> ResumeBook<L> {
         ticket
     }
 
-    /// The viewer's connection was lost: the session waits for it until the returned deadline.
-    /// `None` if the session is not in the book or already over.
+    /// The viewer's connection was lost at `now`: the session waits for it until the returned
+    /// deadline, a grace period later. `None` if the session is not in the book or already
+    /// over.
     pub fn suspend(&mut self, session_id: u64, now: Instant) -> Option<Instant> {
-        let entry = self.sessions.get_mut(&session_id)?;
+        let deadline = now + self.grace;
+        self.suspend_until(session_id, deadline).then_some(deadline)
+    }
+
+    /// The viewer's connection was lost: the session waits for it until `deadline`. `false`
+    /// (and nothing changes) if the session is not in the book or already over: no ticket can
+    /// take it back then, so its grace period ends as though nobody came.
+    pub fn suspend_until(&mut self, session_id: u64, deadline: Instant) -> bool {
+        let Some(entry) = self.sessions.get_mut(&session_id) else {
+            return false;
+        };
         let link = match &entry.state {
             State::Attached { link } | State::Suspended { link, .. } => link.clone(),
-            State::Over { .. } => return None,
+            State::Over { .. } => return false,
         };
-        let deadline = now + self.grace;
         entry.state = State::Suspended { link, deadline };
-        Some(deadline)
+        true
     }
 
     /// A connection presents `ticket` to take session `session_id` back: on success the
@@ -161,6 +171,17 @@ impl<L: Clone> ResumeBook<L> {
             },
             None => false,
         }
+    }
+
+    /// The grace period of a suspended session is over at `now`: whether a connection took the
+    /// session back in time (its connection is then on its way to the session's task).
+    /// Otherwise the session is over: expired now, or already by a late resume attempt that
+    /// came between the deadline and this call and was refused as [`Denied::Expired`].
+    pub fn resumed_in_time(&mut self, session_id: u64, now: Instant) -> bool {
+        self.expire(session_id, now);
+        self.sessions
+            .get(&session_id)
+            .is_some_and(|entry| matches!(entry.state, State::Attached { .. }))
     }
 
     /// The session ended for `reason` (unless it already expired, which stays its answer).
@@ -273,6 +294,46 @@ mod tests {
         book.resume(SESSION, &ticket, now, &mut rng).unwrap();
         assert!(!book.expire(SESSION, deadline));
         assert_eq!(book.suspend(SESSION, deadline), Some(deadline + GRACE));
+    }
+
+    #[test]
+    fn the_grace_period_is_over_for_a_session_a_late_attempt_expired() {
+        let (mut book, mut rng, now) = setup();
+        let ticket = book.open(SESSION, "task", now, &mut rng);
+        let deadline = book.suspend(SESSION, now).unwrap();
+        // The late attempt comes before the session's own timer fires, and expires it.
+        assert_eq!(
+            book.resume(SESSION, &ticket, deadline, &mut rng).err(),
+            Some(Denied::Expired)
+        );
+        assert!(!book.resumed_in_time(SESSION, deadline));
+    }
+
+    #[test]
+    fn the_grace_period_is_over_for_a_session_nobody_took_back() {
+        let (mut book, mut rng, now) = setup();
+        let ticket = book.open(SESSION, "task", now, &mut rng);
+        let deadline = book.suspend(SESSION, now).unwrap();
+        assert!(!book.resumed_in_time(SESSION, deadline));
+        assert_eq!(
+            book.resume(SESSION, &ticket, deadline, &mut rng).err(),
+            Some(Denied::Expired)
+        );
+    }
+
+    #[test]
+    fn a_resume_before_the_deadline_holds_the_session_when_the_timer_fires() {
+        let (mut book, mut rng, now) = setup();
+        let ticket = book.open(SESSION, "task", now, &mut rng);
+        let deadline = book.suspend(SESSION, now).unwrap();
+        book.resume(
+            SESSION,
+            &ticket,
+            deadline - Duration::from_millis(1),
+            &mut rng,
+        )
+        .unwrap();
+        assert!(book.resumed_in_time(SESSION, deadline));
     }
 
     #[test]

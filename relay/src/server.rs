@@ -1,43 +1,36 @@
 //! The relay's QUIC server: accepts connections and routes each to the agent or viewer side.
 
 use std::{
-    collections::HashMap,
     net::SocketAddr,
-    sync::{atomic::AtomicU64, Arc, Mutex, MutexGuard, PoisonError},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::Context;
 use quinn::{Connection, Endpoint, TokioRuntime};
-use rand::rngs::OsRng;
-use rustls::pki_types::CertificateDer;
 use tether_certs::Fingerprint;
 use tether_proto::{
     control::{ClientMessage, Refusal, RelayMessage},
     PROTOCOL_VERSION,
 };
-use tokio::{
-    net::TcpListener,
-    sync::{mpsc, watch},
-    task::JoinHandle,
-};
+use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 use tracing::{debug, info, warn};
 
 use crate::{
-    agent_side::{self, WaitingAgent},
-    attended::SessionLink,
-    audit::{self, AuditEvent, AuditLog, AuditStore, AuditWriter, Peer},
-    connection_limit::{ConnectionCounter, ConnectionSlot, Denied},
+    agent_side, attended,
+    audit::{self, AuditEvent, AuditStore, AuditWriter},
+    connection_limit::{ConnectionSlot, Denied},
     control::{Control, CLOSE_OK, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_MANY, HELLO_TIMEOUT},
     data_path::DataPort,
     directory::Directory,
     endpoint_keys::EndpointKeys,
+    error::RelayError,
     machine_side::{self, EnrollRequest},
     metrics::RelayMetrics,
     metrics_http,
     org::Organisation,
-    resume::ResumeBook,
-    technician_side, tls, viewer_side, CodeRegistry, JoinLimiter, RelayConfig,
+    shared::{Shared, SharedParts},
+    technician_side, tls, viewer_side, RelayConfig,
 };
 
 /// How long a shutdown waits for clients, told the relay is shutting down, to hang up. Longer
@@ -46,82 +39,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a shutdown then waits for the connections it closed to be gone, and their last audit
 /// rows queued.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
-/// Handshakes from addresses that have not shown they receive our packets, at once, beyond
-/// which every new one must answer a Retry first: forged source addresses then cost the relay
-/// one stateless packet each instead of a TLS handshake and its state.
-const UNVALIDATED_HANDSHAKES: u32 = 256;
-
-/// State shared by all connections.
-pub(crate) struct Shared {
-    pub registry: Mutex<CodeRegistry<WaitingAgent>>,
-    /// Attended sessions whose viewer may come back after losing its connection.
-    pub resume_book: Mutex<ResumeBook<SessionLink>>,
-    pub join_limiter: Mutex<JoinLimiter>,
-    pub connection_counter: Arc<Mutex<ConnectionCounter>>,
-    pub next_session_id: AtomicU64,
-    pub config: RelayConfig,
-    pub audit: AuditLog,
-    pub metrics: Arc<RelayMetrics>,
-    /// The organisation whose technicians and machines this relay serves, if configured.
-    pub organisation: Option<Organisation>,
-    /// Enrolled machines, technicians and the access policy.
-    pub directory: Mutex<Directory>,
-    /// Enrolled machines whose agents are connected now, by name.
-    pub online: Mutex<HashMap<String, Connection>>,
-    /// Technicians' connections in a session with a machine, by connection id, with the
-    /// certificate chain they presented: a revocation closes them.
-    pub technician_sessions: Mutex<HashMap<usize, (Vec<CertificateDer<'static>>, Connection)>>,
-    /// Becomes `true` once shutdown begins: connections tell their clients, and sessions it
-    /// ends are recorded as ended by the relay.
-    pub shutdown: watch::Sender<bool>,
-    /// The data port technicians' sessions may use, if enabled.
-    pub data_port: Option<DataPort>,
-    /// Dropped with the last reference to the shared state: tells shutdown every connection
-    /// task has finished (and queued its last audit rows).
-    pub _released: mpsc::Sender<()>,
-}
-
-impl Shared {
-    /// The directory (its operations are sub-millisecond SQLite calls).
-    pub fn directory(&self) -> MutexGuard<'_, Directory> {
-        self.directory
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The book of resumable sessions (its operations are a hash lookup and an HMAC).
-    pub fn resume_book(&self) -> MutexGuard<'_, ResumeBook<SessionLink>> {
-        self.resume_book
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The machines online now.
-    pub fn online(&self) -> MutexGuard<'_, HashMap<String, Connection>> {
-        self.online.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Technicians' connections in a session with a machine.
-    pub fn technician_sessions(
-        &self,
-    ) -> MutexGuard<'_, HashMap<usize, (Vec<CertificateDer<'static>>, Connection)>> {
-        self.technician_sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Whether shutdown has begun.
-    pub fn is_shutting_down(&self) -> bool {
-        *self.shutdown.borrow()
-    }
-
-    /// Resolves once shutdown begins (at once if it has).
-    pub async fn shutdown_requested(&self) {
-        let mut shutdown = self.shutdown.subscribe();
-        // Fails only if the sender is gone, which it cannot be while `self` is borrowed.
-        let _ = shutdown.wait_for(|shutting_down| *shutting_down).await;
-    }
-}
 
 /// A running relay.
 pub struct Relay {
@@ -196,26 +113,17 @@ impl Relay {
             _ => None,
         };
         let (released_sender, released) = mpsc::channel(1);
-        let shared = Arc::new(Shared {
-            registry: Mutex::new(CodeRegistry::new(config.code_ttl)),
-            resume_book: Mutex::new(ResumeBook::new(config.resume_grace, &mut OsRng)),
-            join_limiter: Mutex::new(JoinLimiter::new(config.join_limits)),
-            connection_counter: Arc::new(Mutex::new(ConnectionCounter::new(
-                config.max_connections_per_address,
-                UNVALIDATED_HANDSHAKES,
-            ))),
-            next_session_id: AtomicU64::new(1),
+        let shared = Arc::new(Shared::new(
             config,
-            audit,
-            metrics,
-            organisation,
-            directory: Mutex::new(directory),
-            online: Mutex::new(HashMap::new()),
-            technician_sessions: Mutex::new(HashMap::new()),
-            data_port,
-            shutdown: watch::Sender::new(false),
-            _released: released_sender,
-        });
+            SharedParts {
+                audit,
+                metrics,
+                organisation,
+                directory,
+                data_port,
+                released: released_sender,
+            },
+        ));
         let accept_loop = tokio::spawn(accept_loop(endpoint.clone(), shared.clone()));
         let crl_watch = shared
             .organisation
@@ -371,23 +279,24 @@ async fn serve_connection(shared: Arc<Shared>, connection: Connection) {
     let remote = connection.remote_address();
     debug!(%remote, "connected");
     if let Err(e) = route(shared, &connection).await {
-        let hung_up = e
-            .downcast_ref::<tether_transport::TransportError>()
-            .is_some_and(|e| e.is_disconnect());
-        if hung_up {
-            debug!(%remote, "peer hung up: {e:#}");
+        let report = e.report();
+        if e.is_disconnect() {
+            debug!(%remote, "peer hung up: {report}");
             return;
         }
-        warn!(%remote, "closing connection: {e:#}");
-        connection.close(CLOSE_PROTOCOL_ERROR.into(), format!("{e:#}").as_bytes());
+        warn!(%remote, "closing connection: {report}");
+        connection.close(CLOSE_PROTOCOL_ERROR.into(), report.as_bytes());
     }
 }
 
-async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<()> {
+async fn route(shared: Arc<Shared>, connection: &Connection) -> Result<(), RelayError> {
     let mut control = Control::accept(connection).await?;
     let hello = tokio::time::timeout(HELLO_TIMEOUT, control.recv.recv())
         .await
-        .context("no hello in time")??;
+        .map_err(|elapsed| RelayError::Timeout {
+            what: "no hello in time",
+            elapsed,
+        })??;
     match hello {
         Some(ClientMessage::Hello { version, software }) if version == PROTOCOL_VERSION => {
             debug!(remote = %connection.remote_address(), %software, "hello");
@@ -408,12 +317,15 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
                 .await;
             return Ok(());
         }
-        other => anyhow::bail!("expected hello, got {other:?}"),
+        other => return Err(RelayError::expected("hello", &other)),
     }
     // A client that greeted but never says what it wants would hold its slot forever.
     let request = tokio::time::timeout(HELLO_TIMEOUT, control.recv.recv())
         .await
-        .context("no register or join in time")??;
+        .map_err(|elapsed| RelayError::Timeout {
+            what: "no register or join in time",
+            elapsed,
+        })??;
     match request {
         Some(ClientMessage::Register { name, auto_accept }) => {
             shared.metrics.agents_registered.inc();
@@ -444,33 +356,16 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> anyhow::Result<(
         }
         Some(ClientMessage::Join { nameplate, name }) => {
             let received = Instant::now();
-            let remote = connection.remote_address();
-            let admitted = shared
-                .join_limiter
-                .lock()
-                .map_err(|_| anyhow::anyhow!("join limiter lock poisoned"))?
-                .check(remote.ip(), Instant::now());
-            if let Err(wait) = admitted {
-                let retry_after_secs = u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX);
-                warn!(%remote, retry_after_secs, "join refused: rate limited");
-                let reason = Refusal::RateLimited { retry_after_secs };
-                shared.metrics.join_refused(&reason);
-                shared.audit.record(AuditEvent::JoinRefused {
-                    nameplate,
-                    viewer: Peer { addr: remote, name },
-                    reason,
-                });
-                control
-                    .last_word(connection, RelayMessage::Refused { reason })
-                    .await;
-                return Ok(());
+            match viewer_side::join(&shared, connection, control, nameplate, name, received).await {
+                Some(pairing) => attended::serve(&shared, connection, pairing).await,
+                // Refused, and told why.
+                None => Ok(()),
             }
-            viewer_side::serve(&shared, connection, control, nameplate, name, received).await
         }
         Some(ClientMessage::Resume { session_id, ticket }) => {
             viewer_side::resume(&shared, connection, control, session_id, ticket).await
         }
         None => Ok(()),
-        Some(other) => anyhow::bail!("expected register or join, got {other:?}"),
+        Some(other) => Err(RelayError::expected("register or join", &other)),
     }
 }

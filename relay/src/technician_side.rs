@@ -4,17 +4,18 @@
 use std::time::{Instant, SystemTime};
 
 use quinn::Connection;
-use tether_proto::control::{MachineIdentity, MachineSummary, Refusal, RelayMessage};
+use tether_proto::control::{MachineIdentity, MachineSummary, Refusal, RelayMessage, StreamHeader};
 use tracing::{info, warn};
 
 use crate::{
-    audit::{AuditEvent, Peer, SessionEnd},
+    audit::AuditEvent,
     control::{Control, CLOSE_OK},
-    directory::MachineRecord,
-    forward::SessionTally,
+    directory::{DirectoryError, MachineRecord},
+    error::RelayError,
+    forward::{SessionTally, Splice},
     org,
-    server::Shared,
-    viewer_side::Session,
+    session::{end_reason, Peer, SessionEnd, SessionEnded},
+    shared::Shared,
 };
 
 /// A technician as its verified certificate names it.
@@ -28,7 +29,7 @@ pub(crate) async fn list_machines(
     shared: &Shared,
     connection: &Connection,
     mut control: Control,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let reply = match technician(shared, connection, "") {
         Ok(technician) => match reachable(shared, &technician.role) {
             Ok(machines) => RelayMessage::Machines {
@@ -55,7 +56,7 @@ pub(crate) async fn open(
     mut control: Control,
     machine: String,
     received: Instant,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let opened = technician(shared, connection, &machine)
         .and_then(|technician| reach(shared, technician, &machine));
     let (technician, record, machine_connection) = match opened {
@@ -81,13 +82,7 @@ pub(crate) async fn open(
         machine = %record.name,
         "technician session started"
     );
-    shared.audit.record(AuditEvent::SessionStarted {
-        session_id,
-        agent: machine_peer,
-        viewer: technician.peer,
-    });
-    shared.metrics.sessions.inc();
-    shared.metrics.sessions_active.inc();
+    shared.session_started(session_id, machine_peer, technician.peer);
     let started = Instant::now();
     let tally = SessionTally::new(&shared.metrics);
     // Released (its datagrams dropped) when the session ends.
@@ -95,13 +90,16 @@ pub(crate) async fn open(
         .data_port
         .as_ref()
         .and_then(|port| port.allocate(tally.clone()));
-    let session = Session {
-        shared,
-        connection,
-        agent_connection: &machine_connection,
-        session_id,
+    let splice = Splice {
+        viewer: connection,
+        agent: &machine_connection,
+        header: StreamHeader {
+            session_id,
+            data_path: allocation.as_ref().map(|a| a.agent),
+        },
         tally: &tally,
-        data_path: allocation.as_ref().map(|a| a.agent),
+        max_streams: shared.config.max_streams_per_session,
+        metrics: &shared.metrics,
     };
     let opened = RelayMessage::Opened {
         session_id,
@@ -119,18 +117,30 @@ pub(crate) async fn open(
     shared
         .technician_sessions()
         .insert(id, (chain, connection.clone()));
-    let outcome = session.forward(&mut control, opened, received).await;
-    shared.technician_sessions().remove(&id);
-    session.record_end(&outcome, started);
-    match outcome? {
-        SessionEnd::RelayShutdown => {
-            let reason = tether_proto::control::EndReason::RelayShutdown;
-            control
-                .last_word(connection, RelayMessage::Ended { reason })
-                .await;
+    let outcome = async {
+        control.send.send(&opened).await?;
+        shared
+            .metrics
+            .pairing_latency
+            .observe(received.elapsed().as_secs_f64());
+        tokio::select! {
+            left = splice.run(&mut control) => left.map(|()| SessionEnd::ViewerDisconnected),
+            _ = machine_connection.closed() => Ok(SessionEnd::AgentDisconnected),
+            _ = shared.shutdown_requested() => Ok(SessionEnd::RelayShutdown),
         }
-        SessionEnd::AgentDisconnected => {
-            let reason = tether_proto::control::EndReason::AgentDisconnected;
+    }
+    .await;
+    shared.technician_sessions().remove(&id);
+    shared.session_ended(SessionEnded {
+        session_id,
+        end: SessionEnd::of(&outcome).recorded(shared.is_shutting_down()),
+        duration: started.elapsed(),
+        bytes_to_agent: tally.to_agent(),
+        bytes_to_viewer: tally.to_viewer(),
+    });
+    match outcome? {
+        end @ (SessionEnd::RelayShutdown | SessionEnd::AgentDisconnected) => {
+            let reason = end_reason(end);
             control
                 .last_word(connection, RelayMessage::Ended { reason })
                 .await;
@@ -218,10 +228,7 @@ fn reach(
     Ok((technician, record, connection))
 }
 
-fn reachable(
-    shared: &Shared,
-    role: &str,
-) -> Result<Vec<MachineRecord>, crate::directory::DirectoryError> {
+fn reachable(shared: &Shared, role: &str) -> Result<Vec<MachineRecord>, DirectoryError> {
     shared.directory().reachable(role)
 }
 

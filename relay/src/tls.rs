@@ -10,7 +10,7 @@ use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, UnixTime}
 use tether_certs::{Fingerprint, RelayIdentity};
 use tracing::{info, warn};
 
-use crate::{control::CLOSE_REVOKED, org::Organisation, server::Shared, RelayConfig};
+use crate::{control::CLOSE_REVOKED, org::Organisation, shared::Shared, RelayConfig};
 
 /// How often the revocation list's file is checked for changes.
 const CRL_CHECK_INTERVAL: Duration = Duration::from_secs(1);

@@ -1,59 +1,59 @@
-//! The relay's side of a viewer: claim the code (or present a resume ticket), pair with the
-//! agent, forward streams.
+//! The relay's side of a viewer outside its session: a join (within the rate limits, with a
+//! code an agent waits under) pairs it with that agent, and a resume ticket hands its new
+//! connection to the session it lost.
 
-use std::{
-    sync::{atomic::Ordering, Arc},
-    time::Instant,
-};
+use std::{net::IpAddr, sync::atomic::Ordering, time::Instant};
 
 use quinn::Connection;
 use rand::rngs::OsRng;
 use tether_proto::{
-    control::{EndReason, Refusal, RelayMessage, ResumeTicket, StreamHeader},
-    data_path::DataPathTicket,
+    control::{Refusal, RelayMessage, ResumeTicket},
     Nameplate,
 };
-use tokio::sync::{mpsc, oneshot, Semaphore};
-use tracing::{debug, info, warn};
+use tokio::sync::{mpsc, oneshot};
+use tracing::warn;
 
 use crate::{
-    agent_side::ViewerArrived,
-    attended::{
-        end_reason, farewell, resumable, Attachment, AttendedSession, Presence, SessionLink,
-    },
-    audit::{AuditEvent, Peer, SessionEnd},
+    audit::AuditEvent,
     control::Control,
-    forward::{forward_stream, SessionTally},
+    error::RelayError,
     resume::Denied,
-    server::Shared,
+    session::{farewell, Attachment, LegId, Pairing, Peer, SessionLink, ViewerArrived},
+    shared::Shared,
 };
 
-/// Serves a viewer that asked (at `received`) to join the agent waiting under `code`: pairs
-/// them, then hands the connection to the session's own task for as long as it carries the
-/// session.
-pub(crate) async fn serve(
-    shared: &Arc<Shared>,
+/// Pairs a viewer that asked (at `received`) to join the agent waiting under `code`, unless
+/// the viewer's address or the relay as a whole is over its join rate, or no agent waits
+/// under `code`: the viewer is then told why, and `None` returned.
+pub(crate) async fn join(
+    shared: &Shared,
     connection: &Connection,
-    mut control: Control,
+    control: Control,
     code: Nameplate,
     name: String,
     received: Instant,
-) -> anyhow::Result<()> {
+) -> Option<Pairing> {
     let viewer = Peer {
         addr: connection.remote_address(),
         name,
     };
-    let claimed = shared
-        .registry
-        .lock()
-        .map_err(|_| anyhow::anyhow!("registry lock poisoned"))?
-        .claim(code, Instant::now());
+    if let Err(retry_after_secs) = within_rate(shared, viewer.addr.ip()) {
+        warn!(remote = %viewer.addr, retry_after_secs, "join refused: rate limited");
+        let reason = Refusal::RateLimited { retry_after_secs };
+        refuse(shared, connection, control, code, viewer, reason).await;
+        return None;
+    }
+    let claimed = shared.registry().claim(code, Instant::now());
     let agent = match claimed {
         Ok(agent) => agent,
-        Err(reason) => return refuse(shared, connection, control, code, viewer, reason).await,
+        Err(reason) => {
+            warn!(remote = %viewer.addr, "join refused: {reason}");
+            refuse(shared, connection, control, code, viewer, reason).await;
+            return None;
+        }
     };
     let session_id = shared.next_session_id.fetch_add(1, Ordering::Relaxed);
-    let (link, attachments, presence) = SessionLink::new();
+    let (link, inbox) = SessionLink::new(LegId::FIRST);
     let arrived = ViewerArrived {
         session_id,
         name: viewer.name.clone(),
@@ -61,81 +61,38 @@ pub(crate) async fn serve(
     };
     if agent.pair.send(arrived).is_err() {
         // The agent left between registering and this claim.
-        return refuse(
-            shared,
-            connection,
-            control,
-            code,
-            viewer,
-            Refusal::UnknownCode,
-        )
-        .await;
+        let reason = Refusal::UnknownCode;
+        warn!(remote = %viewer.addr, "join refused: {reason}");
+        refuse(shared, connection, control, code, viewer, reason).await;
+        return None;
     }
-    let agent_peer = Peer {
-        addr: agent.connection.remote_address(),
-        name: agent.name,
-    };
-    info!(remote = %viewer.addr, session_id, viewer = %viewer.name, agent = %agent_peer.name, "session started");
     shared.audit.record(AuditEvent::JoinAccepted {
         nameplate: code,
         session_id,
         viewer: viewer.clone(),
     });
-    shared.audit.record(AuditEvent::SessionStarted {
+    Some(Pairing {
         session_id,
-        agent: agent_peer.clone(),
-        viewer: viewer.clone(),
-    });
-    shared.metrics.sessions.inc();
-    shared.metrics.sessions_active.inc();
-    let session = AttendedSession {
-        shared: shared.clone(),
+        agent: Peer {
+            addr: agent.connection.remote_address(),
+            name: agent.name,
+        },
         agent_connection: agent.connection,
-        session_id,
-        viewer_name: viewer.name,
-        tally: SessionTally::new(&shared.metrics),
-        started: Instant::now(),
-        presence,
-        attachments,
-    };
-    let ticket = (!shared.config.resume_grace.is_zero()).then(|| {
-        shared
-            .resume_book()
-            .open(session_id, link, Instant::now(), &mut OsRng)
-    });
-    let greeted = async {
-        let paired = RelayMessage::Paired {
-            session_id,
-            peer: agent_peer.name,
-        };
-        control.send.send(&paired).await?;
-        shared
-            .metrics
-            .pairing_latency
-            .observe(received.elapsed().as_secs_f64());
-        if let Some(ticket) = ticket {
-            control.send.send(&resumable(shared, ticket)).await?;
-        }
-        anyhow::Ok(())
-    }
-    .await;
-    let (detached_tx, detached) = oneshot::channel();
-    let first = Attachment {
-        connection: connection.clone(),
+        viewer,
         control,
-        resumed_with: None,
-        detached: detached_tx,
-    };
-    // A viewer gone before its greeting is handled like one gone right after: the session's
-    // task finds the connection closed.
-    if let Err(e) = greeted {
-        debug!(session_id, "could not greet the viewer: {e:#}");
-    }
-    tokio::spawn(session.run(first));
-    match detached.await {
-        Ok(detached) => farewell(connection, detached).await,
-        Err(_) => Ok(()),
-    }
+        received,
+        link,
+        inbox,
+    })
+}
+
+/// Whether a join from `ip` is within the rate limits now; if not, in how many seconds it
+/// may try again.
+fn within_rate(shared: &Shared, ip: IpAddr) -> Result<(), u32> {
+    shared
+        .join_limiter()
+        .check(ip, Instant::now())
+        .map_err(|wait| u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX))
 }
 
 /// Serves a connection that asks to take session `session_id` back with `ticket` after the
@@ -146,7 +103,7 @@ pub(crate) async fn resume(
     mut control: Control,
     session_id: u64,
     ticket: ResumeTicket,
-) -> anyhow::Result<()> {
+) -> Result<(), RelayError> {
     let remote = connection.remote_address();
     let resumed = shared
         .resume_book()
@@ -179,6 +136,7 @@ pub(crate) async fn resume(
     };
     let (detached_tx, detached) = oneshot::channel();
     let attachment = Attachment {
+        leg: link.leg,
         connection: connection.clone(),
         control,
         resumed_with: Some(next),
@@ -186,10 +144,7 @@ pub(crate) async fn resume(
     };
     if let Err(mpsc::error::SendError(attachment)) = link.attach.send(attachment).await {
         // The session ended between the ticket's check and the hand-over.
-        let reason = match *link.presence.borrow() {
-            Presence::Ended(end) => end_reason(end),
-            _ => EndReason::ViewerDisconnected,
-        };
+        let reason = link.presence.borrow().too_late();
         let mut control = attachment.control;
         control
             .last_word(connection, RelayMessage::Ended { reason })
@@ -202,124 +157,7 @@ pub(crate) async fn resume(
     }
 }
 
-/// A paired session, from the viewer's side: an attended one, or a technician's with an
-/// enrolled machine (the "agent").
-pub(crate) struct Session<'a> {
-    pub shared: &'a Shared,
-    pub connection: &'a Connection,
-    pub agent_connection: &'a Connection,
-    pub session_id: u64,
-    pub tally: &'a SessionTally,
-    /// The agent's half of the session's data path, told in each stream's header.
-    pub data_path: Option<DataPathTicket>,
-}
-
-impl Session<'_> {
-    /// Records the session's end in the metrics and the audit log; returns the end recorded.
-    pub fn record_end(&self, outcome: &anyhow::Result<SessionEnd>, started: Instant) -> SessionEnd {
-        record_end(self.shared, self.session_id, self.tally, outcome, started)
-    }
-
-    /// Tells the viewer it is paired (`paired`), then forwards its streams (see
-    /// [`Session::forward_streams`]).
-    pub async fn forward(
-        &self,
-        control: &mut Control,
-        paired: RelayMessage,
-        received: Instant,
-    ) -> anyhow::Result<SessionEnd> {
-        control.send.send(&paired).await?;
-        self.shared
-            .metrics
-            .pairing_latency
-            .observe(received.elapsed().as_secs_f64());
-        self.forward_streams(control).await
-    }
-
-    /// Forwards every stream the viewer opens until one side leaves or the relay shuts down;
-    /// returns which.
-    ///
-    /// QUIC flow control bounds the bytes in flight per stream and quinn the streams a peer may
-    /// open at once (100), but each forwarded stream also costs a task, a stream to the agent
-    /// and up to one chunk of buffer. A session needs a handful (the viewer uses one), so the
-    /// relay allows `max_streams_per_session` at once and disconnects a viewer opening more:
-    /// waiting instead would let it pin that many of the agent's streams indefinitely.
-    pub async fn forward_streams(&self, control: &mut Control) -> anyhow::Result<SessionEnd> {
-        let session_id = self.session_id;
-        let max_streams = self.shared.config.max_streams_per_session;
-        let streams = Arc::new(Semaphore::new(max_streams as usize));
-        loop {
-            tokio::select! {
-                stream = self.connection.accept_bi() => {
-                    let Ok(stream) = stream else {
-                        return Ok(SessionEnd::ViewerDisconnected);
-                    };
-                    let Ok(permit) = streams.clone().try_acquire_owned() else {
-                        anyhow::bail!("opened more than {max_streams} streams at once");
-                    };
-                    let agent_connection = self.agent_connection.clone();
-                    let header = StreamHeader { session_id, data_path: self.data_path };
-                    let tally = self.tally.clone();
-                    let open = self.shared.metrics.forwarded_streams_open.clone();
-                    open.inc();
-                    tokio::spawn(async move {
-                        match forward_stream(stream, &agent_connection, header, &tally).await {
-                            Ok((up, down)) => debug!(session_id, up, down, "stream done"),
-                            Err(e) => debug!(session_id, "stream ended: {e:#}"),
-                        }
-                        open.dec();
-                        drop(permit);
-                    });
-                }
-                _ = self.shared.shutdown_requested() => return Ok(SessionEnd::RelayShutdown),
-                _ = self.agent_connection.closed() => return Ok(SessionEnd::AgentDisconnected),
-                message = control.next() => {
-                    match message? {
-                        None => return Ok(SessionEnd::ViewerDisconnected),
-                        Some(other) => anyhow::bail!("unexpected {other:?} during a session"),
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Records the end of session `session_id` (which began at `started`) in the metrics and the
-/// audit log; returns the end recorded.
-pub(crate) fn record_end(
-    shared: &Shared,
-    session_id: u64,
-    tally: &SessionTally,
-    outcome: &anyhow::Result<SessionEnd>,
-    started: Instant,
-) -> SessionEnd {
-    shared.metrics.sessions_active.dec();
-    let reason = if shared.is_shutting_down() {
-        SessionEnd::RelayShutdown
-    } else {
-        match outcome {
-            Ok(end) => *end,
-            Err(e) if is_disconnect(e) => SessionEnd::ViewerDisconnected,
-            Err(_) => SessionEnd::ProtocolError,
-        }
-    };
-    info!(session_id, "session ended: {}", reason.label());
-    shared.audit.record(AuditEvent::SessionEnded {
-        session_id,
-        reason,
-        duration: started.elapsed(),
-        bytes_to_agent: tally.to_agent(),
-        bytes_to_viewer: tally.to_viewer(),
-    });
-    reason
-}
-
-pub(crate) fn is_disconnect(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<tether_transport::TransportError>()
-        .is_some_and(|e| e.is_disconnect())
-}
-
+/// Tells a viewer its join is refused, and why (counted, audited and logged by the caller).
 async fn refuse(
     shared: &Shared,
     connection: &Connection,
@@ -327,8 +165,7 @@ async fn refuse(
     nameplate: Nameplate,
     viewer: Peer,
     reason: Refusal,
-) -> anyhow::Result<()> {
-    warn!(remote = %viewer.addr, "join refused: {reason}");
+) {
     shared.metrics.join_refused(&reason);
     shared.audit.record(AuditEvent::JoinRefused {
         nameplate,
@@ -338,5 +175,4 @@ async fn refuse(
     control
         .last_word(connection, RelayMessage::Refused { reason })
         .await;
-    Ok(())
 }

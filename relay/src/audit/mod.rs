@@ -12,7 +12,9 @@ pub use chain::{
     canonical_bytes, row_hash, verify, BreakKind, ChainBreak, ChainSummary, ChainVerifier,
     ChainedRow, Hash, GENESIS,
 };
-pub use record::{refusal_label, unix_ms, AuditEvent, AuditRecord, Peer, SessionEnd};
+pub use record::{refusal_label, unix_ms, AuditEvent, AuditRecord};
+// The session types its rows name, where tests and tools have always found them.
+pub use crate::session::{Peer, SessionEnd};
 pub use report::{print_rows, Format};
 pub use since::parse_since;
 pub use store::{AuditError, AuditStore};

@@ -9,42 +9,7 @@ use std::{
 use serde::Serialize;
 use tether_proto::{control::Refusal, Nameplate};
 
-/// One side of a session as the relay sees it: where it connects from and the name it gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Peer {
-    /// The client's address.
-    pub addr: SocketAddr,
-    /// The client's self-declared name.
-    pub name: String,
-}
-
-/// Why a session ended, as the audit log records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionEnd {
-    /// The agent closed its connection or vanished.
-    AgentDisconnected,
-    /// The viewer closed its connection or vanished.
-    ViewerDisconnected,
-    /// The relay shut down.
-    RelayShutdown,
-    /// The viewer broke the control protocol and was disconnected.
-    ProtocolError,
-    /// The viewer's connection was lost and it did not come back within the grace period.
-    ViewerLost,
-}
-
-impl SessionEnd {
-    /// The reason as stored in the audit log.
-    pub fn label(self) -> &'static str {
-        match self {
-            SessionEnd::AgentDisconnected => "agent_disconnected",
-            SessionEnd::ViewerDisconnected => "viewer_disconnected",
-            SessionEnd::RelayShutdown => "relay_shutdown",
-            SessionEnd::ProtocolError => "protocol_error",
-            SessionEnd::ViewerLost => "viewer_lost",
-        }
-    }
-}
+use crate::session::{Peer, SessionEnd, SessionEnded};
 
 /// A refusal as stored in the audit log and used as a metric label.
 pub fn refusal_label(refusal: &Refusal) -> &'static str {
@@ -359,6 +324,18 @@ impl AuditEvent {
                 reason: Some(reason.chars().take(200).collect()),
                 ..record("handshake_failed")
             },
+        }
+    }
+}
+
+impl From<SessionEnded> for AuditEvent {
+    fn from(ended: SessionEnded) -> Self {
+        AuditEvent::SessionEnded {
+            session_id: ended.session_id,
+            reason: ended.end,
+            duration: ended.duration,
+            bytes_to_agent: ended.bytes_to_agent,
+            bytes_to_viewer: ended.bytes_to_viewer,
         }
     }
 }

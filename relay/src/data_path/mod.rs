@@ -7,7 +7,7 @@ mod table;
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex},
 };
 
 use anyhow::Context;
@@ -16,7 +16,7 @@ use tether_proto::data_path::DataPathTicket;
 use tokio::{net::UdpSocket, task::JoinHandle};
 use tracing::warn;
 
-use crate::{forward::SessionTally, metrics::RelayMetrics};
+use crate::{forward::SessionTally, lock::lock, metrics::RelayMetrics};
 use table::Table;
 
 /// Sessions that may hold an allocation at once; more stay on relayed streams. Each costs two
@@ -54,11 +54,7 @@ impl DataPort {
     /// An allocation for one session, counting its bytes in `tally`; `None` when the port
     /// holds its maximum (the session then stays on relayed streams).
     pub fn allocate(&self, tally: SessionTally) -> Option<Allocation> {
-        let allocated = self
-            .table
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .allocate(&mut OsRng, tally);
+        let allocated = lock(&self.table).allocate(&mut OsRng, tally);
         match allocated {
             Ok(allocated) => {
                 let ticket = |secret| DataPathTicket {
@@ -99,9 +95,6 @@ pub(crate) struct Allocation {
 
 impl Drop for Allocation {
     fn drop(&mut self) {
-        self.table
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .release(self.allocation);
+        lock(&self.table).release(self.allocation);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::{
     io::IoSliceMut,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex},
 };
 
 use quinn_udp::{RecvMeta, Transmit, UdpSocketState, BATCH_SIZE};
@@ -12,7 +12,7 @@ use tokio::{io::Interest, net::UdpSocket};
 use tracing::{debug, warn};
 
 use super::table::{Dropped, Route, Side, Table};
-use crate::{forward::SessionTally, metrics::RelayMetrics};
+use crate::{forward::SessionTally, lock::lock, metrics::RelayMetrics};
 
 /// Room per received buffer: the largest UDP payload, which also bounds a GRO batch.
 const SLOT: usize = 64 * 1024;
@@ -80,7 +80,7 @@ fn route(
 ) -> Option<Outgoing> {
     // A bind is one datagram; a batch that is more than one can only be forwarded.
     let first = &datagrams[..meta.stride.min(datagrams.len())];
-    let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut table = lock(table);
     match table.route(meta.addr, first) {
         Route::Forward { to, from, tag } => {
             let bytes = datagrams.len() as u64;
