@@ -10,7 +10,7 @@ use tether_agent::{
     AgentConfig, AgentEvent, ConsentPolicy, DemoSettings, InputTarget, ScreenChoice,
 };
 use tether_capture::MonitorChoice;
-use tether_cli::RelayArgs;
+use tether_cli::{exit, RelayArgs};
 use tether_proto::Printable;
 use tether_shell::ShellConfig;
 use tokio::sync::{mpsc, Notify};
@@ -159,8 +159,6 @@ struct RunArgs {
     shell_user: Option<String>,
 }
 
-/// Exit code when the relay refused (enrollment or an unknown machine).
-const EXIT_REFUSED: u8 = 3;
 /// How long a stopping `run` keeps printing what its open shells report.
 const STOP_REPORT_WAIT: Duration = Duration::from_secs(3);
 
@@ -197,7 +195,7 @@ async fn enroll(args: EnrollArgs) -> ExitCode {
             );
             println!("machine key: {}", enrolled.key_fingerprint);
             println!("state: {}", state_dir.display());
-            ExitCode::SUCCESS
+            ExitCode::from(exit::SUCCESS)
         }
         Err(e) => machine_failure(&e),
     }
@@ -207,9 +205,9 @@ async fn enroll(args: EnrollArgs) -> ExitCode {
 fn machine_failure(error: &anyhow::Error) -> ExitCode {
     eprintln!("tether-agent: {error:#}");
     if error.downcast_ref::<machine::RelayRefused>().is_some() {
-        ExitCode::from(EXIT_REFUSED)
+        ExitCode::from(exit::REFUSED)
     } else {
-        ExitCode::FAILURE
+        ExitCode::from(exit::FAILURE)
     }
 }
 
@@ -219,7 +217,7 @@ async fn run_machine(args: RunArgs) -> ExitCode {
         Ok(state) => state,
         Err(e) => {
             eprintln!("tether-agent: {e:#}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(exit::FAILURE);
         }
     };
     println!(
@@ -246,7 +244,7 @@ async fn run_machine(args: RunArgs) -> ExitCode {
     match result {
         Ok(()) => {
             println!("stopped: offline at the relay");
-            ExitCode::SUCCESS
+            ExitCode::from(exit::SUCCESS)
         }
         Err(e) => machine_failure(&e),
     }
@@ -298,7 +296,7 @@ async fn share(args: Args) -> ExitCode {
         Ok(screen) => screen,
         Err(e) => {
             eprintln!("tether-agent: {e:#}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(exit::FAILURE);
         }
     };
     println!("sharing: {}", screen.source.describe());
@@ -336,10 +334,10 @@ async fn share(args: Args) -> ExitCode {
     let result = tether_agent::run(config, screen.source, events_tx).await;
     let _ = printer.await;
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(e) => {
             eprintln!("tether-agent: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit::FAILURE)
         }
     }
 }

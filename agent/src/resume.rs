@@ -3,33 +3,27 @@
 //! the session is kept (the user's consent and grant, the screen pipeline) for as long as the
 //! relay holds it, with the technician's input released. It goes on over the stream a returning
 //! viewer opens once that viewer proves, end to end, that it holds the session's resumption
-//! secret; the relay's word alone never brings anyone back.
+//! secret; the relay's word alone never brings anyone back. What happens next at each turn is
+//! the [`Lifecycle`]'s decision; this module does the waiting.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use quinn::{Connection, RecvStream, SendStream};
 use tether_e2e::AgentResumption;
-use tether_proto::control::{EndReason, RelayMessage, StreamHeader};
-use tether_transport::{agent_resume, MessageReceiver, SecureStream};
+use tether_proto::control::{RelayMessage, StreamHeader};
+use tether_transport::{
+    agent_resume, race, stopped, MessageReceiver, Raced, SecureStream, Trailing,
+};
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
+    control::relay_ends,
+    events::AgentEvent,
+    lifecycle::{Lifecycle, HANDSHAKE_TIMEOUT},
     pipeline::Pipeline,
-    session::{AgentEvent, HANDSHAKE_TIMEOUT},
-    stream::{is_disconnect, stopped, stream_frames, SessionStream, SessionTerms, StreamEnd},
+    stream::{stream_frames, SessionStream, SessionTerms},
 };
-
-/// The longest a session waits for a lost viewer, whatever the relay says (the relay's own
-/// longest grace period).
-const MAX_SUSPENSION: Duration = Duration::from_secs(3600);
-/// How much longer than the relay's grace period the agent waits, so that the relay's word
-/// on how the session ended arrives first.
-const RELAY_SLACK: Duration = Duration::from_secs(2);
-/// How long a session the relay reports ended may still be closing because its user ended it.
-const USER_CLOSE_WAIT: Duration = Duration::from_secs(1);
-/// Why a session ended when its user ended it, in words for the user.
-pub(crate) const USER_ENDED: &str = "you ended the session";
 
 /// A session that was secured and consented to, and how to take it back on a new stream.
 pub(crate) struct LiveSession<'a> {
@@ -64,29 +58,24 @@ impl LiveSession<'_> {
     ) -> anyhow::Result<String> {
         let mut stream = first;
         let mut greet = true;
-        // Seconds the relay keeps the session for a lost viewer, once it has said.
-        let mut grace = None;
+        let mut lifecycle = Lifecycle::new();
         loop {
-            let streaming = stream_frames(stream, pipeline, terms, greet);
-            tokio::pin!(streaming);
-            let (next, end) = tokio::select! {
-                streamed = &mut streaming => streamed?,
-                ended = relay_ends(self.control, &mut grace) => {
-                    // A user who ended the session waits for the viewer to take the close; the
-                    // relay's news of the hang-up that follows may come first. The user's end
-                    // is the one to report.
-                    let closing = tokio::time::timeout(USER_CLOSE_WAIT, &mut streaming).await;
-                    if let Ok(Ok((_, StreamEnd::Stopped))) = closing {
-                        return Ok(USER_ENDED.to_owned());
-                    }
-                    return ended;
+            let raced = race(
+                stream_frames(stream, pipeline, terms, greet),
+                relay_ends(self.control, &mut lifecycle),
+                |_| Some(Trailing::OwnClose),
+            )
+            .await;
+            let (next, end) = match raced {
+                Raced::Word(streamed) => streamed?,
+                Raced::News { news, trailing } => {
+                    let trailing = trailing.and_then(Result::ok).map(|(_, end)| end);
+                    return lifecycle.news_overtook(news, trailing);
                 }
             };
             pipeline = next;
-            match end {
-                StreamEnd::ViewerLeft => return Ok(EndReason::ViewerDisconnected.to_string()),
-                StreamEnd::Stopped => return Ok(USER_ENDED.to_owned()),
-                StreamEnd::Lost => {}
+            if let Some(reason) = lifecycle.stream_ended(end, Instant::now()) {
+                return Ok(reason);
             }
             tracing::info!(
                 session_id = self.session_id,
@@ -94,7 +83,7 @@ impl LiveSession<'_> {
             );
             let _ = self.events.send(AgentEvent::ViewerLost);
             match self
-                .wait_for_viewer(terms.stop.as_deref(), &mut grace)
+                .wait_for_viewer(terms.stop.as_deref(), &mut lifecycle)
                 .await?
             {
                 Back::Resumed(resumed) => {
@@ -112,42 +101,36 @@ impl LiveSession<'_> {
     async fn wait_for_viewer(
         &mut self,
         stop: Option<&Notify>,
-        grace: &mut Option<u32>,
+        lifecycle: &mut Lifecycle,
     ) -> anyhow::Result<Back> {
-        let lost_at = Instant::now();
         loop {
-            let kept = grace
-                .map_or(MAX_SUSPENSION, |secs| Duration::from_secs(secs.into()))
-                .min(MAX_SUSPENSION);
-            let deadline = lost_at + kept + RELAY_SLACK;
             tokio::select! {
-                message = self.control.recv() => match message {
-                    Ok(Some(RelayMessage::Suspended { grace_secs })) => *grace = Some(grace_secs),
-                    Ok(Some(RelayMessage::Ended { reason })) => {
-                        return Ok(Back::Ended(reason.to_string()))
+                message = self.control.recv() => {
+                    if let Some(reason) = lifecycle.relay_said(message)? {
+                        return Ok(Back::Ended(reason));
                     }
-                    Ok(None) => bail!("the relay went away while the session waited for its viewer"),
-                    Ok(other) => bail!("unexpected message from the relay: {other:?}"),
-                    Err(e) => bail!("lost the relay: {e}"),
-                },
+                }
                 stream = self.connection.accept_bi() => {
                     let stream = stream.context("lost the relay")?;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.resume(stream)).await {
-                        Ok(Ok(resumed)) => return Ok(Back::Resumed(Box::new(resumed))),
-                        Ok(Err(e)) if !is_disconnect(&e) => {
-                            return Err(e.context(
-                                "a viewer's attempt to resume the session failed end-to-end \
-                                 verification, so the session is over",
-                            ))
+                        Ok(Ok(resumed)) => {
+                            lifecycle.resumed();
+                            return Ok(Back::Resumed(Box::new(resumed)));
                         }
-                        Ok(Err(e)) => tracing::info!("a resume attempt broke off: {e:#}"),
+                        Ok(Err(e)) => {
+                            let why = format!("{e:#}");
+                            lifecycle.attempt_failed(e)?;
+                            tracing::info!("a resume attempt broke off: {why}");
+                        }
                         Err(_) => tracing::info!("a resume attempt did not finish in time"),
                     }
                 }
-                () = tokio::time::sleep_until(deadline.into()) => {
-                    return Ok(Back::Ended("the viewer did not come back in time".to_owned()))
+                () = until(lifecycle.deadline()) => {
+                    if let Some(reason) = lifecycle.tick(Instant::now()) {
+                        return Ok(Back::Ended(reason));
+                    }
                 }
-                () = stopped(stop) => return Ok(Back::Ended(USER_ENDED.to_owned())),
+                () = stopped(stop) => return Ok(Back::Ended(lifecycle.stopped())),
             }
         }
     }
@@ -173,18 +156,10 @@ impl LiveSession<'_> {
     }
 }
 
-/// Reads the relay's control stream until it ends the session, noting on the way how long it
-/// keeps the session for a lost viewer; returns why it ended, in words for the user.
-pub(crate) async fn relay_ends(
-    control: &mut MessageReceiver<RelayMessage>,
-    grace: &mut Option<u32>,
-) -> anyhow::Result<String> {
-    loop {
-        match control.recv().await {
-            Ok(Some(RelayMessage::Suspended { grace_secs })) => *grace = Some(grace_secs),
-            Ok(Some(RelayMessage::Ended { reason })) => return Ok(reason.to_string()),
-            Ok(other) => bail!("unexpected message from the relay: {other:?}"),
-            Err(e) => bail!("lost the relay: {e}"),
-        }
+/// Resolves at `deadline`; never without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
     }
 }

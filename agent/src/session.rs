@@ -6,7 +6,6 @@ use std::{sync::Arc, time::Duration};
 use anyhow::{bail, Context};
 use quinn::Connection;
 use rand::rngs::OsRng;
-use tether_certs::Fingerprint;
 use tether_e2e::AgentResumption;
 use tether_proto::{
     control::{ClientMessage, EndReason, RelayMessage, StreamHeader},
@@ -15,22 +14,20 @@ use tether_proto::{
 };
 use tether_screen::ScreenSource;
 use tether_transport::{
-    agent_handshake, connect_to_relay, open_control, ConnectError, MessageReceiver, RelayTarget,
+    agent_handshake, connect_to_relay, open_control, Backoff, MessageReceiver, RelayTarget,
     SecureStream,
 };
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
-    backoff::Backoff, consent::ConsentPolicy, pipeline::Pipeline, resume::LiveSession,
-    screen::InputTarget, shell_session::serve_shell_session, stream::SessionTerms,
+    consent::ConsentPolicy, events::AgentEvent, lifecycle::HANDSHAKE_TIMEOUT, pipeline::Pipeline,
+    resume::LiveSession, screen::InputTarget, shell_session::serve_shell_session,
+    stream::SessionTerms,
 };
 
 /// Codes that may be spent without a session before the agent gives up: each failed
 /// handshake may have been someone's guess at the secret half.
 pub const MAX_SPENT_CODES: u32 = 3;
-/// How long the viewer may take from pairing to a confirmed key and its hello (and a returning
-/// viewer to prove itself).
-pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one attempt to reach the relay may take (an unreachable relay never answers).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The first and the longest wait between attempts to reach the relay.
@@ -54,65 +51,6 @@ pub struct AgentConfig {
     pub input: Option<InputTarget>,
 }
 
-/// Progress the agent reports to whoever runs it (a terminal, the demo, a tray icon).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentEvent {
-    /// Connected to the relay, whose certificate has this fingerprint.
-    Connected {
-        /// The relay's verified fingerprint.
-        fingerprint: Fingerprint,
-        /// Whether the relay was trusted for the first time.
-        first_use: bool,
-    },
-    /// A one-time code to show the user.
-    Code {
-        /// The code.
-        code: SessionCode,
-        /// Seconds until it expires.
-        expires_in_secs: u32,
-    },
-    /// The code expired unused; a new one follows.
-    CodeExpired,
-    /// A viewer used the code but the session could not be secured (wrong code, tampering, or
-    /// it gave up); the code is burnt and, below [`MAX_SPENT_CODES`], a new one follows.
-    CodeBurned {
-        /// Why, in words for the user.
-        reason: String,
-    },
-    /// A session is live: the technician's key is confirmed and the user consented.
-    SessionStarted {
-        /// The relay's session id.
-        session_id: u64,
-        /// The technician's self-declared name.
-        viewer: String,
-        /// What the session may do.
-        granted: Capabilities,
-    },
-    /// The user (or the policy) declined a technician.
-    SessionDeclined {
-        /// The technician's self-declared name.
-        viewer: String,
-    },
-    /// The relay went away (or could not be reached) while the agent waited; it tries again
-    /// after `retry_in`, and shows a new code once back.
-    RelayLost {
-        /// Why, in words for the user.
-        reason: String,
-        /// How long until the next attempt.
-        retry_in: Duration,
-    },
-    /// The technician's connection was lost mid-session: the session is kept (its input
-    /// released) while the relay waits for the technician to come back.
-    ViewerLost,
-    /// The technician came back and proved it is the same one: the session goes on.
-    SessionResumed,
-    /// The session is over.
-    SessionEnded {
-        /// Why, in words for the user.
-        reason: String,
-    },
-}
-
 /// Runs the agent until one session is over: connects, registers, reports the code, and serves
 /// the viewer that joins with it. A code spent without a secured session is replaced by a new
 /// one up to [`MAX_SPENT_CODES`] times. Returns `Ok` when the session ended normally.
@@ -131,7 +69,7 @@ pub async fn run(
         let connected = tokio::time::timeout(CONNECT_TIMEOUT, connect_to_relay(&config.target));
         let relay = match connected.await {
             Ok(Ok(relay)) => relay,
-            Ok(Err(e)) if !reached || !worth_retrying(&e) => return Err(e.into()),
+            Ok(Err(e)) if !reached || !e.worth_retrying() => return Err(e.into()),
             Err(_) if !reached => bail!("the relay did not answer"),
             Ok(Err(e)) => {
                 retry_later(&mut backoff, e.to_string(), &events).await;
@@ -178,15 +116,6 @@ async fn retry_later(
     let retry_in = backoff.next_delay(rand::random());
     let _ = events.send(AgentEvent::RelayLost { reason, retry_in });
     tokio::time::sleep(retry_in).await;
-}
-
-/// Whether dialling may work later: an unreachable relay may come back; a relay with another
-/// identity, or a broken known-relays file, will not fix itself.
-fn worth_retrying(error: &ConnectError) -> bool {
-    matches!(
-        error,
-        ConnectError::Resolve { .. } | ConnectError::Handshake { .. }
-    )
 }
 
 /// How one registration ended.

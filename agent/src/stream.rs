@@ -7,7 +7,7 @@ use tether_proto::{
     session::{AgentMessage, Capabilities, ViewerMessage},
     split_update, PROTOCOL_VERSION,
 };
-use tether_transport::{SecureReceiver, SecureSender, TransportError};
+use tether_transport::{is_disconnect, stopped, SecureReceiver, SecureSender};
 use tokio::{
     sync::{mpsc, Notify},
     time::MissedTickBehavior,
@@ -15,6 +15,7 @@ use tokio::{
 
 use crate::{
     input::{InputGate, ScreenSizeCell},
+    lifecycle::StreamEnd,
     pacer::FramePacer,
     pipeline::{Encoded, Pipeline},
     screen::InputTarget,
@@ -22,18 +23,6 @@ use crate::{
 
 /// Largest piece of an update per message; well under the protocol's message limit.
 const CHUNK_BYTES: usize = 1024 * 1024;
-
-/// Why streaming stopped without an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamEnd {
-    /// The viewer closed the session stream.
-    ViewerLeft,
-    /// The user ended the session here.
-    Stopped,
-    /// The stream broke without the viewer's close (its connection was lost): the viewer may
-    /// come back on a new stream.
-    Lost,
-}
 
 /// What a session keeps across the streams that carry it (a viewer whose connection was lost
 /// comes back on a new one): what the user granted and how to stream.
@@ -179,21 +168,6 @@ pub async fn stream_frames(
     }
     let pipeline = pipeline.context("the screen pipeline is gone")?;
     Ok((pipeline, end))
-}
-
-/// Whether the peer (or the relay) merely went away, rather than misbehaved.
-pub(crate) fn is_disconnect(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<TransportError>()
-        .is_some_and(TransportError::is_disconnect)
-}
-
-/// Resolves when `stop` is notified; never without one.
-pub(crate) async fn stopped(stop: Option<&Notify>) {
-    match stop {
-        Some(stop) => stop.notified().await,
-        None => std::future::pending().await,
-    }
 }
 
 /// Sends an update's timing, then the update in chunks.

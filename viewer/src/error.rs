@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use tether_cli::exit;
 use tether_proto::control::{EndReason, Refusal};
 use tether_transport::ConnectError;
 
@@ -30,16 +31,15 @@ pub enum ViewerError {
 }
 
 impl ViewerError {
-    /// The process exit code: 3 refused (by the relay or the user), 4 ended by the other side,
-    /// 5 relay unreachable or untrusted, 6 session not secure, 1 anything else (2 is clap's
-    /// usage error).
+    /// The process exit code ([`tether_cli::exit`]): refused by the relay or the user, ended
+    /// by the other side, relay unreachable or untrusted, session not secure, or a failure.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
-            ViewerError::Refused(_) | ViewerError::Declined => 3,
-            ViewerError::Insecure(_) => 6,
-            ViewerError::Ended(_) => 4,
-            ViewerError::Connect(_) => 5,
-            ViewerError::Other(_) => 1,
+            ViewerError::Refused(_) | ViewerError::Declined => exit::REFUSED,
+            ViewerError::Insecure(_) => exit::INSECURE,
+            ViewerError::Ended(_) => exit::ENDED,
+            ViewerError::Connect(_) => exit::UNREACHABLE,
+            ViewerError::Other(_) => exit::FAILURE,
         })
     }
 }

@@ -15,14 +15,16 @@ use tether_proto::{
     session::{AgentMessage, Capabilities, ViewerMessage},
     SessionCode, PROTOCOL_VERSION,
 };
-use tether_transport::{viewer_handshake, RelayTarget, SecureStream};
+use tether_transport::{
+    race, stopped, viewer_handshake, RelayTarget, SecureStream, Trailing, TransportError,
+};
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
     cursor::RemoteCursor,
-    frame_stream::FrameStream,
+    ending::{handshake_or_news, Interrupted, RelaySpoke, StreamBroke},
+    frame_stream::{FrameStream, ViewOutcome},
     input::InputFeed,
-    latency::LatencyLog,
     relay_link::{LinkError, RelayLink, Ticket},
     resume::{resume, Resumption, SessionStream},
     ViewerError,
@@ -132,33 +134,6 @@ impl fmt::Debug for FrameObserver {
     }
 }
 
-/// The result of a completed viewing.
-#[derive(Debug)]
-pub struct ViewOutcome {
-    /// The agent's name.
-    pub agent: String,
-    /// The digits both sides showed.
-    pub sas: ShortAuthString,
-    /// What the user allowed.
-    pub granted: Capabilities,
-    /// What the agent showed (e.g. "demo desktop 1280x720").
-    pub screen: String,
-    /// The final framebuffer.
-    pub framebuffer: Frame,
-    /// Sequence number (the agent's capture counter) of the last update applied.
-    pub last_seq: u64,
-    /// Frame updates applied.
-    pub frames: u64,
-    /// Encoded update bytes received.
-    pub bytes: u64,
-    /// Time from the first update to the last.
-    pub elapsed: Duration,
-    /// Latency per stage of the updates the agent timed.
-    pub latency: LatencyLog,
-    /// How many times the session was taken back after a lost connection.
-    pub resumes: u32,
-}
-
 /// Joins the session behind `options.code` and receives frame updates until `options.frames`
 /// have been applied or `options.stop` is notified. If the connection to the relay is lost
 /// mid-session, takes the session back on a new one, for as long as the relay keeps it.
@@ -172,14 +147,6 @@ pub async fn join(options: &JoinOptions) -> Result<ViewOutcome, ViewerError> {
     let result = view(options, &mut link).await;
     link.close().await;
     result
-}
-
-/// Why a session stream stopped before the viewing was done.
-enum Interrupted {
-    /// The connection to the relay was lost: the session may be taken back.
-    Lost(ViewerError),
-    /// The session is over.
-    Failed(ViewerError),
 }
 
 /// A session stream keyed end to end with the agent behind a code.
@@ -225,22 +192,15 @@ pub(crate) async fn pair_and_secure(
         .await
         .map_err(anyhow::Error::from)?;
     let handshake = viewer_handshake(stream, code, session_id);
-    tokio::pin!(handshake);
-    let secured = tokio::select! {
-        secured = &mut handshake => secured,
-        message = link.next(ticket) => {
-            // An agent that rejects the key aborts the handshake and hangs up at once; its
-            // reason, racing the relay's news, is the one worth reporting.
-            match tokio::time::timeout(Duration::from_secs(2), &mut handshake).await {
-                Ok(secured @ Err(tether_transport::TransportError::E2e(_))) => secured,
-                _ => return Err(relay_ended(message)),
-            }
-        }
-    };
-    let stream = match secured {
+    let raced = race(handshake, link.next(ticket), |_| Some(Trailing::Outcome)).await;
+    let stream = match handshake_or_news(raced)? {
         Ok(secured) => secured,
-        Err(e) if matches!(e, tether_transport::TransportError::E2e(_)) => return Err(e.into()),
-        Err(e) => return Err(explain_end(link, ticket, e.into()).await),
+        Err(e @ TransportError::E2e(_)) => return Err(e.into()),
+        Err(e) => {
+            return Err(link
+                .explain(ticket, StreamBroke::unexplained(e.into()))
+                .await)
+        }
     };
     report(JoinEvent::Secured { sas: stream.sas });
     Ok(Secured {
@@ -291,25 +251,19 @@ async fn view(options: &JoinOptions, link: &mut RelayLink) -> Result<ViewOutcome
     };
     let mut resumes = 0;
     loop {
-        let interrupted = match receive(
+        let received = receive(
             options,
             link,
             &mut frames,
             &mut stream,
             &mut resumption.ticket,
-        )
-        .await
-        {
+        );
+        let interrupted = match received.await {
             Ok(()) => return frames.finish(resumes).map_err(Into::into),
             Err(interrupted) => interrupted,
         };
-        let error = match interrupted {
-            // Only an admitted session is kept by the agent for a viewer that comes back.
-            Interrupted::Lost(error) if frames.granted.is_some() && resumption.ticket.is_some() => {
-                error
-            }
-            Interrupted::Lost(error) | Interrupted::Failed(error) => return Err(error),
-        };
+        let admitted = frames.granted.is_some();
+        let error = interrupted.resumable(admitted, resumption.ticket.is_some())?;
         tracing::warn!("lost the connection to the relay ({error}); taking the session back");
         notify(options, JoinEvent::ConnectionLost);
         let lost_at = Instant::now();
@@ -343,40 +297,20 @@ async fn receive(
                 return Ok(());
             }
             Some(event) = next_input(options.input.as_ref()), if frames.granted.is_some_and(|g| g.control) => {
-                send.send(&ViewerMessage::Input(event)).await.map_err(|e| broken(link, e))?;
+                send.send(&ViewerMessage::Input(event))
+                    .await
+                    .map_err(|e| Interrupted::broken(e, link.lost()))?;
             }
             message = link.next(ticket) => {
-                if let Err(e) = &message {
-                    if e.is_disconnect() && link.lost() {
-                        return Err(Interrupted::Lost(anyhow!("lost the relay: {e}").into()));
-                    }
-                }
-                // A user who declines is answered and the agent hangs up at once; that answer
-                // may still be on its way when the relay reports the hang-up.
-                if let Ok(Ok(Some(AgentMessage::Declined))) =
-                    tokio::time::timeout(Duration::from_secs(1), recv.recv()).await
-                {
-                    return Err(Interrupted::Failed(ViewerError::Declined));
-                }
-                return Err(Interrupted::Failed(relay_ended(message)));
+                let spoke = RelaySpoke::heard(message, link.lost())?;
+                let answer = RelaySpoke::TRAILING.wait(recv.recv()).await;
+                return Err(spoke.settle(answer));
             }
             message = recv.recv() => {
                 let message = match message {
                     Ok(Some(message)) => message,
-                    // The agent's authenticated close: its user ended the session (exit 4).
-                    Ok(None) => {
-                        let ended = ViewerError::Ended(tether_proto::control::EndReason::AgentDisconnected);
-                        return Err(Interrupted::Failed(ended));
-                    }
-                    Err(e @ tether_transport::TransportError::E2e(_)) => {
-                        return Err(Interrupted::Failed(e.into()))
-                    }
-                    Err(e) if e.is_disconnect() && link.lost() => {
-                        return Err(Interrupted::Lost(e.into()))
-                    }
-                    Err(e) => {
-                        return Err(Interrupted::Failed(explain_end(link, ticket, e.into()).await))
-                    }
+                    Ok(None) => return Err(stream_ended(link, ticket, Ok(())).await),
+                    Err(e) => return Err(stream_ended(link, ticket, Err(e)).await),
                 };
                 if message == AgentMessage::Declined {
                     return Err(Interrupted::Failed(ViewerError::Declined));
@@ -401,7 +335,9 @@ async fn receive(
                         };
                         (observer.0)(frame, &applied);
                     }
-                    send.send(&ViewerMessage::Ack { seq }).await.map_err(|e| broken(link, e))?;
+                    send.send(&ViewerMessage::Ack { seq })
+                        .await
+                        .map_err(|e| Interrupted::broken(e, link.lost()))?;
                     if options.frames.is_some_and(|n| frames.frames >= n) {
                         let _ = send.close().await;
                         return Ok(());
@@ -412,12 +348,16 @@ async fn receive(
     }
 }
 
-/// A send on the session stream failed: lost with the connection, or the session is over.
-fn broken(link: &RelayLink, error: tether_transport::TransportError) -> Interrupted {
-    if error.is_disconnect() && link.lost() {
-        Interrupted::Lost(error.into())
-    } else {
-        Interrupted::Failed(error.into())
+/// The session stream ended with `end` (`Ok`: the agent's close): what that means, asking
+/// the relay why when only it can say.
+async fn stream_ended(
+    link: &mut RelayLink,
+    ticket: &mut Option<Ticket>,
+    end: Result<(), TransportError>,
+) -> Interrupted {
+    match StreamBroke::heard(end, link.lost()) {
+        Ok(broke) => Interrupted::Failed(link.explain(ticket, broke).await),
+        Err(interrupted) => interrupted,
     }
 }
 
@@ -429,41 +369,9 @@ async fn next_input(feed: Option<&InputFeed>) -> Option<tether_input::InputEvent
     }
 }
 
-/// Resolves when `stop` is notified; never without one.
-async fn stopped(stop: Option<&Notify>) {
-    match stop {
-        Some(stop) => stop.notified().await,
-        None => std::future::pending().await,
-    }
-}
-
 fn notify(options: &JoinOptions, event: JoinEvent) {
     if let Some(events) = &options.events {
         // Nobody listening is fine.
         let _ = events.send(event);
-    }
-}
-
-/// The relay spoke (or vanished) on the control stream during the session.
-pub(crate) fn relay_ended(
-    message: Result<Option<RelayMessage>, tether_transport::TransportError>,
-) -> ViewerError {
-    match message {
-        Ok(Some(RelayMessage::Ended { reason })) => ViewerError::Ended(reason),
-        Ok(other) => anyhow!("unexpected message from the relay: {other:?}").into(),
-        Err(e) => anyhow!("lost the relay: {e}").into(),
-    }
-}
-
-/// The session stream broke: the relay usually says why on the control stream at the same
-/// moment (e.g. the agent vanished), and that reason is the one worth reporting.
-pub(crate) async fn explain_end(
-    link: &mut RelayLink,
-    ticket: &mut Option<Ticket>,
-    error: ViewerError,
-) -> ViewerError {
-    match tokio::time::timeout(Duration::from_secs(2), link.next(ticket)).await {
-        Ok(Ok(Some(RelayMessage::Ended { reason }))) => ViewerError::Ended(reason),
-        _ => error,
     }
 }

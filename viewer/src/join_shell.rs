@@ -3,7 +3,7 @@
 //! once the user grants the shell, it runs as `tether-viewer shell` runs one on an enrolled
 //! machine, on the sealed session stream.
 
-use std::{io::IsTerminal, time::Duration};
+use std::io::IsTerminal;
 
 use anyhow::anyhow;
 use tether_proto::{
@@ -11,18 +11,15 @@ use tether_proto::{
     SessionCode, PROTOCOL_VERSION,
 };
 use tether_shell::ShellError;
-use tether_transport::{RelayTarget, SecureStream};
+use tether_transport::{race, RelayTarget, SecureStream, Trailing};
 
 use crate::{
-    join::{hello, pair_and_secure, relay_ended, Secured},
+    ending::{answer_or_news, outcome_or_news},
+    join::{hello, pair_and_secure, Secured},
     relay_link::{LinkError, RelayLink},
     technician::{run_program, RemoteProgram, ShellOutcome},
     JoinEvent, ViewerError,
 };
-
-/// How long the program's exit status, or the agent's close, may trail the relay's news that
-/// the agent hung up; the agent sends them first, but they cross the relay on another stream.
-const TRAILING_OUTCOME_WAIT: Duration = Duration::from_secs(2);
 
 /// Joins the session behind `code` as `name`, asking for a shell, and runs `program` in it;
 /// `report` hears how joining goes.
@@ -59,16 +56,12 @@ async fn shell_session(
         mut send, mut recv, ..
     } = stream;
     send.send(&hello(name, Capabilities::SHELL_ONLY)).await?;
-    let answer = tokio::select! {
-        answer = recv.recv() => answer?,
-        message = link.next(&mut ticket) => {
-            // The agent hangs up right after saying no; its answer may trail the relay's news.
-            match tokio::time::timeout(Duration::from_secs(1), recv.recv()).await {
-                Ok(Ok(answer @ Some(AgentMessage::Declined))) => answer,
-                _ => return Err(relay_ended(message)),
-            }
-        }
-    };
+    // The agent hangs up right after saying no; its answer may trail the relay's news.
+    let raced = race(recv.recv(), link.next(&mut ticket), |_| {
+        Some(Trailing::Answer)
+    })
+    .await;
+    let answer = answer_or_news(raced)?;
     match answer {
         Some(AgentMessage::Hello {
             version, granted, ..
@@ -87,21 +80,11 @@ async fn shell_session(
         other => return Err(anyhow!("expected the agent's answer, got {other:?}").into()),
     }
     let (mut out, mut input) = (send.retype(), recv.retype());
-    let outcome = {
-        let running = run_program(program, &mut out, &mut input);
-        tokio::pin!(running);
-        tokio::select! {
-            outcome = &mut running => outcome,
-            message = link.next(&mut ticket) => {
-                // An agent hangs up once the program's exit status (or its user's close) is
-                // out; that, still crossing the relay, may trail the relay's news of it.
-                match tokio::time::timeout(TRAILING_OUTCOME_WAIT, &mut running).await {
-                    Ok(outcome @ (Ok(_) | Err(ShellError::Closed))) => outcome,
-                    _ => return Err(relay_ended(message)),
-                }
-            }
-        }
-    };
+    // An agent hangs up once the program's exit status (or its user's close) is out; that,
+    // still crossing the relay, may trail the relay's news of it.
+    let running = run_program(program, &mut out, &mut input);
+    let raced = race(running, link.next(&mut ticket), |_| Some(Trailing::Outcome)).await;
+    let outcome = outcome_or_news(raced)?;
     let _ = out.close().await;
     outcome.map_err(|e| match e {
         // The agent closes the sealed stream early only when its user ends the session.

@@ -8,6 +8,7 @@
 
 pub mod cursor;
 mod damage;
+mod ending;
 mod error;
 mod frame_stream;
 pub mod input;
@@ -24,8 +25,7 @@ pub mod view;
 pub mod window;
 
 pub use error::ViewerError;
-pub use join::{
-    join, AppliedUpdate, CursorObserver, FrameObserver, JoinEvent, JoinOptions, ViewOutcome,
-};
+pub use frame_stream::ViewOutcome;
+pub use join::{join, AppliedUpdate, CursorObserver, FrameObserver, JoinEvent, JoinOptions};
 pub use join_shell::join_shell;
 pub use snapshot::write_png;

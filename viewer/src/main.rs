@@ -3,7 +3,7 @@
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
-use tether_cli::RelayArgs;
+use tether_cli::{exit, RelayArgs};
 use tether_proto::{session::Capabilities, Printable, SessionCode};
 use tether_viewer::{
     join, join_shell,
@@ -134,7 +134,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("tether-viewer: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(exit::FAILURE);
         }
     };
     let result = match cli.command {
@@ -144,7 +144,7 @@ fn main() -> ExitCode {
         Command::Shell(args) => return runtime.block_on(run_shell(args)),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(e) => {
             eprintln!("tether-viewer: {e}");
             e.exit_code()
@@ -152,10 +152,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Exit code of `machines` when the relay refused.
-const EXIT_REFUSED: u8 = 3;
-/// Exit code of `shell` when Tether itself failed, as ssh's.
-const EXIT_SHELL_FAILED: u8 = 255;
+// `shell` exits as the shell crate's viewers do when Tether itself failed.
+const _: () = assert!(exit::SHELL_FAILED == tether_shell::DISCONNECTED_EXIT_CODE);
 
 async fn run_machines(args: MachinesArgs) -> ExitCode {
     let machines = match technician::list_machines(&args.technician).await {
@@ -163,7 +161,11 @@ async fn run_machines(args: MachinesArgs) -> ExitCode {
         Err(e) => {
             eprintln!("tether-viewer: {e:#}");
             let refused = e.downcast_ref::<technician::RelayRefused>().is_some();
-            return ExitCode::from(if refused { EXIT_REFUSED } else { 1 });
+            return ExitCode::from(if refused {
+                exit::REFUSED
+            } else {
+                exit::FAILURE
+            });
         }
     };
     if args.json {
@@ -181,7 +183,7 @@ async fn run_machines(args: MachinesArgs) -> ExitCode {
     } else {
         print!("{}", technician::machines_table(&machines));
     }
-    ExitCode::SUCCESS
+    ExitCode::from(exit::SUCCESS)
 }
 
 async fn run_shell(args: ShellArgs) -> ExitCode {
@@ -224,11 +226,11 @@ fn shell_exit(outcome: anyhow::Result<ShellOutcome>, peer: &str) -> ExitCode {
         Ok(ShellOutcome::Exited(status)) => ExitCode::from(tether_shell::exit_code(&status)),
         Ok(ShellOutcome::Disconnected) => {
             eprintln!("tether-viewer: connection to {peer} closed.");
-            ExitCode::from(EXIT_SHELL_FAILED)
+            ExitCode::from(exit::SHELL_FAILED)
         }
         Err(e) => {
             eprintln!("tether-viewer: {e:#}");
-            ExitCode::from(EXIT_SHELL_FAILED)
+            ExitCode::from(exit::SHELL_FAILED)
         }
     }
 }

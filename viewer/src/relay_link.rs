@@ -6,12 +6,17 @@ use std::time::Duration;
 use quinn::{Connection, ConnectionError, Endpoint};
 use tether_proto::control::{ClientMessage, RelayMessage, ResumeTicket};
 use tether_transport::{
-    connect_to_relay, open_control, ConnectError, MessageReceiver, MessageSender, RelayTarget,
-    TransportError,
+    close_and_wait, connect_to_relay, open_control, ConnectError, MessageReceiver, MessageSender,
+    RelayTarget, TransportError,
 };
+
+use crate::{ending::StreamBroke, ViewerError};
 
 /// How the viewer names itself to the relay.
 const SOFTWARE: &str = concat!("tether-viewer ", env!("CARGO_PKG_VERSION"));
+/// How long hanging up waits for the relay to hear of it, so that it ends the session now
+/// rather than at its idle timeout.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// The relay's latest resume ticket for the session, and how long the relay keeps the session
 /// for a viewer whose connection was lost.
@@ -84,6 +89,16 @@ impl RelayLink {
         }
     }
 
+    /// The session stream `broke` and only the relay may say why: waits a little for its
+    /// reason, noting any ticket it gives on the way in `ticket`.
+    pub async fn explain(
+        &mut self,
+        ticket: &mut Option<Ticket>,
+        broke: StreamBroke,
+    ) -> ViewerError {
+        broke.settle(StreamBroke::TRAILING.wait(self.next(ticket)).await)
+    }
+
     /// Whether the connection was lost (it timed out, or the network reset it) rather than
     /// closed by either side: only then may the session be taken back.
     pub fn lost(&self) -> bool {
@@ -95,8 +110,7 @@ impl RelayLink {
 
     /// Hangs up, and waits briefly until the relay has been told.
     pub async fn close(self) {
-        self.connection.close(0u32.into(), b"viewer done");
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
+        close_and_wait(&self.connection, &self.endpoint, b"viewer done", CLOSE_WAIT).await;
     }
 }
 

@@ -12,11 +12,11 @@ use tether_proto::{
     session::{AgentMessage, ViewerMessage},
 };
 use tether_transport::{
-    viewer_resume, ConnectError, RelayTarget, SecureReceiver, SecureSender, SecureStream,
-    TransportError,
+    viewer_resume, Backoff, RelayTarget, SecureReceiver, SecureSender, SecureStream, TransportError,
 };
 
 use crate::{
+    ending::StreamBroke,
     relay_link::{LinkError, RelayLink, Ticket},
     ViewerError,
 };
@@ -27,8 +27,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 /// is paused counts.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const MAX_RETRY: Duration = Duration::from_millis(500);
-/// How long the relay may take to explain a session stream that broke during a resume.
-const EXPLAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The viewer's halves of a session stream.
 pub(crate) type SessionStream = (SecureSender<ViewerMessage>, SecureReceiver<AgentMessage>);
@@ -62,8 +60,7 @@ pub(crate) async fn resume(
         None => return Err(anyhow!("the relay keeps no session for a lost viewer").into()),
     };
     // The relay counts its grace period from when it noticed the loss, about now.
-    let deadline = Instant::now() + grace;
-    let mut delay = FIRST_RETRY;
+    let mut retries = Retries::new(Instant::now(), grace);
     loop {
         let why = match attempt(target, resumption).await {
             Ok(resumed) => return Ok(resumed),
@@ -71,16 +68,41 @@ pub(crate) async fn resume(
             Err(Failed::Retry(why)) => why,
         };
         tracing::debug!("resume attempt failed: {why}");
-        if Instant::now() + delay >= deadline {
+        let Some(wait) = retries.next_wait(Instant::now(), rand::random()) else {
             return Err(anyhow!(
                 "lost the connection to the relay and could not take the session back within \
                  {} s: {why}",
                 grace.as_secs()
             )
             .into());
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// When to try again: backoff from [`FIRST_RETRY`] up to [`MAX_RETRY`], jittered so that
+/// the viewers of a relay that restarted do not all come back at once, for as long as the next
+/// attempt still falls within the relay's grace period.
+struct Retries {
+    backoff: Backoff,
+    deadline: Instant,
+}
+
+impl Retries {
+    /// Retries for a session lost at `lost_at` that the relay keeps for `grace`.
+    fn new(lost_at: Instant, grace: Duration) -> Self {
+        Self {
+            backoff: Backoff::new(FIRST_RETRY, MAX_RETRY),
+            deadline: lost_at + grace,
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_RETRY);
+    }
+
+    /// How long to wait, from `now`, before the next attempt; `None` when that attempt would
+    /// come too late, the relay having ended the session by then. `jitter` is a random number
+    /// in [0, 1).
+    fn next_wait(&mut self, now: Instant, jitter: f64) -> Option<Duration> {
+        let wait = self.backoff.next_delay(jitter);
+        (now + wait < self.deadline).then_some(wait)
     }
 }
 
@@ -95,7 +117,7 @@ async fn attempt(
     };
     let mut link = match tokio::time::timeout(CONNECT_TIMEOUT, RelayLink::open(target)).await {
         Ok(Ok(link)) => link,
-        Ok(Err(LinkError::Connect(e))) if !worth_retrying(&e) => {
+        Ok(Err(LinkError::Connect(e))) if !e.worth_retrying() => {
             return Err(Failed::Fatal(e.into()))
         }
         Ok(Err(e)) => return Err(Failed::Retry(e.to_string())),
@@ -148,12 +170,10 @@ async fn attempt(
         Err(e) if link.lost() => Err(Failed::Retry(e.to_string())),
         Err(e) => {
             // The relay usually says why at the same moment (e.g. the agent left).
+            let broke = anyhow!("the session stream broke while resuming: {e}");
             let mut ticket = None;
-            let explained = tokio::time::timeout(EXPLAIN_TIMEOUT, link.next(&mut ticket));
-            Err(Failed::Fatal(match explained.await {
-                Ok(Ok(Some(RelayMessage::Ended { reason }))) => ViewerError::Ended(reason),
-                _ => anyhow!("the session stream broke while resuming: {e}").into(),
-            }))
+            let explained = link.explain(&mut ticket, StreamBroke::unexplained(broke.into()));
+            Err(Failed::Fatal(explained.await))
         }
     }
 }
@@ -169,11 +189,38 @@ fn broke(link: &RelayLink, why: String) -> Failed {
     }
 }
 
-/// Whether dialling may work later: an unreachable relay may come back; a relay with another
-/// identity, or a broken known-relays file, will not fix itself.
-fn worth_retrying(error: &ConnectError) -> bool {
-    matches!(
-        error,
-        ConnectError::Resolve { .. } | ConnectError::Handshake { .. }
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_stop_before_the_relay_gives_up() {
+        let lost_at = Instant::now();
+        let mut retries = Retries::new(lost_at, Duration::from_secs(1));
+        // Without jitter: 100, 200, 400 ms, then 500 ms at most.
+        let mut now = lost_at;
+        let mut waits = Vec::new();
+        while let Some(wait) = retries.next_wait(now, 1.0) {
+            waits.push(wait.as_millis());
+            now += wait;
+        }
+        // The next wait (500 ms, from 700 ms) would end past the deadline at 1 s.
+        assert_eq!(waits, vec![100, 200, 400]);
+    }
+
+    #[test]
+    fn jitter_shortens_a_wait_to_half_at_most() {
+        let lost_at = Instant::now();
+        let mut retries = Retries::new(lost_at, Duration::from_secs(30));
+        assert_eq!(retries.next_wait(lost_at, 0.0), Some(FIRST_RETRY / 2));
+        assert_eq!(retries.next_wait(lost_at, 0.0), Some(FIRST_RETRY));
+    }
+
+    #[test]
+    fn a_wait_ending_at_the_deadline_is_not_taken() {
+        let lost_at = Instant::now();
+        let mut retries = Retries::new(lost_at, Duration::from_secs(1));
+        let late = lost_at + Duration::from_secs(1) - FIRST_RETRY / 2;
+        assert_eq!(retries.next_wait(late, 0.0), None);
+    }
 }

@@ -1,18 +1,21 @@
 //! `tether-agent enroll`: trades a one-time enrollment credential for a lasting machine identity.
 
-use std::path::Path;
+use std::{path::Path, time::Duration};
 
 use anyhow::{bail, Context};
 use rustls::pki_types::{pem::PemObject, CertificateDer};
 use tether_certs::{endorsement_message, CertKind, Credential, OrgTrust};
 use tether_e2e::MachineKey;
 use tether_proto::control::{ClientMessage, RelayMessage};
-use tether_transport::{connect_to_org_relay, open_control};
+use tether_transport::{close_and_wait, connect_to_org_relay, open_control};
 
 use super::{
+    refused::RelayRefused,
     state::{MachineRecord, MachineState},
-    RelayRefused,
 };
+
+/// How long hanging up after the enrollment waits for the relay to hear of it.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// A completed enrollment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,10 +83,9 @@ pub async fn enroll(
         })
         .await?;
         let answer = recv.recv().await?;
-        connection.close(0u32.into(), b"enrolled");
         // So the relay hears of the close before this process exits.
-        let wait = relay_connection.endpoint.wait_idle();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), wait).await;
+        let endpoint = &relay_connection.endpoint;
+        close_and_wait(&connection, endpoint, b"enrolled", CLOSE_WAIT).await;
         anyhow::Ok(answer)
     }
     .await;

@@ -8,18 +8,13 @@
 //! certificate is checked against the organisation's CA (the relay's word is never enough).
 
 mod enroll;
+mod refused;
 mod run;
 mod state;
 mod trust;
 
-use tether_proto::control::Refusal;
-
 pub use enroll::{enroll, Enrollment};
+pub use refused::RelayRefused;
 pub use run::{run_machine, MachineConfig, MachineEvent};
 pub use state::MachineState;
 pub use trust::MachineTrust;
-
-/// The relay refused the machine: retrying cannot help (exit code 3 in the binary).
-#[derive(Debug, thiserror::Error)]
-#[error("the relay refused: {0}")]
-pub struct RelayRefused(pub Refusal);

@@ -12,18 +12,19 @@ use tether_proto::{
     data_path::DirectPath,
     shell::{ExitStatus, ShellRequest, ShellResponse},
 };
-use tether_shell::{MessageIn, MessageOut, ShellConfig, AFTER_EXIT_WAIT};
+use tether_shell::{MessageIn, MessageOut, ShellConfig};
 use tether_transport::{
     close_and_wait, connect_to_org_relay,
     direct::{agent_direct, DirectLink, Negotiation},
     identity::OrgAuthority,
-    machine_handshake, open_control, MessageReceiver, MessageSender, RelayConnection, SecureStream,
+    machine_handshake, open_control, race, Backoff, MessageReceiver, MessageSender,
+    RelayConnection, SecureStream,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use super::{state::MachineState, RelayRefused};
-use crate::backoff::Backoff;
+use super::{refused::RelayRefused, state::MachineState};
+use crate::shell_end;
 
 /// How long one attempt to reach the relay may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -318,22 +319,8 @@ async fn shell(
     // The session stream stays quiet while the shell runs on the data path; it ends early only
     // when the relay ends the session (the viewer vanished, a revocation, a shutdown).
     let shell = run_shell(config, &mut to_viewer, &mut from_viewer);
-    tokio::pin!(shell);
-    let status = tokio::select! {
-        status = &mut shell => status?,
-        ended = session_stream.recv() => {
-            // A clean close is the viewer's, once it has the exit status: it can overtake the
-            // shell's own close, which lingers after sending that status.
-            let trailing = match ended {
-                Ok(None) => tokio::time::timeout(AFTER_EXIT_WAIT, &mut shell).await.ok(),
-                _ => None,
-            };
-            match trailing {
-                Some(Ok(status)) => status,
-                _ => bail!("the relay ended the session"),
-            }
-        }
-    };
+    let raced = race(shell, session_stream.recv(), shell_end::enrolled_trailing).await;
+    let status = shell_end::enrolled(raced)?;
     // The viewer closes the session stream once it has the exit status.
     let _ = tokio::time::timeout(SESSION_CLOSE_WAIT, session_stream.recv()).await;
     link.close();

@@ -13,7 +13,7 @@ use tether_certs::{
 };
 use tether_e2e::MachineKey;
 
-use super::MachineTrust;
+use super::trust::MachineTrust;
 
 const MACHINE_FILE: &str = "machine.toml";
 const KEY_FILE: &str = "machine.key";

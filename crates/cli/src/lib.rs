@@ -1,5 +1,6 @@
 //! Command-line conventions shared by `tether-relay`, `tether-agent` and `tether-viewer`.
 
+pub mod exit;
 mod relay_args;
 mod shutdown;
 

@@ -4,12 +4,14 @@ use std::fmt;
 
 use ring::{aead, hkdf, hmac};
 
-use crate::resume::{ResumptionSecret, NONCE_LEN};
-
 /// Domain separation for this protocol version's key schedule.
 const SALT: &[u8] = b"tether/1 session key schedule";
 /// Domain separation for the key schedule of a resumed session stream.
 const RESUMED_SALT: &[u8] = b"tether/1 resumed session key schedule";
+/// Domain separation of the key that MACs resume requests.
+const REQUEST_SALT: &[u8] = b"tether/1 resume request";
+/// Bytes of each side's nonce in a resume ([`crate::resume`]).
+pub(crate) const NONCE_LEN: usize = 32;
 
 /// Which end of the session a key belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,5 +137,36 @@ impl fmt::Display for ShortAuthString {
 impl fmt::Debug for ShortAuthString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ShortAuthString({self})")
+    }
+}
+
+/// The secret both ends of an established session stream hold, from which a new stream may
+/// take the session back ([`crate::resume`]). It never leaves the two ends; it is not `Clone`,
+/// and `Debug` hides it.
+pub struct ResumptionSecret([u8; 32]);
+
+impl ResumptionSecret {
+    pub(crate) fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The key of resume requests: apart from the secret itself, which also keys the resumed
+    /// stream's schedule.
+    pub(crate) fn request_key(&self) -> hmac::Key {
+        hkdf::Salt::new(hkdf::HKDF_SHA256, REQUEST_SALT)
+            .extract(&self.0)
+            .expand(&[b"resume request".as_slice()], hmac::HMAC_SHA256)
+            .expect("HKDF-SHA256 output of 32 bytes")
+            .into()
+    }
+}
+
+impl fmt::Debug for ResumptionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResumptionSecret(..)")
     }
 }

@@ -34,7 +34,7 @@ pub use error::E2eError;
 pub use handshake::{
     AgentConfirming, AgentHandshake, Established, ViewerConfirming, ViewerHandshake,
 };
-pub use keys::ShortAuthString;
+pub use keys::{ResumptionSecret, ShortAuthString};
 pub use machine_key::{machine_key_fingerprint, verify_machine_signature, MachineKey};
 pub use record::{Opened, Opener, Sealer, RECORD_OVERHEAD};
-pub use resume::{AgentResuming, AgentResumption, ResumptionSecret, ViewerResuming};
+pub use resume::{AgentResuming, AgentResumption, ViewerResuming};

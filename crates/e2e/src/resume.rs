@@ -20,53 +20,15 @@
 //! accepts the secret it offered, because the viewer may have lost the stream before it saw
 //! the agent's answer (it then still holds the previous secret) or after (the new one).
 
-use std::fmt;
-
 use rand::{CryptoRng, RngCore};
-use ring::{hkdf, hmac};
+use ring::hmac;
 use tether_proto::{secure::Handshake, PROTOCOL_VERSION};
 
 use crate::{
     handshake::unexpected,
-    keys::{Role, SessionKeys},
+    keys::{ResumptionSecret, Role, SessionKeys, NONCE_LEN},
     E2eError, Established,
 };
-
-/// Bytes of each side's nonce.
-pub(crate) const NONCE_LEN: usize = 32;
-/// Domain separation of the key that MACs resume requests.
-const REQUEST_SALT: &[u8] = b"tether/1 resume request";
-
-/// The secret both ends of an established session stream hold, from which a new stream may
-/// take the session back. It never leaves the two ends; it is not `Clone`, and `Debug` hides
-/// it.
-pub struct ResumptionSecret([u8; 32]);
-
-impl ResumptionSecret {
-    pub(crate) fn new(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    pub(crate) fn bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// The key of resume requests: apart from the secret itself, which also keys the resumed
-    /// stream's schedule.
-    fn request_key(&self) -> hmac::Key {
-        hkdf::Salt::new(hkdf::HKDF_SHA256, REQUEST_SALT)
-            .extract(&self.0)
-            .expand(&[b"resume request".as_slice()], hmac::HMAC_SHA256)
-            .expect("HKDF-SHA256 output of 32 bytes")
-            .into()
-    }
-}
-
-impl fmt::Debug for ResumptionSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ResumptionSecret(..)")
-    }
-}
 
 /// What a resume request's MAC covers: the session and the viewer's nonce.
 fn request_message(session_id: u64, nonce: &[u8; NONCE_LEN]) -> Vec<u8> {
@@ -112,7 +74,7 @@ impl ViewerResuming {
             mac: mac.as_ref().to_vec(),
         };
         let resuming = Self {
-            secret: ResumptionSecret(secret.0),
+            secret: ResumptionSecret::new(*secret.bytes()),
             session_id,
             nonce,
         };

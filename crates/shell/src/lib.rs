@@ -26,6 +26,6 @@ pub use client::{
     run_command, run_command_with, run_interactive, EscapeAction, EscapeScanner, Scanned,
 };
 pub use error::ShellError;
-pub use server::{receive_open, serve_shell, ShellConfig, AFTER_EXIT_WAIT};
+pub use server::{receive_open, serve_shell, ShellConfig};
 pub use status::{exit_code, DISCONNECTED_EXIT_CODE};
 pub use stream::{MessageIn, MessageOut};

@@ -1,6 +1,6 @@
 //! Errors of the transport layer.
 
-use std::path::PathBuf;
+use std::{error::Error, path::PathBuf};
 
 use tether_certs::Fingerprint;
 
@@ -75,6 +75,17 @@ pub enum ConnectError {
     KnownRelays(#[from] tether_certs::CertError),
 }
 
+impl ConnectError {
+    /// Whether dialling may work later: an unreachable relay may come back; a relay with
+    /// another identity, or a broken known-relays file, will not fix itself.
+    pub fn worth_retrying(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::Resolve { .. } | ConnectError::Handshake { .. }
+        )
+    }
+}
+
 impl TransportError {
     /// Whether the peer (or its connection) simply went away, as opposed to misbehaving.
     pub fn is_disconnect(&self) -> bool {
@@ -94,5 +105,50 @@ impl TransportError {
                 | quinn::ConnectionError::Reset
                 | quinn::ConnectionError::LocallyClosed
         )
+    }
+}
+
+/// Whether `error`, or an error it wraps (by `anyhow` context or as its source), is a
+/// [`TransportError`] saying that the peer merely went away, as opposed to misbehaving.
+pub fn is_disconnect(error: &(impl AsRef<dyn Error + 'static> + ?Sized)) -> bool {
+    let error: &(dyn Error + 'static) = error.as_ref();
+    std::iter::successors(Some(error), |&error| error.source())
+        .find_map(|error| error.downcast_ref::<TransportError>())
+        .is_some_and(TransportError::is_disconnect)
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context;
+
+    use super::*;
+
+    fn timed_out() -> TransportError {
+        TransportError::Connection(quinn::ConnectionError::TimedOut)
+    }
+
+    #[test]
+    fn a_peer_that_went_away_is_a_disconnect_however_wrapped() {
+        assert!(timed_out().is_disconnect());
+        assert!(is_disconnect(&anyhow::Error::from(timed_out())));
+        let wrapped = Err::<(), _>(timed_out())
+            .context("lost the relay")
+            .unwrap_err();
+        assert!(is_disconnect(&wrapped));
+        let reset = TransportError::Read(quinn::ReadError::Reset(0u32.into()));
+        assert!(is_disconnect(&anyhow::Error::from(reset)));
+    }
+
+    #[test]
+    fn misbehaviour_and_other_errors_are_not_disconnects() {
+        let tampered = TransportError::E2e(tether_e2e::E2eError::RecordRejected { seq: 3 });
+        assert!(!is_disconnect(&anyhow::Error::from(tampered)));
+        assert!(!is_disconnect(&anyhow::anyhow!(
+            "forwarded stream has a bad header"
+        )));
+        let refused = quinn::ConnectionError::VersionMismatch;
+        assert!(!is_disconnect(&anyhow::Error::from(
+            TransportError::Connection(refused)
+        )));
     }
 }

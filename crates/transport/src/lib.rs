@@ -11,24 +11,34 @@
 //! - [`direct`]: moving a technician's session to its own QUIC connection through the relay's
 //!   data port.
 //! - [`resume`]: re-keying a session on a new stream after the viewer's connection was lost.
+//! - [`backoff`]: how long to wait before dialling a relay again.
+//! - [`race`]: a peer's last word against the relay's news of its hang-up, with the trailing
+//!   windows that decide it.
+//! - [`stop`]: the user's request to end a session.
 
+pub mod backoff;
 pub mod config;
 pub mod connect;
 pub mod direct;
 pub mod error;
 pub mod framed;
 pub mod identity;
+pub mod race;
 pub mod resume;
 pub mod secure;
+pub mod stop;
 
+pub use backoff::Backoff;
 pub use connect::{
     close_and_wait, connect_to_org_relay, connect_to_relay, default_known_relays_path,
     RelayConnection, RelayTarget,
 };
-pub use error::{ConnectError, TransportError};
+pub use error::{is_disconnect, ConnectError, TransportError};
 pub use framed::{open_control, MessageReceiver, MessageSender};
+pub use race::{race, Raced, Trailing};
 pub use resume::{agent_resume, viewer_resume};
 pub use secure::{
     agent_handshake, machine_handshake, technician_handshake, viewer_handshake, SecureReceiver,
     SecureSender, SecureStream, CLOSE_LINGER,
 };
+pub use stop::stopped;

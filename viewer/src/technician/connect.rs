@@ -10,7 +10,7 @@ use tether_transport::{
     close_and_wait, connect_to_org_relay, open_control, MessageReceiver, MessageSender,
 };
 
-use super::tls_refusal::explain;
+use super::{refused::RelayRefused, tls_refusal::explain};
 
 /// Which relay, and the technician's credentials.
 #[derive(Debug, Clone, Args)]
@@ -99,7 +99,7 @@ impl TechnicianArgs {
             hello.map_err(|e| anyhow::anyhow!(explain(&format!("{e:#}"))))?;
         match welcome {
             Some(RelayMessage::Welcome { .. }) => {}
-            Some(RelayMessage::Refused { reason }) => bail!(super::RelayRefused(reason)),
+            Some(RelayMessage::Refused { reason }) => bail!(RelayRefused(reason)),
             other => bail!("unexpected answer from the relay: {other:?}"),
         }
         Ok(TechnicianConnection {

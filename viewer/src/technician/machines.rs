@@ -8,7 +8,7 @@ use tether_proto::{
     Printable,
 };
 
-use super::TechnicianArgs;
+use super::{connect::TechnicianArgs, refused::RelayRefused};
 
 /// Asks the relay which enrolled machines the technician's role may reach.
 pub async fn list_machines(args: &TechnicianArgs) -> anyhow::Result<Vec<MachineSummary>> {
@@ -18,7 +18,7 @@ pub async fn list_machines(args: &TechnicianArgs) -> anyhow::Result<Vec<MachineS
     relay.close().await;
     match answer {
         Some(RelayMessage::Machines { machines }) => Ok(machines),
-        Some(RelayMessage::Refused { reason }) => bail!(super::RelayRefused(reason)),
+        Some(RelayMessage::Refused { reason }) => bail!(RelayRefused(reason)),
         other => bail!("unexpected answer from the relay: {other:?}"),
     }
 }

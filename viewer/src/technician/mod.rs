@@ -7,15 +7,12 @@
 
 mod connect;
 mod machines;
+mod refused;
 mod shell;
 mod tls_refusal;
 
 pub use connect::{TechnicianArgs, TechnicianConnection};
-
-/// The relay refused the request (exit code 3 for `machines`).
-#[derive(Debug, thiserror::Error)]
-#[error("the relay refused: {0}")]
-pub struct RelayRefused(pub tether_proto::control::Refusal);
 pub use machines::{list_machines, machines_table};
+pub use refused::RelayRefused;
 pub(crate) use shell::run_program;
 pub use shell::{open_shell, RemoteProgram, ShellOutcome};

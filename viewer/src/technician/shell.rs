@@ -17,7 +17,7 @@ use tether_transport::{
     technician_handshake, MessageReceiver, MessageSender, SecureStream, TransportError,
 };
 
-use super::{tls_refusal::explain, TechnicianArgs};
+use super::{connect::TechnicianArgs, refused::RelayRefused, tls_refusal::explain};
 
 /// How a shell ended.
 #[derive(Debug)]
@@ -66,7 +66,7 @@ pub async fn open_shell(
             machine,
             data_path,
         }) => (session_id, machine, data_path),
-        Some(RelayMessage::Refused { reason }) => bail!(super::RelayRefused(reason)),
+        Some(RelayMessage::Refused { reason }) => bail!(RelayRefused(reason)),
         other => bail!("unexpected answer from the relay: {other:?}"),
     };
     check_identity(&relay.trust, machine, &identity)?;

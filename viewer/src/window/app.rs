@@ -17,7 +17,7 @@ use winit::{
     window::{Window, WindowId},
 };
 
-use super::{Shared, ViewEvent};
+use super::live::{Shared, ViewEvent};
 use crate::{
     cursor::{cursor_area, draw_cursor},
     input::InputCapture,

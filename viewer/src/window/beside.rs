@@ -4,7 +4,7 @@ use std::{future::Future, sync::Arc};
 
 use tokio::{runtime::Runtime, sync::Notify};
 
-use super::{LiveView, ViewerWindow};
+use super::{live::LiveView, viewer_window::ViewerWindow};
 use crate::{view::ViewMode, ViewerError};
 
 /// Runs `session` on `runtime` while a window titled `title`, `size` large and starting in

@@ -12,10 +12,7 @@ mod process;
 mod pty;
 mod requests;
 
-use std::time::Duration;
-
 use tether_proto::shell::{ExitStatus, ShellOpen, ShellRequest, ShellResponse};
-use tether_transport::CLOSE_LINGER;
 use tracing::{debug, info};
 
 use crate::{MessageIn, MessageOut, ShellError};
@@ -50,18 +47,16 @@ pub async fn receive_open(
     }
 }
 
-/// How long [`serve_shell`] may still take to return once the peer has the exit status: its
-/// close waits up to [`CLOSE_LINGER`] for the peer to read the stream to the end. A caller that
-/// learns of the peer's hang-up another way gives it this long before calling the shell cut off.
-pub const AFTER_EXIT_WAIT: Duration = CLOSE_LINGER.saturating_add(Duration::from_millis(500));
-
 /// Runs the program `open` asks for and relays it over the stream until it exits.
 ///
 /// Answers [`ShellResponse::Refused`] (and returns [`ShellError::Refused`]) when the request
 /// breaks the protocol's bounds or the program cannot start; else [`ShellResponse::Started`],
 /// the output, and finally [`ShellResponse::Exited`], after which it closes `out` and returns
-/// the status. If the viewer's stream ends or fails before the program exits, the program is
-/// killed, and the stream's error (or [`ShellError::Closed`]) is returned.
+/// the status: its close waits up to [`tether_transport::CLOSE_LINGER`] for the peer to read the
+/// stream to the end, so a caller that learns of the peer's hang-up another way gives it
+/// [`tether_transport::Trailing::ShellExit`] before calling the shell cut off. If the viewer's
+/// stream ends or fails before the program exits, the program is killed, and the stream's
+/// error (or [`ShellError::Closed`]) is returned.
 pub async fn serve_shell(
     open: ShellOpen,
     config: &ShellConfig,

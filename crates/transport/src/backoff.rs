@@ -1,10 +1,12 @@
-//! Jittered exponential backoff for reconnecting to the relay, as pure arithmetic: the caller
-//! supplies the randomness and does the sleeping.
+//! Jittered exponential backoff for dialling the relay again, as pure arithmetic: the caller
+//! supplies the randomness and does the sleeping. The agent waits for a relay that went away
+//! (from half a second up to half a minute); the viewer taking a lost session back retries
+//! within the relay's grace period (a tenth of a second up to half a second).
 
 use std::time::Duration;
 
 /// Delays that double from `first` up to `max`, each scaled by a random factor in [0.5, 1)
-/// so that many agents losing the same relay do not come back in lockstep.
+/// so that many clients losing the same relay do not come back in lockstep.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     first: Duration,

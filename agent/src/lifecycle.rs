@@ -1,0 +1,365 @@
+//! What a live session does next, decided without IO: the async code in `resume.rs` and
+//! `shell_session.rs` reports what happened (a stream ended, the relay spoke, a resume attempt
+//! failed, time passed) and does what the [`Lifecycle`] says. Instants are passed in, so the
+//! tests run every ordering on a clock of their own.
+//!
+//! ```text
+//! Streaming ── the stream ends first: the viewer's close ──▶ Over("the viewer disconnected")
+//!    ▲   │                            the user's stop ────▶ Over(USER_ENDED)
+//!    │   │                            lost (no close) ────▶ Suspended { lost_at }
+//!    │   └──── the relay's news first (Ended, a broken control stream), then the
+//!    │         stream's own end within Trailing::OwnClose:
+//!    │                                the user's stop ────▶ Over(USER_ENDED)
+//!    │                                anything else ──────▶ Over(the news)
+//!    │
+//! Suspended ── the relay's Suspended { grace } ───────────▶ the deadline moves
+//!    │   │     the relay's Ended { reason } ──────────────▶ Over(reason)
+//!    │   │     the deadline passes ───────────────────────▶ Over("… did not come back …")
+//!    │   │     the user's stop ───────────────────────────▶ Over(USER_ENDED)
+//!    │   └──── a resume that broke off or was too slow ───▶ Suspended, as it was
+//!    │         a resume refused end to end ───────────────▶ Over, with the error
+//!    └──────── a returning viewer proves the secret
+//! ```
+//!
+//! The deadline is the relay's grace period (from its `Suspended`, and never above
+//! [`MAX_SUSPENSION`]) counted from the loss, plus [`RELAY_SLACK`]: the relay ends the session
+//! first and says why, and the agent's own deadline only covers a relay that went silent.
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use tether_proto::control::{EndReason, RelayMessage};
+use tether_transport::{is_disconnect, TransportError};
+
+/// How long the viewer may take from pairing to a confirmed key and its hello (and a returning
+/// viewer to prove itself).
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a session waits for a lost viewer, whatever the relay says (the relay's own
+/// longest grace period).
+const MAX_SUSPENSION: Duration = Duration::from_secs(3600);
+/// How much longer than the relay's grace period the agent waits, so that the relay's word
+/// on how the session ended arrives first.
+const RELAY_SLACK: Duration = Duration::from_secs(2);
+/// Why a session ended when its user ended it, in words for the user.
+pub(crate) const USER_ENDED: &str = "you ended the session";
+/// Why a session ended when its lost viewer did not come back, in words for the user.
+const NOT_BACK: &str = "the viewer did not come back in time";
+
+/// Why streaming stopped without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The viewer closed the session stream.
+    ViewerLeft,
+    /// The user ended the session here.
+    Stopped,
+    /// The stream broke without the viewer's close (its connection was lost): the viewer may
+    /// come back on a new stream.
+    Lost,
+}
+
+/// Where a live session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// A stream carries the session.
+    Streaming,
+    /// The viewer's connection was lost at `lost_at`; it may come back.
+    Suspended {
+        /// When the agent noticed.
+        lost_at: Instant,
+    },
+    /// The session is over.
+    Over,
+}
+
+/// A live session's lifecycle, and the relay's terms for it.
+#[derive(Debug)]
+pub(crate) struct Lifecycle {
+    phase: Phase,
+    /// Seconds the relay keeps the session for a lost viewer, once it has said.
+    grace_secs: Option<u32>,
+}
+
+impl Lifecycle {
+    /// A session a first stream now carries.
+    pub fn new() -> Self {
+        Self {
+            phase: Phase::Streaming,
+            grace_secs: None,
+        }
+    }
+
+    /// Where the session stands.
+    #[cfg(test)]
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The relay's next word on the control stream (or its failure); returns why the session
+    /// ended, in words for the user, once the relay ended it. A `Suspended` only notes the
+    /// relay's grace period; anything the relay should not say, or a broken control stream,
+    /// is an error.
+    pub fn relay_said(
+        &mut self,
+        message: Result<Option<RelayMessage>, TransportError>,
+    ) -> anyhow::Result<Option<String>> {
+        let suspended = matches!(self.phase, Phase::Suspended { .. });
+        match message {
+            Ok(Some(RelayMessage::Suspended { grace_secs })) => {
+                self.grace_secs = Some(grace_secs);
+                Ok(None)
+            }
+            Ok(Some(RelayMessage::Ended { reason })) => {
+                self.phase = Phase::Over;
+                Ok(Some(reason.to_string()))
+            }
+            Ok(None) if suspended => {
+                bail!("the relay went away while the session waited for its viewer")
+            }
+            Ok(other) => bail!("unexpected message from the relay: {other:?}"),
+            Err(e) => bail!("lost the relay: {e}"),
+        }
+    }
+
+    /// A stream of the session ended at `now`, before any news of the relay's: returns why the
+    /// session is over, or `None` when the viewer may come back (its connection was lost).
+    pub fn stream_ended(&mut self, end: StreamEnd, now: Instant) -> Option<String> {
+        let over = match end {
+            StreamEnd::ViewerLeft => EndReason::ViewerDisconnected.to_string(),
+            StreamEnd::Stopped => USER_ENDED.to_owned(),
+            StreamEnd::Lost => {
+                self.phase = Phase::Suspended { lost_at: now };
+                return None;
+            }
+        };
+        self.phase = Phase::Over;
+        Some(over)
+    }
+
+    /// The relay's `news` (why it ended the session, or why its control stream failed) came
+    /// while the stream was still open, and the stream ended with `trailing` within
+    /// [`tether_transport::Trailing::OwnClose`] (`None`: it did not, or failed). A user who
+    /// ended the session waits for the viewer to take the close, and the relay's news of the
+    /// hang-up that follows can come first: the user's end is the one to report.
+    pub fn news_overtook(
+        &mut self,
+        news: anyhow::Result<String>,
+        trailing: Option<StreamEnd>,
+    ) -> anyhow::Result<String> {
+        self.phase = Phase::Over;
+        match trailing {
+            Some(StreamEnd::Stopped) => Ok(USER_ENDED.to_owned()),
+            _ => news,
+        }
+    }
+
+    /// When a suspended session stops waiting for its viewer; `None` unless suspended.
+    pub fn deadline(&self) -> Option<Instant> {
+        let Phase::Suspended { lost_at } = self.phase else {
+            return None;
+        };
+        let kept = self
+            .grace_secs
+            .map_or(MAX_SUSPENSION, |secs| Duration::from_secs(secs.into()))
+            .min(MAX_SUSPENSION);
+        Some(lost_at + kept + RELAY_SLACK)
+    }
+
+    /// The time is `now`: returns why the session is over if its lost viewer is too late.
+    pub fn tick(&mut self, now: Instant) -> Option<String> {
+        let late = self.deadline().is_some_and(|deadline| now >= deadline);
+        late.then(|| {
+            self.phase = Phase::Over;
+            NOT_BACK.to_owned()
+        })
+    }
+
+    /// The user ended the session here: why it is over.
+    pub fn stopped(&mut self) -> String {
+        self.phase = Phase::Over;
+        USER_ENDED.to_owned()
+    }
+
+    /// A returning viewer proved the session's secret: a new stream carries the session.
+    pub fn resumed(&mut self) {
+        self.phase = Phase::Streaming;
+    }
+
+    /// A resume attempt failed with `error`. One that broke off (its stream or connection went
+    /// away) leaves the session waiting for the next; any other failed end-to-end verification
+    /// or broke the protocol, and the session is over: the error says so.
+    pub fn attempt_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
+        if is_disconnect(&error) {
+            return Ok(());
+        }
+        self.phase = Phase::Over;
+        Err(error.context(
+            "a viewer's attempt to resume the session failed end-to-end verification, so the \
+             session is over",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tether_e2e::E2eError;
+
+    use super::*;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn ended(reason: EndReason) -> Result<Option<RelayMessage>, TransportError> {
+        Ok(Some(RelayMessage::Ended { reason }))
+    }
+
+    fn suspended(grace_secs: u32) -> Result<Option<RelayMessage>, TransportError> {
+        Ok(Some(RelayMessage::Suspended { grace_secs }))
+    }
+
+    fn timed_out() -> TransportError {
+        TransportError::Connection(quinn::ConnectionError::TimedOut)
+    }
+
+    /// A session whose stream was lost at `lost_at`.
+    fn lost(lost_at: Instant) -> Lifecycle {
+        let mut lifecycle = Lifecycle::new();
+        assert_eq!(lifecycle.stream_ended(StreamEnd::Lost, lost_at), None);
+        lifecycle
+    }
+
+    #[test]
+    fn a_closed_or_stopped_stream_ends_the_session_and_a_lost_one_suspends_it() {
+        let now = Instant::now();
+        let mut left = Lifecycle::new();
+        let reason = left.stream_ended(StreamEnd::ViewerLeft, now);
+        assert_eq!(reason.as_deref(), Some("the viewer disconnected"));
+        assert_eq!(left.phase(), Phase::Over);
+        let mut stopped = Lifecycle::new();
+        let reason = stopped.stream_ended(StreamEnd::Stopped, now);
+        assert_eq!(reason.as_deref(), Some(USER_ENDED));
+        assert_eq!(lost(now).phase(), Phase::Suspended { lost_at: now });
+    }
+
+    #[test]
+    fn the_users_end_wins_over_the_relays_news_of_the_hang_up_it_caused() {
+        // The user ended it; the viewer took the close and hung up; the relay's news of that
+        // hang-up arrived while this side's close still lingered.
+        let mut lifecycle = Lifecycle::new();
+        let news = Ok(EndReason::ViewerDisconnected.to_string());
+        let reason = lifecycle.news_overtook(news, Some(StreamEnd::Stopped));
+        assert_eq!(reason.unwrap(), USER_ENDED);
+        assert_eq!(lifecycle.phase(), Phase::Over);
+    }
+
+    #[test]
+    fn the_relays_news_stands_when_no_stop_trailed_it() {
+        for trailing in [None, Some(StreamEnd::ViewerLeft), Some(StreamEnd::Lost)] {
+            let mut lifecycle = Lifecycle::new();
+            let news = Ok(EndReason::AgentDisconnected.to_string());
+            let reason = lifecycle.news_overtook(news, trailing).unwrap();
+            assert_eq!(
+                reason,
+                EndReason::AgentDisconnected.to_string(),
+                "{trailing:?}"
+            );
+        }
+        let mut lifecycle = Lifecycle::new();
+        let broken = lifecycle.news_overtook(Err(anyhow::anyhow!("lost the relay")), None);
+        assert_eq!(broken.unwrap_err().to_string(), "lost the relay");
+    }
+
+    #[test]
+    fn while_streaming_the_relay_notes_its_grace_or_ends_the_session() {
+        let mut lifecycle = Lifecycle::new();
+        assert_eq!(lifecycle.relay_said(suspended(30)).unwrap(), None);
+        assert_eq!(lifecycle.phase(), Phase::Streaming);
+        let reason = lifecycle.relay_said(ended(EndReason::ViewerDisconnected));
+        assert_eq!(reason.unwrap().as_deref(), Some("the viewer disconnected"));
+        assert_eq!(lifecycle.phase(), Phase::Over);
+    }
+
+    #[test]
+    fn a_relay_that_goes_quiet_or_says_something_else_is_an_error() {
+        let finished = Lifecycle::new().relay_said(Ok(None)).unwrap_err();
+        assert_eq!(
+            finished.to_string(),
+            "unexpected message from the relay: None"
+        );
+        let waiting = lost(Instant::now()).relay_said(Ok(None)).unwrap_err();
+        assert!(waiting
+            .to_string()
+            .contains("went away while the session waited"));
+        let other = Ok(Some(RelayMessage::Resumed));
+        let unexpected = Lifecycle::new().relay_said(other).unwrap_err();
+        assert!(unexpected.to_string().contains("unexpected message"));
+        let broken = Lifecycle::new().relay_said(Err(timed_out())).unwrap_err();
+        assert!(broken.to_string().starts_with("lost the relay"));
+    }
+
+    #[test]
+    fn without_the_relays_word_a_lost_viewer_is_waited_for_the_longest_grace_and_slack() {
+        let lost_at = Instant::now();
+        let mut lifecycle = lost(lost_at);
+        let deadline = lost_at + MAX_SUSPENSION + RELAY_SLACK;
+        assert_eq!(lifecycle.deadline(), Some(deadline));
+        assert_eq!(lifecycle.tick(deadline - SEC), None);
+        assert_eq!(lifecycle.tick(deadline).as_deref(), Some(NOT_BACK));
+        assert_eq!(lifecycle.phase(), Phase::Over);
+    }
+
+    #[test]
+    fn the_relays_grace_sets_the_deadline_even_when_it_comes_after_the_loss() {
+        let lost_at = Instant::now();
+        let mut lifecycle = lost(lost_at);
+        assert_eq!(lifecycle.relay_said(suspended(30)).unwrap(), None);
+        assert_eq!(lifecycle.deadline(), Some(lost_at + 30 * SEC + RELAY_SLACK));
+        assert_eq!(lifecycle.tick(lost_at + 31 * SEC), None);
+        // The relay ends the session at its deadline and says so, before the agent's own.
+        let reason = lifecycle.relay_said(ended(EndReason::ViewerDisconnected));
+        assert_eq!(reason.unwrap().as_deref(), Some("the viewer disconnected"));
+        assert_eq!(lifecycle.deadline(), None);
+    }
+
+    #[test]
+    fn a_grace_period_said_while_streaming_holds_for_a_later_loss_and_is_capped() {
+        let mut lifecycle = Lifecycle::new();
+        assert_eq!(lifecycle.relay_said(suspended(u32::MAX)).unwrap(), None);
+        let lost_at = Instant::now();
+        assert_eq!(lifecycle.stream_ended(StreamEnd::Lost, lost_at), None);
+        let capped = lost_at + MAX_SUSPENSION + RELAY_SLACK;
+        assert_eq!(lifecycle.deadline(), Some(capped));
+    }
+
+    #[test]
+    fn a_resumed_session_streams_again_and_keeps_the_relays_grace_for_the_next_loss() {
+        let first = Instant::now();
+        let mut lifecycle = lost(first);
+        assert_eq!(lifecycle.relay_said(suspended(20)).unwrap(), None);
+        lifecycle.resumed();
+        assert_eq!(lifecycle.phase(), Phase::Streaming);
+        assert_eq!(lifecycle.deadline(), None);
+        let second = first + 60 * SEC;
+        assert_eq!(lifecycle.stream_ended(StreamEnd::Lost, second), None);
+        assert_eq!(lifecycle.deadline(), Some(second + 20 * SEC + RELAY_SLACK));
+    }
+
+    #[test]
+    fn the_user_may_end_a_suspended_session() {
+        let mut lifecycle = lost(Instant::now());
+        assert_eq!(lifecycle.stopped(), USER_ENDED);
+        assert_eq!(lifecycle.phase(), Phase::Over);
+    }
+
+    #[test]
+    fn a_resume_that_broke_off_is_waited_past_and_a_refused_one_ends_the_session() {
+        let mut lifecycle = lost(Instant::now());
+        lifecycle.attempt_failed(timed_out().into()).unwrap();
+        assert!(matches!(lifecycle.phase(), Phase::Suspended { .. }));
+        let forged = TransportError::E2e(E2eError::ResumeRejected);
+        let error = lifecycle.attempt_failed(forged.into()).unwrap_err();
+        assert!(error.to_string().contains("failed end-to-end verification"));
+        assert_eq!(lifecycle.phase(), Phase::Over);
+        let mut lifecycle = lost(Instant::now());
+        let bad_header = anyhow::anyhow!("forwarded stream has a bad header: None");
+        assert!(lifecycle.attempt_failed(bad_header).is_err());
+    }
+}
