@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tether_tests::{binary, organisation::Organisation, Relay};
+use tether_tests::{binary, organisation::Organisation, output, Relay};
 
 /// A tmux server of its own (its socket in a scratch directory), killed when dropped.
 struct Tmux {
@@ -23,11 +23,8 @@ impl Tmux {
     }
 
     fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .args(["-S", &self.socket])
-            .args(args)
-            .output()
-            .expect("run tmux (tests/run installs it)");
+        // tests/run installs tmux.
+        let output = output(Command::new("tmux").args(["-S", &self.socket]).args(args));
         assert!(
             output.status.success(),
             "tmux {args:?}: {}",
@@ -213,13 +210,12 @@ fn dash_t_runs_a_command_on_a_remote_terminal_like_ssh_t() {
 
     // Without a terminal here, -t is refused with a reason instead of falling back to pipes.
     let bob = org.technician("bob", "admin", "1d");
-    let output = Command::new(binary("tether-viewer"))
-        .args(["shell", "web-01"])
-        .args(org.technician_args(&bob))
-        .args(["-t", "--", "true"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let output = output(
+        Command::new(binary("tether-viewer"))
+            .args(["shell", "web-01"])
+            .args(org.technician_args(&bob))
+            .args(["-t", "--", "true"]),
+    );
     assert_eq!(output.status.code(), Some(255));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("-t needs a terminal"), "{stderr}");
