@@ -18,6 +18,7 @@ pub mod scripted_viewer;
 pub mod snapshot;
 pub mod udp_proxy;
 pub mod x11_clients;
+pub mod xdotool;
 
 use std::{future::Future, time::Duration};
 
