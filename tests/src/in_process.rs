@@ -78,7 +78,9 @@ pub fn in_process_viewer(
 }
 
 /// A modified viewer: asks only to view, is granted that, and sends input anyway (a pointer
-/// move to (300, 300), a click, a key, text). Returns how many input events it sent.
+/// move to (300, 300), a click, a key, text), then ends the session. Returns how many input
+/// events it sent once the agent has read them all: the agent reads the session stream in
+/// order, and it ends its side only after the close that follows the input.
 pub fn send_input_while_view_only(relay: &Relay, code: &str) -> usize {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
@@ -115,9 +117,13 @@ pub fn send_input_while_view_only(relay: &Relay, code: &str) -> usize {
             .await
             .expect("input");
         }
-        // Give the agent time to read (and drop) them before the session ends.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let _ = rogue.session.send.close().await;
+        within("close", rogue.session.send.close())
+            .await
+            .expect("close");
+        within("the agent's end of the session", async {
+            while let Ok(Some(_)) = rogue.session.recv.recv().await {}
+        })
+        .await;
         rogue.control.hang_up().await;
         events.len()
     })
