@@ -1,88 +1,32 @@
-//! The relay's command line: readiness lines on stdout, an identity that survives restarts,
-//! usage errors with exit code 2, and the audit commands' output and exit codes.
+//! The relay's command line: usage errors with exit code 2, the effective configuration, and
+//! the audit commands' output and exit codes. (Starting a serving relay, its readiness lines
+//! and its identity across restarts are tested in the `tether-tests` crate.)
+
+mod command;
 
 use std::{
     ffi::OsStr,
-    io::{BufRead, BufReader},
     net::SocketAddr,
     path::Path,
-    process::{Command, Stdio},
     time::{Duration, SystemTime},
 };
 
 use tether_proto::{control::Refusal, Nameplate};
 use tether_relay::audit::{AuditEvent, AuditStore, Peer, SessionEnd};
 
-/// Starts the relay with `args`, returns its two readiness lines, and stops it.
-fn start_and_stop(args: &[&OsStr]) -> (String, String) {
-    let mut relay = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn relay");
-    let mut lines = BufReader::new(relay.stdout.take().expect("stdout")).lines();
-    let listening = lines.next().expect("a line").expect("utf-8");
-    let fingerprint = lines.next().expect("a line").expect("utf-8");
-    relay.kill().expect("kill");
-    relay.wait().expect("wait");
-    (listening, fingerprint)
-}
-
-/// Starts the relay on an ephemeral port with its data in `data_dir`.
-fn start_and_stop_in(data_dir: &Path) -> (String, String) {
-    start_and_stop(&[
-        "--listen".as_ref(),
-        "127.0.0.1:0".as_ref(),
-        "--data-dir".as_ref(),
-        data_dir.as_os_str(),
-    ])
-}
-
-#[test]
-fn prints_readiness_lines_and_keeps_its_identity_across_restarts() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (listening, first) = start_and_stop_in(dir.path());
-    assert!(
-        listening.starts_with("listening on 127.0.0.1:"),
-        "{listening}"
-    );
-    assert!(
-        !listening.ends_with(":0"),
-        "the real port is printed: {listening}"
-    );
-    assert!(
-        first.starts_with("fingerprint: sha256:") && first.len() == 13 + 7 + 64,
-        "{first}"
-    );
-    let (_, second) = start_and_stop_in(dir.path());
-    assert_eq!(
-        first, second,
-        "a restarted relay must present the same certificate"
-    );
-}
-
 #[test]
 fn a_bad_listen_address_is_a_usage_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
-        .args(["--listen", "not-an-address"])
-        .output()
-        .expect("run relay");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
+    let (code, _, stderr) = run(&["--listen".as_ref(), "not-an-address".as_ref()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--listen"));
 }
 
 fn check_config(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
-        .args(args)
-        .arg("check-config")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run relay");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    command::run(
+        command::relay()
+            .args(args)
+            .arg("check-config")
+            .envs(env.iter().copied()),
     )
 }
 
@@ -133,41 +77,9 @@ fn a_misspelt_key_in_the_file_is_a_configuration_error() {
     assert!(stderr.contains("line 2"), "{stderr}");
 }
 
-#[test]
-fn the_relay_runs_from_a_config_file_alone() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let file = dir.path().join("relay.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n",
-            data.to_str().expect("utf-8")
-        ),
-    )
-    .expect("write config");
-    let (listening, _) = start_and_stop(&["--config".as_ref(), file.as_os_str()]);
-    assert!(
-        listening.starts_with("listening on 127.0.0.1:"),
-        "{listening}"
-    );
-    assert!(
-        data.join("relay-cert.der").is_file(),
-        "the file's data_dir is used"
-    );
-}
-
 /// Runs `tether-relay` with `args`: exit code, stdout, stderr.
 fn run(args: &[&OsStr]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
-        .args(args)
-        .output()
-        .expect("run relay");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    command::run(command::relay().args(args))
 }
 
 /// An audit log with a session from 2020 and a refused join from now.

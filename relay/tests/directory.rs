@@ -1,9 +1,10 @@
 //! The directory's administration commands, run as the real binary against a temporary data
 //! directory: the default policy, changing it, listing and removing machines, exit codes.
 
+mod command;
+
 use std::{
     path::Path,
-    process::Command,
     time::{Duration, SystemTime},
 };
 
@@ -11,18 +12,13 @@ use tether_relay::directory::{Directory, NewMachine};
 
 /// Runs `tether-relay ARGS --data-dir DATA_DIR`: exit code, stdout, stderr.
 fn relay(data_dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tether-relay"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("TETHER_RELAY_DATABASE")
-        .env_remove("TETHER_RELAY_CONFIG")
-        .output()
-        .expect("run tether-relay");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    command::run(
+        command::relay()
+            .args(args)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env_remove("TETHER_RELAY_DATABASE")
+            .env_remove("TETHER_RELAY_CONFIG"),
     )
 }
 

@@ -1,7 +1,6 @@
 //! A private X server (Xvfb) for tests that open windows, and reading windows back from it.
 
 use std::{
-    io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -20,7 +19,7 @@ use x11rb::{
     CURRENT_TIME, NONE,
 };
 
-use crate::TIMEOUT;
+use crate::{Lines, TIMEOUT};
 
 /// A running Xvfb, killed when dropped.
 pub struct Xvfb {
@@ -66,10 +65,7 @@ impl Xvfb {
             .spawn()
             .expect("start Xvfb");
         // Xvfb writes the display number to stdout once it accepts connections.
-        let mut number = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut number)
-            .expect("read Xvfb's display number");
+        let number = Lines::collect(child.stdout.take().expect("piped stdout")).next_line();
         let number = number.trim();
         assert!(
             !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()),

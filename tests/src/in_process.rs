@@ -3,32 +3,17 @@
 
 use std::{
     sync::{Arc, Mutex},
-    thread::JoinHandle,
-    time::Duration,
+    thread::{self, JoinHandle},
+    time::{Duration, Instant},
 };
 
 use tether_codec::Frame;
 use tether_input::{InputEvent, Key, MouseButton, Press};
-use tether_proto::{
-    control::{ClientMessage, RelayMessage},
-    session::{AgentMessage, Capabilities, ViewerMessage},
-    SessionCode, PROTOCOL_VERSION,
-};
-use tether_transport::{
-    connect_to_relay, open_control, viewer_handshake, RelayTarget, SecureStream,
-};
+use tether_proto::session::{Capabilities, ViewerMessage};
 use tether_viewer::{join, FrameObserver, JoinOptions, ViewOutcome};
 use tokio::sync::Notify;
 
-use crate::Relay;
-
-fn target(relay: &Relay, known: &str) -> RelayTarget {
-    RelayTarget {
-        relay: relay.addr.clone(),
-        fingerprint: Some(relay.fingerprint.parse().expect("fingerprint")),
-        known_relays: relay.path(known).into(),
-    }
-}
+use crate::{relay_client::pinned_target, scripted_viewer::ScriptedViewer, within, Relay, TIMEOUT};
 
 /// A viewer joined in this process; stopped (and waited for) by [`ViewerSession::stop`].
 pub struct ViewerSession {
@@ -40,9 +25,16 @@ impl ViewerSession {
     /// Ends the viewing and waits for it; returns its outcome unless it failed.
     pub fn stop(mut self) -> Option<ViewOutcome> {
         self.stop.notify_one();
-        self.thread
-            .take()
-            .and_then(|thread| thread.join().expect("viewer thread"))
+        let thread = self.thread.take()?;
+        let deadline = Instant::now() + TIMEOUT;
+        while !thread.is_finished() {
+            assert!(
+                Instant::now() < deadline,
+                "the in-process viewer did not stop within {TIMEOUT:?}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        thread.join().expect("viewer thread")
     }
 }
 
@@ -54,7 +46,7 @@ pub fn in_process_viewer(
     latest: Arc<Mutex<Option<Frame>>>,
 ) -> ViewerSession {
     let options = JoinOptions {
-        target: target(relay, "in_process_viewer_known_relays"),
+        target: pinned_target(relay, &relay.addr),
         code: code.parse().expect("code"),
         name: "in-process viewer".into(),
         wants: Capabilities::VIEW_ONLY,
@@ -86,55 +78,14 @@ pub fn in_process_viewer(
 }
 
 /// A modified viewer: asks only to view, is granted that, and sends input anyway (a pointer
-/// move to (300, 300), a click, a key, text). Returns how many input events it sent.
+/// move to (300, 300), a click, a key, text), then ends the session. Returns how many input
+/// events it sent once the agent has read them all: the agent reads the session stream in
+/// order, and it ends its side only after the close that follows the input.
 pub fn send_input_while_view_only(relay: &Relay, code: &str) -> usize {
-    let code: SessionCode = code.parse().expect("code");
-    let target = target(relay, "rogue_known_relays");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let relay = connect_to_relay(&target).await.expect("connect");
-        let (mut control, mut answers) = open_control(&relay.connection, "rogue viewer")
-            .await
-            .expect("control");
-        control
-            .send(&ClientMessage::Join {
-                nameplate: code.nameplate(),
-                name: "rogue".into(),
-            })
-            .await
-            .expect("join");
-        let session_id = loop {
-            match answers.recv().await.expect("relay") {
-                Some(RelayMessage::Welcome { .. }) => {}
-                Some(RelayMessage::Paired { session_id, .. }) => break session_id,
-                other => panic!("not paired: {other:?}"),
-            }
-        };
-        let stream = relay.connection.open_bi().await.expect("stream");
-        let mut session: SecureStream<ViewerMessage, AgentMessage> =
-            viewer_handshake(stream, code, session_id)
-                .await
-                .expect("handshake");
-        session
-            .send
-            .send(&ViewerMessage::Hello {
-                version: PROTOCOL_VERSION,
-                window: 2,
-                technician: "rogue".into(),
-                wants: Capabilities::VIEW_ONLY,
-            })
-            .await
-            .expect("hello");
-        loop {
-            match session.recv.recv().await.expect("agent") {
-                Some(AgentMessage::Hello { granted, .. }) => {
-                    assert!(!granted.control, "granted control: {granted}");
-                    break;
-                }
-                Some(_) => {}
-                None => panic!("the agent ended the session"),
-            }
-        }
+        let mut rogue = ScriptedViewer::join(relay, &relay.addr, code, "rogue").await;
+        assert!(!rogue.granted.control, "granted control: {}", rogue.granted);
         let events = [
             InputEvent::PointerMove { x: 300, y: 300 },
             InputEvent::Button {
@@ -156,17 +107,24 @@ pub fn send_input_while_view_only(relay: &Relay, code: &str) -> usize {
             InputEvent::Text("x".into()),
         ];
         for event in &events {
-            session
-                .send
-                .send(&ViewerMessage::Input(event.clone()))
-                .await
-                .expect("input");
+            within(
+                "send",
+                rogue
+                    .session
+                    .send
+                    .send(&ViewerMessage::Input(event.clone())),
+            )
+            .await
+            .expect("input");
         }
-        // Give the agent time to read (and drop) them before the session ends.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let _ = session.send.close().await;
-        relay.connection.close(0u32.into(), b"done");
-        relay.endpoint.wait_idle().await;
+        within("close", rogue.session.send.close())
+            .await
+            .expect("close");
+        within("the agent's end of the session", async {
+            while let Ok(Some(_)) = rogue.session.recv.recv().await {}
+        })
+        .await;
+        rogue.control.hang_up().await;
         events.len()
     })
 }

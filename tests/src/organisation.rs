@@ -3,10 +3,10 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
+    process::{Command, Output},
 };
 
-use crate::{binary, Process, Relay};
+use crate::{binary, output, Process, Relay};
 
 /// A PKI in a temporary directory and a relay on 127.0.0.1 that serves it.
 pub struct Organisation {
@@ -89,12 +89,12 @@ impl Organisation {
 
     /// Runs `tether-agent enroll` with `credential` into `state_dir`.
     pub fn enroll(&self, credential: &str, state_dir: &str) -> Output {
-        Command::new(binary("tether-agent"))
-            .args(["enroll", "--relay", &self.relay.addr, "--credential"])
-            .arg(credential)
-            .args(["--state-dir", state_dir])
-            .output()
-            .expect("run tether-agent enroll")
+        output(
+            Command::new(binary("tether-agent"))
+                .args(["enroll", "--relay", &self.relay.addr, "--credential"])
+                .arg(credential)
+                .args(["--state-dir", state_dir]),
+        )
     }
 
     /// Enrolls `machine` in `group` and starts its agent; returns it once online.
@@ -151,57 +151,19 @@ impl Organisation {
         viewer
     }
 
-    /// [`Self::shell_command`] with `stdin` as its input; returns its output once it exits.
-    pub fn shell(
-        &self,
-        technician: &TechnicianFiles,
-        machine: &str,
-        command: &[&str],
-        stdin: Stdio,
-    ) -> Output {
-        self.shell_command(technician, machine, command)
-            .stdin(stdin)
-            .output()
-            .expect("run tether-viewer shell")
+    /// [`Self::shell_command`] with an empty standard input; returns its output once it exits.
+    pub fn shell(&self, technician: &TechnicianFiles, machine: &str, command: &[&str]) -> Output {
+        output(&mut self.shell_command(technician, machine, command))
     }
 
     /// `tether-viewer machines --json` as `technician`.
     pub fn machines(&self, technician: &TechnicianFiles) -> Output {
-        Command::new(binary("tether-viewer"))
-            .arg("machines")
-            .args(self.technician_args(technician))
-            .arg("--json")
-            .output()
-            .expect("run tether-viewer machines")
-    }
-
-    /// `tether-relay ARGS...` against this relay's data directory (its admin commands).
-    pub fn relay_admin(&self, args: &[&str]) -> Output {
-        Command::new(binary("tether-relay"))
-            .args(args)
-            .args(["--data-dir", &self.relay.path("relay")])
-            .output()
-            .expect("run tether-relay")
-    }
-}
-
-impl Organisation {
-    /// Waits (up to 5 s) until the relay's audit log has a row containing `needle`; returns the
-    /// log as JSON lines.
-    pub fn wait_for_audit(&self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
-            let audit = self.relay_admin(&["audit", "--json"]);
-            let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
-            if audit.contains(needle) {
-                return audit;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no {needle:?} in the audit log:\n{audit}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        output(
+            Command::new(binary("tether-viewer"))
+                .arg("machines")
+                .args(self.technician_args(technician))
+                .arg("--json"),
+        )
     }
 }
 
@@ -213,12 +175,12 @@ impl Default for Organisation {
 
 /// Runs `tether-certs --dir PKI ARGS...` and asserts it succeeded; returns its stdout.
 fn certs_in(pki: &Path, args: &[&str]) -> String {
-    let output = Command::new(binary("tether-certs"))
-        .args(args)
-        .arg("--dir")
-        .arg(pki)
-        .output()
-        .expect("run tether-certs");
+    let output = output(
+        Command::new(binary("tether-certs"))
+            .args(args)
+            .arg("--dir")
+            .arg(pki),
+    );
     assert!(
         output.status.success(),
         "tether-certs {args:?} failed: {}",

@@ -122,8 +122,15 @@ impl Recorder {
         }
     }
 
-    /// The key and button events received so far and not yet taken, without waiting.
-    pub fn pending_input(&mut self) -> Vec<Event> {
+    /// The key and button events not yet taken that the server delivered before now: a round
+    /// trip to the server first, so that input it processed earlier (from any client) has
+    /// reached this connection.
+    pub fn input_so_far(&mut self) -> Vec<Event> {
+        self.conn
+            .get_input_focus()
+            .expect("round trip")
+            .reply()
+            .expect("round trip");
         let mut events = Vec::new();
         while let Some(event) = self.conn.poll_for_event().expect("X connection") {
             if matches!(

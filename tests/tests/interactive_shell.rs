@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tether_tests::{binary, organisation::Organisation, Relay};
+use tether_tests::{binary, organisation::Organisation, output, Relay};
 
 /// A tmux server of its own (its socket in a scratch directory), killed when dropped.
 struct Tmux {
@@ -23,11 +23,8 @@ impl Tmux {
     }
 
     fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .args(["-S", &self.socket])
-            .args(args)
-            .output()
-            .expect("run tmux (tests/run installs it)");
+        // tests/run installs tmux.
+        let output = output(Command::new("tmux").args(["-S", &self.socket]).args(args));
         assert!(
             output.status.success(),
             "tmux {args:?}: {}",
@@ -131,22 +128,26 @@ fn an_interactive_shell_follows_the_terminal_and_returns_the_exit_code() {
     tmux.keys(&["stty size", "Enter"]);
     tmux.wait_for("40 120");
 
-    // A full-screen program draws, takes keys, and gives the terminal back.
-    tmux.keys(&["vi /tmp/tether-vi-test", "Enter"]);
+    // A full-screen program draws, takes keys, and gives the terminal back. The file is new
+    // (vi would insert before an old one's text), and `cat` is typed only once vi has exited:
+    // keys typed while vi hands the terminal back may be discarded with its pending input.
+    let file = org.relay.path("typed-in-vi");
+    tmux.keys(&[&format!("vi {file}; echo vi-exited-$((6*7))"), "Enter"]);
     tmux.wait_for("~");
     tmux.keys(&["i", "typed in vi", "Escape", ":wq", "Enter"]);
-    tmux.keys(&["cat /tmp/tether-vi-test", "Enter"]);
+    tmux.wait_for("vi-exited-42");
+    tmux.keys(&[&format!("cat {file}"), "Enter"]);
     tmux.wait_for("typed in vi\n");
-    // Ctrl-C interrupts the remote program, not the viewer.
-    tmux.keys(&["sleep 100", "Enter"]);
-    thread::sleep(Duration::from_millis(300));
+    // Ctrl-C interrupts the remote program, not the viewer. The echo shows the line was read
+    // and run, so Ctrl-C reaches `sleep` rather than the shell reading its input.
+    tmux.keys(&["echo sleeping-$((6*7)); sleep 100", "Enter"]);
+    tmux.wait_for("sleeping-42");
     tmux.keys(&["C-c"]);
     tmux.keys(&["echo still-here", "Enter"]);
     tmux.wait_for("still-here\n");
 
     tmux.keys(&["exit 3", "Enter"]);
     tmux.wait_for("VIEWER-EXIT=3");
-    let _ = std::fs::remove_file("/tmp/tether-vi-test");
 }
 
 #[test]
@@ -181,8 +182,11 @@ fn the_tilde_dot_escape_drops_a_hung_session() {
     tmux.keys(&["echo ready", "Enter"]);
     tmux.wait_for("ready\n");
     // A program that ignores everything typed at it.
-    tmux.keys(&["trap '' INT; while :; do sleep 1; done", "Enter"]);
-    thread::sleep(Duration::from_millis(300));
+    tmux.keys(&[
+        "trap '' INT; echo looping-$((6*7)); while :; do sleep 1; done",
+        "Enter",
+    ]);
+    tmux.wait_for("looping-42");
     tmux.keys(&["Enter", "~", "."]);
     let screen = tmux.wait_for("VIEWER-EXIT=255");
     assert!(screen.contains("closed"), "{screen}");
@@ -206,13 +210,12 @@ fn dash_t_runs_a_command_on_a_remote_terminal_like_ssh_t() {
 
     // Without a terminal here, -t is refused with a reason instead of falling back to pipes.
     let bob = org.technician("bob", "admin", "1d");
-    let output = Command::new(binary("tether-viewer"))
-        .args(["shell", "web-01"])
-        .args(org.technician_args(&bob))
-        .args(["-t", "--", "true"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let output = output(
+        Command::new(binary("tether-viewer"))
+            .args(["shell", "web-01"])
+            .args(org.technician_args(&bob))
+            .args(["-t", "--", "true"]),
+    );
     assert_eq!(output.status.code(), Some(255));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("-t needs a terminal"), "{stderr}");

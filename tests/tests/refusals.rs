@@ -2,6 +2,19 @@
 
 use tether_tests::Relay;
 
+/// Waits for the audit log's record of a join with `code` refused for `reason`.
+fn expect_join_refused(relay: &Relay, code: &str, reason: &str) {
+    let nameplate = &code[..7];
+    relay.wait_for_audit_row(
+        &format!("join with {nameplate} refused as {reason}"),
+        |row| {
+            row["kind"] == "join_refused"
+                && row["nameplate"] == nameplate
+                && row["reason"] == reason
+        },
+    );
+}
+
 /// A well-formed code with another nameplate (first half) than `code`.
 fn other_code(code: &str) -> String {
     let digits: String = code.chars().filter(char::is_ascii_digit).collect();
@@ -16,10 +29,7 @@ fn a_wrong_code_is_refused_and_logged() {
     let (_agent, code) = relay.agent(1, "320x200");
     let mut viewer = relay.viewer(&other_code(&code), &["--frames", "1"]);
     viewer.expect_exit(3, "unknown session code");
-    relay
-        .process
-        .stderr
-        .wait_for_substring("join refused: unknown session code");
+    expect_join_refused(&relay, &other_code(&code), "unknown_code");
 }
 
 #[test]
@@ -34,10 +44,7 @@ fn a_used_code_is_refused_the_second_time() {
     );
     let mut second = relay.viewer(&code, &["--frames", "1"]);
     second.expect_exit(3, "already used");
-    relay
-        .process
-        .stderr
-        .wait_for_substring("join refused: session code already used");
+    expect_join_refused(&relay, &code, "code_already_used");
 }
 
 #[test]
@@ -51,10 +58,7 @@ fn an_expired_code_is_refused_and_the_agent_gets_a_new_one() {
     );
     let mut viewer = relay.viewer(&code, &["--frames", "1"]);
     viewer.expect_exit(3, "expired");
-    relay
-        .process
-        .stderr
-        .wait_for_substring("join refused: session code expired");
+    expect_join_refused(&relay, &code, "expired_code");
 }
 
 #[test]

@@ -3,7 +3,6 @@
 //! reach real X clients on the agent's display, and the viewer shows the result.
 
 use std::{
-    process::Command,
     sync::{Arc, Mutex},
     thread,
     time::{Duration, Instant},
@@ -13,6 +12,7 @@ use tether_tests::{
     agent_args,
     display::{wait_for_window, XClient, Xvfb},
     x11_clients::{Recorder, Terminal},
+    xdotool::Xdotool,
     Process, Relay, TIMEOUT,
 };
 use x11rb::{connection::Connection, protocol::xproto::ConnectionExt};
@@ -20,29 +20,6 @@ use x11rb::{connection::Connection, protocol::xproto::ConnectionExt};
 /// Both displays: the viewer's window opens at 1280x720 at the origin, so with no window
 /// manager it shows the agent's screen one to one.
 const GEOMETRY: &str = "1280x720x24";
-
-/// Runs xdotool on `display`; whether it is installed is checked once by [`xdotool_ready`].
-fn xdotool(display: &str, args: &[&str]) {
-    let status = Command::new("xdotool")
-        .args(args)
-        .env("DISPLAY", display)
-        .status()
-        .expect("run xdotool");
-    assert!(status.success(), "xdotool {args:?} failed");
-}
-
-/// Whether xdotool is installed; outside CI its absence skips the test.
-fn xdotool_ready() -> bool {
-    if Command::new("xdotool").arg("version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "xdotool is missing in CI: tests/run must install it"
-    );
-    eprintln!("SKIPPED: xdotool is not installed");
-    false
-}
 
 /// Starts an agent sharing X display `display`, admitting the technician without asking.
 fn x11_agent(relay: &Relay, display: &str, extra: &[&str]) -> (Process, String) {
@@ -98,9 +75,9 @@ fn clicks_and_typing_in_the_viewer_window_reach_the_agents_display_and_come_back
     let (Some(agent_x), Some(viewer_x)) = (Xvfb::start(GEOMETRY), Xvfb::start(GEOMETRY)) else {
         return;
     };
-    if !xdotool_ready() {
+    let Some(user) = Xdotool::on(&viewer_x.display) else {
         return;
-    }
+    };
     let Some(terminal) = Terminal::start(&agent_x.display) else {
         return;
     };
@@ -115,10 +92,7 @@ fn clicks_and_typing_in_the_viewer_window_reach_the_agents_display_and_come_back
     });
 
     // A click in the viewer lands at the same place on the agent's screen: 1:1 view.
-    xdotool(
-        &viewer_x.display,
-        &["mousemove", "750", "450", "click", "1"],
-    );
+    user.run(&["mousemove", "750", "450", "click", "1"]);
     let press = recorder.next_button_press();
     assert_eq!((press.detail, press.root_x, press.root_y), (1, 750, 450));
     assert_eq!((press.event_x, press.event_y), (50, 50));
@@ -128,19 +102,16 @@ fn clicks_and_typing_in_the_viewer_window_reach_the_agents_display_and_come_back
     // Ctrl+U (the terminal kills the line), Shift+H, then characters xdotool has to borrow a
     // keycode for, which the viewer forwards as text. xdotool remaps that keycode for every
     // such character; the delay lets the viewer see each new mapping before the key.
-    xdotool(
-        &viewer_x.display,
-        &["search", "--name", "^Tether", "windowfocus", "--sync"],
-    );
-    xdotool(&viewer_x.display, &["mousemove", "40", "40"]);
-    xdotool(&viewer_x.display, &["type", "--delay", "20", "junk"]);
-    xdotool(&viewer_x.display, &["key", "ctrl+u", "shift+h"]);
-    xdotool(&viewer_x.display, &["type", "--delay", "20", "i 42 "]);
-    xdotool(&viewer_x.display, &["type", "--delay", "200", "é€"]);
+    user.focus("Tether");
+    user.run(&["mousemove", "40", "40"]);
+    user.run(&["type", "--delay", "20", "junk"]);
+    user.run(&["key", "ctrl+u", "shift+h"]);
+    user.run(&["type", "--delay", "20", "i 42 "]);
+    user.run(&["type", "--delay", "200", "é€"]);
 
     // The viewer shows what the terminal shows: move the pointer out of the way (the viewer
     // draws the remote cursor), then the terminal's corner must match pixel for pixel.
-    xdotool(&viewer_x.display, &["mousemove", "1200", "700"]);
+    user.run(&["mousemove", "1200", "700"]);
     let agent_screen = XClient::connect(&agent_x.display);
     let corner = (480, 140);
     let deadline = Instant::now() + TIMEOUT;
@@ -157,8 +128,8 @@ fn clicks_and_typing_in_the_viewer_window_reach_the_agents_display_and_come_back
         thread::sleep(Duration::from_millis(100));
     }
 
-    xdotool(&viewer_x.display, &["mousemove", "40", "40"]);
-    xdotool(&viewer_x.display, &["key", "Return"]);
+    user.run(&["mousemove", "40", "40"]);
+    user.run(&["key", "Return"]);
     assert_eq!(terminal.line(), "Hi 42 é€");
     drop(viewer);
 }
@@ -168,30 +139,36 @@ fn a_view_only_session_applies_no_input() {
     let (Some(agent_x), Some(viewer_x)) = (Xvfb::start(GEOMETRY), Xvfb::start(GEOMETRY)) else {
         return;
     };
-    if !xdotool_ready() {
+    let Some(user) = Xdotool::on(&viewer_x.display) else {
         return;
-    }
+    };
     let mut recorder = Recorder::open(&agent_x.display, (0, 0), (1280, 720));
     let relay = Relay::start(&[]);
     let (agent, code) = x11_agent(&relay, &agent_x.display, &[]);
-    let _viewer = relay.viewer_on_display_with(&code, &viewer_x.display, &["--view-only"]);
+    let mut viewer = relay.viewer_on_display_with(&code, &viewer_x.display, &["--view-only"]);
     wait_for_window(&viewer_x.display, "Tether", |shot| {
         shot.title.contains("· view ·")
     });
-    xdotool(
-        &viewer_x.display,
-        &["search", "--name", "^Tether", "windowfocus", "--sync"],
-    );
-    xdotool(
-        &viewer_x.display,
-        &["mousemove", "300", "300", "click", "1"],
-    );
-    xdotool(&viewer_x.display, &["type", "nothing"]);
-    let pointer = XClient::connect(&agent_x.display);
-    pointer.sync();
-    thread::sleep(Duration::from_secs(1));
+    user.focus("Tether");
+    user.run(&["mousemove", "300", "300", "click", "1"]);
+    user.run(&["type", "nothing"]);
+    // The view hotkey follows them through the same window, which handles its events in
+    // order: once the title shows the view it switched to, the window has been through the
+    // click and every key. A view-only viewer sends none of them, so nothing on the session
+    // stream can follow them to the agent; instead the window is closed, which closes the
+    // session stream after anything the viewer sent, and the agent ends the session.
+    user.run(&["key", "ctrl+alt+shift+s"]);
+    wait_for_window(&viewer_x.display, "Tether", |shot| {
+        shot.title.contains("· 1:1")
+    });
+    let window = user.run(&["search", "--name", "^Tether"]);
+    user.close(window.trim());
+    viewer.wait();
+    agent
+        .stdout
+        .wait_for_substring("session ended: the viewer disconnected");
     assert!(
-        recorder.pending_input().is_empty(),
+        recorder.input_so_far().is_empty(),
         "a view-only session moved or typed on the agent's screen"
     );
     let (conn, screen) = x11rb::connect(Some(&agent_x.display)).expect("connect");
@@ -202,7 +179,6 @@ fn a_view_only_session_applies_no_input() {
         .reply()
         .expect("pointer");
     assert_ne!((at.root_x, at.root_y), (300, 300), "the pointer was moved");
-    drop(agent);
 }
 
 #[test]
@@ -213,11 +189,11 @@ fn a_view_only_agent_drops_input_a_modified_viewer_sends_anyway() {
     let mut recorder = Recorder::open(&agent_x.display, (0, 0), (1280, 720));
     let relay = Relay::start(&[]);
     let (agent, code) = x11_agent(&relay, &agent_x.display, &[]);
+    // Returns once the agent has read every event it sent.
     let sent = tether_tests::in_process::send_input_while_view_only(&relay, &code);
     assert!(sent > 0);
-    thread::sleep(Duration::from_secs(1));
     assert!(
-        recorder.pending_input().is_empty(),
+        recorder.input_so_far().is_empty(),
         "input from a view-only session reached the agent's screen"
     );
     agent
@@ -276,9 +252,9 @@ fn an_actual_size_view_scrolls_at_the_window_edge_and_aims_clicks_through_the_sc
     else {
         return;
     };
-    if !xdotool_ready() {
+    let Some(user) = Xdotool::on(&viewer_x.display) else {
         return;
-    }
+    };
     let agent_screen = XClient::connect(&agent_x.display);
     agent_screen.put_pattern(0, 0, 1920, 1080, 5);
     // Out of the first view, so the viewer draws no cursor over what is compared.
@@ -305,14 +281,11 @@ fn an_actual_size_view_scrolls_at_the_window_edge_and_aims_clicks_through_the_sc
 
     // Nudging the pointer along the right edge scrolls to the far right (640 pixels).
     for _ in 0..40 {
-        xdotool(&viewer_x.display, &["mousemove", "1275", "360"]);
-        xdotool(&viewer_x.display, &["mousemove", "1279", "360"]);
+        user.run(&["mousemove", "1275", "360"]);
+        user.run(&["mousemove", "1279", "360"]);
     }
     // A click at window (900, 350) is remote (900 + 640, 350): inside the recorder.
-    xdotool(
-        &viewer_x.display,
-        &["mousemove", "900", "350", "click", "1"],
-    );
+    user.run(&["mousemove", "900", "350", "click", "1"]);
     let press = recorder.next_button_press();
     assert_eq!((press.root_x, press.root_y), (1540, 350));
     assert_eq!((press.event_x, press.event_y), (40, 50));
@@ -323,9 +296,9 @@ fn keys_held_when_the_viewer_vanishes_are_released_on_the_agents_display() {
     let (Some(agent_x), Some(viewer_x)) = (Xvfb::start(GEOMETRY), Xvfb::start(GEOMETRY)) else {
         return;
     };
-    if !xdotool_ready() {
+    let Some(user) = Xdotool::on(&viewer_x.display) else {
         return;
-    }
+    };
     let recorder = Recorder::open(&agent_x.display, (0, 0), (1280, 720));
     // A short idle timeout: the relay notices the vanished viewer in 3 s, then waits 2 s for
     // it to come back.
@@ -335,11 +308,8 @@ fn keys_held_when_the_viewer_vanishes_are_released_on_the_agents_display() {
     wait_for_window(&viewer_x.display, "Tether", |shot| {
         shot.title.contains("view + control")
     });
-    xdotool(
-        &viewer_x.display,
-        &["search", "--name", "^Tether", "windowfocus", "--sync"],
-    );
-    xdotool(&viewer_x.display, &["keydown", "ctrl", "keydown", "shift"]);
+    user.focus("Tether");
+    user.run(&["keydown", "ctrl", "keydown", "shift"]);
     let deadline = Instant::now() + TIMEOUT;
     while recorder.held_keycodes().len() < 2 {
         assert!(Instant::now() < deadline, "Ctrl and Shift never went down");

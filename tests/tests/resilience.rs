@@ -3,7 +3,6 @@
 //! survives by taking the session back.
 
 use std::{
-    process::Command,
     thread,
     time::{Duration, Instant},
 };
@@ -14,8 +13,8 @@ use tether_proto::{
 };
 use tether_screen::DemoDesktop;
 use tether_tests::{
-    agent_args, binary,
-    resume_client::{ask_to_resume, forge_resume, ScriptedViewer},
+    agent_args, audit,
+    scripted_viewer::{ask_to_resume, forge_resume, ScriptedViewer},
     snapshot::{read_png_as_bgra, snapshot_frame_number},
     udp_proxy::UdpProxy,
     Process, Relay,
@@ -59,26 +58,8 @@ fn back_with_a_new_code_within_3_s_of(outage: impl FnOnce(&mut Relay)) -> Proces
 
     let mut viewer = relay.viewer(&code, &["--frames", "2"]);
     assert_eq!(viewer.wait().code(), Some(0), "{}", viewer.stderr.text());
-    let verify = Command::new(binary("tether-relay"))
-        .args(["audit", "verify", "--data-dir", &relay.path("relay")])
-        .output()
-        .expect("run audit verify");
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    relay.verify_audit();
     agent
-}
-
-/// The relay's audit log, as `tether-relay audit` prints it.
-fn audit_log(relay: &Relay) -> String {
-    let audit = Command::new(binary("tether-relay"))
-        .args(["audit", "--data-dir", &relay.path("relay")])
-        .output()
-        .expect("run audit");
-    assert!(audit.status.success());
-    String::from_utf8_lossy(&audit.stdout).into_owned()
 }
 
 /// Starts an auto-accepting agent sharing demo desktop `seed` of `size` at most `fps` frames
@@ -166,9 +147,18 @@ fn a_viewer_whose_network_blips_resumes_without_a_new_code_or_consent_and_conver
     let said = agent.stdout.text();
     assert_eq!(said.matches("session code: ").count(), 1, "{said}");
     assert_eq!(said.matches("session started").count(), 1, "{said}");
-    let audit = audit_log(&relay);
+    let rows = relay.wait_for_audit("the suspension and the resumption", |rows| {
+        let kinds = audit::kinds(rows);
+        kinds.contains(&"session_suspended") && kinds.contains(&"session_resumed")
+    });
+    let kinds = audit::kinds(&rows);
     for kind in ["session_suspended", "session_resumed"] {
-        assert_eq!(audit.matches(kind).count(), 1, "{kind} in\n{audit}");
+        assert_eq!(
+            kinds.iter().filter(|&&k| k == kind).count(),
+            1,
+            "{kind} in\n{}",
+            audit::lines(&rows)
+        );
     }
 }
 
@@ -179,7 +169,8 @@ fn the_relay_refuses_wrong_tickets_and_tickets_past_the_grace_period() {
     let (mut agent, code) = relay.agent(1, "320x200");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let viewer = ScriptedViewer::join(&relay, &proxy.addr().to_string(), &code).await;
+        let viewer =
+            ScriptedViewer::join(&relay, &proxy.addr().to_string(), &code, "scripted").await;
         assert_eq!(viewer.grace_secs, 2);
         let mut wrong = viewer.ticket.clone();
         wrong.0[0] ^= 1;
@@ -205,9 +196,14 @@ fn the_relay_refuses_wrong_tickets_and_tickets_past_the_grace_period() {
         );
     });
     assert!(agent.wait().success(), "agent: {}", agent.stderr.text());
-    let audit = audit_log(&relay);
-    for row in ["resume_invalid", "resume_expired", "viewer_lost"] {
-        assert!(audit.contains(row), "{row} in\n{audit}");
+    for (kind, reason) in [
+        ("resume_refused", "resume_invalid"),
+        ("resume_refused", "resume_expired"),
+        ("session_ended", "viewer_lost"),
+    ] {
+        relay.wait_for_audit_row(&format!("{kind} for {reason}"), |row| {
+            row["kind"] == kind && row["reason"] == reason
+        });
     }
 }
 
@@ -218,7 +214,8 @@ fn the_relays_ticket_alone_cannot_take_a_session_over() {
     let (mut agent, code) = relay.agent(1, "320x200");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let viewer = ScriptedViewer::join(&relay, &proxy.addr().to_string(), &code).await;
+        let viewer =
+            ScriptedViewer::join(&relay, &proxy.addr().to_string(), &code, "scripted").await;
         proxy.black_out();
         agent.stdout.wait_for_substring("session paused");
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use tether_tests::{
-    agent_args,
+    agent_args, audit,
     evil_relay::{EvilRelay, Tamper},
     Process, Relay,
 };
@@ -71,10 +71,9 @@ fn the_relay_rate_limits_code_guessing() {
         (21..=23).contains(&limited_after),
         "limited after {limited_after}"
     );
-    relay
-        .process
-        .stderr
-        .wait_for_substring("join refused: rate limited");
+    relay.wait_for_audit_row("join refused as rate limited", |row| {
+        row["kind"] == "join_refused" && row["reason"] == "rate_limited"
+    });
 }
 
 #[test]
@@ -228,31 +227,17 @@ fn auto_accepting_agents_are_marked_in_the_relays_audit_log() {
     let (_auto, auto_code) = relay.agent(1, "64x64");
     let (_asking, asking_code) = relay.attended_agent(2, "64x64");
     let nameplate = |code: &str| code[..7].to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let issued = loop {
-        let audit = std::process::Command::new(tether_tests::binary("tether-relay"))
-            .args(["audit", "--json", "--data-dir", &relay.path("relay")])
-            .output()
-            .expect("run audit");
-        let audit = String::from_utf8_lossy(&audit.stdout).into_owned();
-        let issued: Vec<String> = audit
-            .lines()
-            .filter(|row| row.contains("nameplate_issued"))
-            .map(str::to_owned)
-            .collect();
-        if issued.len() == 2 || std::time::Instant::now() > deadline {
-            break issued;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
-    assert_eq!(issued.len(), 2, "{issued:?}");
+    let rows = relay.wait_for_audit("both agents' nameplates", |rows| {
+        rows.iter()
+            .filter(|row| row["kind"] == "nameplate_issued")
+            .count()
+            == 2
+    });
     let row_of = |code: &str| {
-        issued
-            .iter()
-            .find(|row| row.contains(&nameplate(code)))
-            .cloned()
-            .unwrap_or_else(|| panic!("no row for {code} in {issued:?}"))
+        rows.iter()
+            .find(|row| row["kind"] == "nameplate_issued" && row["nameplate"] == nameplate(code))
+            .unwrap_or_else(|| panic!("no row for {code} in\n{}", audit::lines(&rows)))
     };
-    assert!(row_of(&auto_code).contains("\"reason\":\"auto_accept\""));
-    assert!(!row_of(&asking_code).contains("auto_accept"));
+    assert_eq!(row_of(&auto_code)["reason"], "auto_accept");
+    assert!(row_of(&asking_code)["reason"].is_null());
 }

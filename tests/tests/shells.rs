@@ -3,14 +3,16 @@
 //! `tether-agent run`, and technicians' `tether-viewer shell` and `machines`.
 
 use std::{
-    io::{BufRead, BufReader, Write},
-    process::{Command, Stdio},
+    io::Write,
+    process::Stdio,
     thread,
     time::{Duration, Instant},
 };
 
 use sha2::{Digest, Sha256};
-use tether_tests::{organisation::Organisation, udp_proxy::UdpProxy, Relay};
+use tether_tests::{
+    audit, organisation::Organisation, udp_proxy::UdpProxy, wait_with_output, Process, Relay,
+};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -33,7 +35,6 @@ fn shells_run_on_the_data_path_and_on_relayed_streams_when_it_is_off_or_unreacha
             &alice,
             "web-01",
             &["sh", "-c", "echo 'up and back'; exit 3"],
-            Stdio::null(),
         );
         assert_eq!(text(&output.stdout), "up and back\n", "{via}");
         assert_eq!(output.status.code(), Some(3), "{via}");
@@ -41,12 +42,17 @@ fn shells_run_on_the_data_path_and_on_relayed_streams_when_it_is_off_or_unreacha
             "session 1: shell opened by alice (admin) on {via}"
         ));
         // The relay counts the session's bytes on either path.
-        let audit = org.wait_for_audit("viewer_disconnected");
-        let ended = audit
-            .lines()
-            .find(|row| row.contains("\"kind\":\"session_ended\""))
-            .unwrap_or_else(|| panic!("no session_ended row: {audit}"));
-        assert!(!ended.contains("\"bytes_to_viewer\":0"), "{via}: {ended}");
+        let ended = org
+            .relay
+            .wait_for_audit_row("session ended by the viewer", |row| {
+                row["kind"] == "session_ended" && row["reason"] == "viewer_disconnected"
+            });
+        assert!(
+            ended["bytes_to_viewer"]
+                .as_u64()
+                .is_some_and(|bytes| bytes > 0),
+            "{via}: {ended}"
+        );
     }
 }
 
@@ -60,17 +66,11 @@ fn a_shell_on_the_data_path_carries_on_when_a_nat_remaps_both_sides() {
     let agent = org.machine("web-01", "prod");
     let alice = org.technician("alice", "admin", "1d");
     let script = "echo ready; read line; echo \"got $line\"";
-    let mut viewer = org
-        .shell_command(&alice, "web-01", &["sh", "-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn viewer");
-    let mut stdout = BufReader::new(viewer.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("read");
-    assert_eq!(line, "ready\n");
+    let mut viewer = Process::spawn_command(
+        org.shell_command(&alice, "web-01", &["sh", "-c", script]),
+        Stdio::piped(),
+    );
+    assert_eq!(viewer.stdout.next_line(), "ready");
     agent
         .stdout
         .wait_for("session 1: shell opened by alice (admin) on the data path");
@@ -78,14 +78,12 @@ fn a_shell_on_the_data_path_carries_on_when_a_nat_remaps_both_sides() {
     // From now on both sides' datagrams reach the data port from addresses it never bound.
     nat.remap();
     let remapped = Instant::now();
-    let mut stdin = viewer.stdin.take().expect("stdin");
-    stdin.write_all(b"after the remap\n").expect("write stdin");
-    line.clear();
-    stdout.read_line(&mut line).expect("read");
+    viewer.type_line("after the remap");
+    let line = viewer.stdout.next_line();
     let recovered = remapped.elapsed();
-    let output = viewer.wait_with_output().expect("viewer output");
-    assert_eq!(line, "got after the remap\n", "{}", text(&output.stderr));
-    assert_eq!(output.status.code(), Some(0));
+    let status = viewer.wait();
+    assert_eq!(line, "got after the remap", "{}", viewer.stderr.text());
+    assert_eq!(status.code(), Some(0));
     eprintln!("the shell answered {recovered:?} after the remap");
 }
 
@@ -98,7 +96,6 @@ fn a_command_runs_like_ssh_with_separate_streams_and_its_exit_code() {
         &alice,
         "web-01",
         &["sh", "-c", "echo out; echo err >&2; exit 7"],
-        Stdio::null(),
     );
     assert_eq!(text(&output.stdout), "out\n");
     assert!(
@@ -108,8 +105,10 @@ fn a_command_runs_like_ssh_with_separate_streams_and_its_exit_code() {
     );
     assert_eq!(output.status.code(), Some(7));
     // The viewer hangs up properly: the relay ends the session at once, not at a timeout.
-    let audit = org.wait_for_audit("viewer_disconnected");
-    assert!(audit.contains("\"kind\":\"session_ended\""), "{audit}");
+    org.relay
+        .wait_for_audit_row("session ended by the viewer", |row| {
+            row["kind"] == "session_ended" && row["reason"] == "viewer_disconnected"
+        });
 }
 
 #[test]
@@ -131,7 +130,7 @@ fn without_a_command_or_a_terminal_the_login_shell_reads_a_script_from_standard_
         .expect("piped stdin")
         .write_all(b"echo from-script $((6*7))\nexit 5\n")
         .expect("write the script");
-    let output = viewer.wait_with_output().expect("viewer output");
+    let output = wait_with_output(viewer);
     assert_eq!(
         text(&output.stdout),
         "from-script 42\n",
@@ -159,20 +158,17 @@ fn standard_input_reaches_the_command_and_fifty_megabytes_come_back_intact() {
         .expect("stdin")
         .write_all(b"hello through the relay\n")
         .expect("write stdin");
-    let output = viewer.wait_with_output().expect("viewer output");
+    let output = wait_with_output(viewer);
     assert_eq!(text(&output.stdout), "HELLO THROUGH THE RELAY\n");
     assert_eq!(output.status.code(), Some(0));
 
     // 50 MB of incompressible bytes, checked by digest on both ends.
     let file = org.relay.path("random.bin");
-    let made = Command::new("head")
-        .args(["-c", "50000000", "/dev/urandom"])
-        .stdout(std::fs::File::create(&file).expect("create"))
-        .status()
-        .expect("head");
-    assert!(made.success());
-    let expected = Sha256::digest(std::fs::read(&file).expect("read"));
-    let output = org.shell(&alice, "web-01", &["cat", &file], Stdio::null());
+    let mut random = vec![0; 50_000_000];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
+    std::fs::write(&file, &random).expect("write");
+    let expected = Sha256::digest(&random);
+    let output = org.shell(&alice, "web-01", &["cat", &file]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(output.stdout.len(), 50_000_000);
     assert_eq!(Sha256::digest(&output.stdout), expected);
@@ -200,7 +196,7 @@ fn several_shells_run_on_one_machine_at_once() {
         })
         .collect();
     for (i, shell) in shells.into_iter().enumerate() {
-        let output = shell.wait_with_output().expect("viewer output");
+        let output = wait_with_output(shell);
         assert_eq!(
             text(&output.stdout),
             format!("shell {i}\n"),
@@ -229,7 +225,7 @@ fn only_allowed_valid_technicians_reach_enrolled_machines_and_every_refusal_is_a
             text(&output.stdout)
         );
     };
-    let run = |who, machine| org.shell(who, machine, &["echo", "ran"], Stdio::null());
+    let run = |who, machine| org.shell(who, machine, &["echo", "ran"]);
 
     // A role the policy does not let in (only admin may reach anything by default).
     let intern = org.technician("bob", "intern", "1d");
@@ -244,9 +240,11 @@ fn only_allowed_valid_technicians_reach_enrolled_machines_and_every_refusal_is_a
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn viewer");
-    org.wait_for_audit("mallory (admin)");
+    org.relay.wait_for_audit_row("mallory's session", |row| {
+        row["kind"] == "session_started" && row["viewer_name"] == "mallory (admin)"
+    });
     org.certs(&["revoke", "mallory"]);
-    let cut_off = open_session.wait_with_output().expect("viewer output");
+    let cut_off = wait_with_output(open_session);
     assert_eq!(
         cut_off.status.code(),
         Some(255),
@@ -275,22 +273,29 @@ fn only_allowed_valid_technicians_reach_enrolled_machines_and_every_refusal_is_a
     // And alice herself still gets in.
     assert_eq!(text(&run(&alice, "web-01").stdout), "ran\n");
 
-    let audit = org.relay_admin(&["audit", "--json"]);
-    let audit = text(&audit.stdout);
+    let rows = org.relay.audit_rows();
+    let kinds = audit::kinds(&rows);
     for kind in [
         "access_refused",
         "handshake_failed",
         "machine_enrolled",
         "machine_online",
     ] {
-        assert!(audit.contains(kind), "no {kind} row in:\n{audit}");
+        assert!(
+            kinds.contains(&kind),
+            "no {kind} row in:\n{}",
+            audit::lines(&rows)
+        );
     }
-    assert!(
-        audit.contains("not_permitted") && audit.contains("not_enrolled"),
-        "{audit}"
-    );
-    let verify = org.relay_admin(&["audit", "verify"]);
-    assert!(verify.status.success(), "{}", text(&verify.stderr));
+    for reason in ["not_permitted", "not_enrolled"] {
+        assert!(
+            rows.iter()
+                .any(|row| row["kind"] == "access_refused" && row["reason"] == reason),
+            "no access refused as {reason} in:\n{}",
+            audit::lines(&rows)
+        );
+    }
+    org.relay.verify_audit();
 }
 
 #[test]
@@ -327,7 +332,9 @@ fn an_enrollment_credential_works_once_and_machines_list_what_a_role_may_reach()
 
     let bob = org.technician("bob", "intern", "1d");
     assert!(!text(&org.machines(&bob).stdout).contains("web-01"));
-    let allowed = org.relay_admin(&["policy", "allow", "intern", "group:prod"]);
+    let allowed = org
+        .relay
+        .admin(&["policy", "allow", "intern", "group:prod"]);
     assert!(allowed.status.success(), "{}", text(&allowed.stderr));
     assert!(text(&org.machines(&bob).stdout).contains("web-01"));
 }
@@ -353,7 +360,7 @@ fn back_online_within_3_s_of(outage: impl FnOnce(&mut Relay)) {
     agent.stdout.wait_for("online at ");
     let back = restarted.elapsed();
     assert!(back < Duration::from_secs(3), "back online after {back:?}");
-    let output = org.shell(&alice, "web-01", &["echo", "back"], Stdio::null());
+    let output = org.shell(&alice, "web-01", &["echo", "back"]);
     assert_eq!(text(&output.stdout), "back\n", "{}", text(&output.stderr));
 }
 
@@ -362,19 +369,11 @@ fn a_stopped_agent_goes_offline_at_once_and_its_open_shells_end() {
     let org = Organisation::new();
     let mut agent = org.machine("web-01", "prod");
     let alice = org.technician("alice", "admin", "1d");
-    let mut open_session = org
-        .shell_command(&alice, "web-01", &["sh", "-c", "echo started; sleep 60"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn viewer");
-    let mut output = BufReader::new(open_session.stdout.take().expect("piped stdout"));
-    let mut first = String::new();
-    output
-        .read_line(&mut first)
-        .expect("read the viewer's output");
-    assert_eq!(first, "started\n");
+    let mut open_session = Process::spawn_command(
+        org.shell_command(&alice, "web-01", &["sh", "-c", "echo started; sleep 60"]),
+        Stdio::null(),
+    );
+    assert_eq!(open_session.stdout.next_line(), "started");
 
     // As systemd stops a service: SIGTERM, and the agent says goodbye to the relay.
     let status = agent.terminate();
@@ -386,13 +385,8 @@ fn a_stopped_agent_goes_offline_at_once_and_its_open_shells_end() {
     // Offline now, not after the relay's idle timeout.
     let listed = text(&org.machines(&alice).stdout);
     assert!(listed.contains("\"online\":false"), "{listed}");
-    let cut_off = open_session.wait_with_output().expect("viewer output");
-    assert_eq!(
-        cut_off.status.code(),
-        Some(255),
-        "{}",
-        text(&cut_off.stderr)
-    );
+    let cut_off = open_session.wait();
+    assert_eq!(cut_off.code(), Some(255), "{}", open_session.stderr.text());
 }
 
 #[test]
@@ -426,7 +420,7 @@ fn a_machine_keeps_refusing_a_revoked_technician_when_the_relay_forgets_the_revo
     std::fs::write(&crl, before_revocation).expect("roll the relay's list back");
     let deadline = Instant::now() + Duration::from_secs(10);
     let refused = loop {
-        let output = org.shell(&mallory, "web-01", &["echo", "ran"], Stdio::null());
+        let output = org.shell(&mallory, "web-01", &["echo", "ran"]);
         let stderr = text(&output.stderr);
         if !stderr.contains("relay rejected") {
             assert_eq!(output.status.code(), Some(255), "{stderr}");

@@ -2,16 +2,13 @@
 //! `Ended { RelayShutdown }`, and once they hang up the relay exits 0 without waiting out its
 //! grace period.
 
-// Shared with the other relay tests; this one needs only some of it.
-#[allow(dead_code)]
-mod support;
-
-use std::{
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use tether_proto::control::{ClientMessage, EndReason, RelayMessage};
+use tether_tests::{
+    relay_client::{pair, Client, Paired},
+    Relay,
+};
 
 const RELAY_SHUTDOWN: RelayMessage = RelayMessage::Ended {
     reason: EndReason::RelayShutdown,
@@ -19,15 +16,11 @@ const RELAY_SHUTDOWN: RelayMessage = RelayMessage::Ended {
 
 #[test]
 fn sigterm_tells_every_client_and_exits_zero() {
-    let dir = tempfile::tempdir().unwrap();
-    let known = dir.path().join("known_relays");
-    let mut relay = support::RunningRelay::start(&dir.path().join("relay"), &[]);
-    let (addr, fingerprint) = (relay.addr.clone(), relay.fingerprint);
-
+    let mut relay = Relay::start(&[]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (paired, mut waiting) = runtime.block_on(async {
-        let paired = support::pair(&addr, fingerprint, &known).await;
-        let mut waiting = support::Client::connect(&addr, fingerprint, &known).await;
+        let paired = pair(&relay).await;
+        let mut waiting = Client::connect(&relay).await;
         let registered = waiting
             .say(ClientMessage::Register {
                 name: "desk-2".to_owned(),
@@ -39,14 +32,10 @@ fn sigterm_tells_every_client_and_exits_zero() {
     });
 
     let signalled = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &relay.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    relay.process.ask_to_stop();
 
     runtime.block_on(async {
-        let support::Paired {
+        let Paired {
             mut agent,
             mut viewer,
             ..
@@ -59,15 +48,7 @@ fn sigterm_tells_every_client_and_exits_zero() {
         }
     });
 
-    let deadline = signalled + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = relay.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the relay did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(relay.process.wait().code(), Some(0));
     assert!(
         signalled.elapsed() < Duration::from_secs(4),
         "clients hung up at once, so the relay need not wait out its grace period: {:?}",

@@ -1,11 +1,8 @@
-//! Misbehaving clients against a relay that is forwarding a healthy session: each is cut off
-//! with a precise reason while the healthy session's bytes keep arriving intact, and the relay's
-//! forwarded streams stay bounded. Also the per-address connection limit, and that handshakes
-//! begun in an address's name cannot lock its owner out.
-
-// Shared with the other relay tests; this one needs only some of it.
-#[allow(dead_code)]
-mod support;
+//! Misbehaving clients lose their own connection, never the relay process or other sessions:
+//! against a relay that is forwarding a healthy session, each is cut off with a precise reason
+//! while the healthy session's bytes keep arriving intact, and the relay's forwarded streams
+//! stay bounded. Also clients of another protocol version, the per-address connection limit,
+//! and that handshakes begun in an address's name cannot lock its owner out.
 
 use std::{
     net::{SocketAddr, UdpSocket},
@@ -18,12 +15,17 @@ use std::{
 
 use quinn::{Connection, ConnectionError, RecvStream, SendStream};
 use tether_certs::{PinnedRelayVerifier, RelayTrust, RELAY_SERVER_NAME};
-use tether_proto::{control::StreamHeader, encode_message};
-use tether_relay::{Relay, RelayConfig};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
+use tether_proto::{
+    control::{ClientMessage, Refusal, RelayMessage, StreamHeader},
+    encode_message, PROTOCOL_VERSION,
 };
+use tether_tests::{
+    relay_client::{connect_raw, one_session, pair, Client},
+    within, Relay,
+};
+use tether_transport::{MessageReceiver, MessageSender};
+
+use crate::scrape;
 
 /// The relay's close code for a client that broke the protocol.
 const CLOSE_PROTOCOL_ERROR: u32 = 1;
@@ -36,31 +38,26 @@ fn pattern(offset: u64) -> u8 {
     (offset % 251) as u8
 }
 
-/// A relay on loopback with its metrics endpoint on.
-async fn start_relay(dir: &std::path::Path, per_address: u32) -> Relay {
-    let mut config = RelayConfig::new(([127, 0, 0, 1], 0).into(), dir.join("relay"));
-    config.metrics_listen = Some(([127, 0, 0, 1], 0).into());
-    config.max_streams_per_session = MAX_STREAMS;
-    config.max_connections_per_address = per_address;
-    Relay::start(config).await.unwrap()
+/// A relay on loopback with its metrics endpoint on, letting `per_address` connections in from
+/// one address.
+fn start_relay(per_address: u32) -> Arc<Relay> {
+    let per_address = per_address.to_string();
+    let max_streams = MAX_STREAMS.to_string();
+    Arc::new(Relay::start(&[
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--max-streams-per-session",
+        &max_streams,
+        "--max-connections-per-address",
+        &per_address,
+    ]))
 }
 
-/// One metric's current value, scraped over HTTP.
-async fn metric(relay: &Relay, name: &str) -> f64 {
-    let mut stream = TcpStream::connect(relay.metrics_addr().unwrap())
+/// One metric's current value, scraped over HTTP off the runtime.
+async fn metric(relay: &Relay, name: &'static str) -> f64 {
+    let addr = relay.metrics.clone().expect("metrics on");
+    tokio::task::spawn_blocking(move || scrape::metric(&addr, name))
         .await
-        .unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{name} missing in\n{response}"))
-        .parse()
         .unwrap()
 }
 
@@ -136,18 +133,19 @@ fn open_streams(connection: &Connection, count: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misbehaving_clients_are_cut_off_while_a_healthy_session_keeps_streaming() {
-    let dir = tempfile::tempdir().unwrap();
-    let known = dir.path().join("known_relays");
-    let relay = start_relay(dir.path(), 64).await;
-    let addr = relay.local_addr().to_string();
-    let fingerprint = relay.fingerprint();
+    let relay = start_relay(64);
 
     // The healthy session: the viewer streams the pattern, the agent checks every byte.
-    let healthy = support::pair(&addr, fingerprint, &known).await;
+    let healthy = pair(&relay).await;
     let (up, _down) = healthy.viewer.relay.connection.open_bi().await.unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = tokio::spawn(write_steadily(up, stop.clone()));
-    let (_agent_send, agent_recv) = healthy.agent.relay.connection.accept_bi().await.unwrap();
+    let (_agent_send, agent_recv) = within(
+        "the healthy stream",
+        healthy.agent.relay.connection.accept_bi(),
+    )
+    .await
+    .unwrap();
     let received = Arc::new(AtomicU64::new(0));
     let reader = tokio::spawn(read_and_check(
         agent_recv,
@@ -157,11 +155,9 @@ async fn misbehaving_clients_are_cut_off_while_a_healthy_session_keeps_streaming
 
     // (a) Garbage on the control stream: a 4-byte message no decoder accepts.
     let garbage = tokio::spawn({
-        let (addr, known) = (addr.clone(), known.clone());
+        let relay = relay.clone();
         async move {
-            let client = support::connect_raw(&addr, fingerprint, &known)
-                .await
-                .unwrap();
+            let client = connect_raw(&relay).await.unwrap();
             let (mut send, _recv) = client.connection.open_bi().await.unwrap();
             send.write_all(&[4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])
                 .await
@@ -171,11 +167,9 @@ async fn misbehaving_clients_are_cut_off_while_a_healthy_session_keeps_streaming
     });
     // (b) An oversized frame announced on the control stream.
     let oversized = tokio::spawn({
-        let (addr, known) = (addr.clone(), known.clone());
+        let relay = relay.clone();
         async move {
-            let client = support::connect_raw(&addr, fingerprint, &known)
-                .await
-                .unwrap();
+            let client = connect_raw(&relay).await.unwrap();
             let (mut send, _recv) = client.connection.open_bi().await.unwrap();
             send.write_all(&u32::MAX.to_le_bytes()).await.unwrap();
             closed_by_relay(&client.connection, Duration::from_secs(5)).await
@@ -183,9 +177,9 @@ async fn misbehaving_clients_are_cut_off_while_a_healthy_session_keeps_streaming
     });
     // (c) A paired viewer opening 1000 streams at once.
     let flooding_viewer = tokio::spawn({
-        let (addr, known) = (addr.clone(), known.clone());
+        let relay = relay.clone();
         async move {
-            let flood = support::pair(&addr, fingerprint, &known).await;
+            let flood = pair(&relay).await;
             open_streams(&flood.viewer.relay.connection, 1000);
             let reason =
                 closed_by_relay(&flood.viewer.relay.connection, Duration::from_secs(10)).await;
@@ -196,9 +190,9 @@ async fn misbehaving_clients_are_cut_off_while_a_healthy_session_keeps_streaming
     // (c') A connection that greeted the relay but never registered or joined, opening 1000
     // streams at once: the relay never accepts them, and drops the connection on time.
     let flooding_stranger = tokio::spawn({
-        let (addr, known) = (addr.clone(), known.clone());
+        let relay = relay.clone();
         async move {
-            let client = support::Client::connect(&addr, fingerprint, &known).await;
+            let client = Client::connect(&relay).await;
             open_streams(&client.relay.connection, 1000);
             closed_by_relay(&client.relay.connection, Duration::from_secs(15)).await
         }
@@ -249,39 +243,36 @@ async fn misbehaving_clients_are_cut_off_while_a_healthy_session_keeps_streaming
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let before = received.load(Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        received.load(Ordering::Relaxed) > before,
-        "the healthy stream flows on"
-    );
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while received.load(Ordering::Relaxed) <= before {
+        assert!(Instant::now() < deadline, "the healthy stream flows on");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     stop.store(true, Ordering::Relaxed);
-    let written = writer.await.unwrap();
+    let written = within("the healthy stream's end", writer).await.unwrap();
     assert_eq!(
-        reader.await.unwrap(),
+        within("the healthy stream's last bytes", reader)
+            .await
+            .unwrap(),
         written,
         "every byte arrived, in order"
     );
 
     // And a whole new session works.
-    let later = support::one_session(&addr, fingerprint, dir.path()).await;
+    let later = one_session(&relay).await;
     assert_ne!(later.nameplate, healthy.nameplate);
     assert!(later.session_id > healthy.session_id);
     healthy.viewer.hang_up().await;
     healthy.agent.hang_up().await;
-    relay.shutdown().await;
 }
 
 #[tokio::test]
 async fn connections_past_the_per_address_limit_are_refused_before_the_handshake() {
-    let dir = tempfile::tempdir().unwrap();
-    let known = dir.path().join("known_relays");
-    let relay = start_relay(dir.path(), 2).await;
-    let addr = relay.local_addr().to_string();
-    let fingerprint = relay.fingerprint();
+    let relay = start_relay(2);
 
-    let first = support::Client::connect(&addr, fingerprint, &known).await;
-    let second = support::Client::connect(&addr, fingerprint, &known).await;
-    let refused = support::connect_raw(&addr, fingerprint, &known).await;
+    let first = Client::connect(&relay).await;
+    let second = Client::connect(&relay).await;
+    let refused = connect_raw(&relay).await;
     assert!(refused.is_err(), "a third connection from 127.0.0.1");
     assert_eq!(
         metric(&relay, "tether_relay_connections_refused_total").await,
@@ -292,16 +283,15 @@ async fn connections_past_the_per_address_limit_are_refused_before_the_handshake
     first.hang_up().await;
     let deadline = Instant::now() + Duration::from_secs(5);
     let third = loop {
-        if let Ok(connection) = support::connect_raw(&addr, fingerprint, &known).await {
+        if let Ok(connection) = connect_raw(&relay).await {
             break connection;
         }
         assert!(Instant::now() < deadline, "the slot was never given back");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     third.connection.close(0u32.into(), b"done");
-    third.endpoint.wait_idle().await;
+    within("hang-up", third.endpoint.wait_idle()).await;
     second.hang_up().await;
-    relay.shutdown().await;
 }
 
 /// Sends `relay` one QUIC Initial from a socket of its own and never answers: to the relay, a
@@ -334,23 +324,19 @@ fn silent_handshake(relay: SocketAddr) -> UdpSocket {
 
 #[tokio::test]
 async fn handshakes_begun_in_an_addresss_name_do_not_lock_its_owner_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let known = dir.path().join("known_relays");
-    let relay = start_relay(dir.path(), 2).await;
-    let addr = relay.local_addr().to_string();
-    let fingerprint = relay.fingerprint();
+    let relay = start_relay(2);
 
     // Two handshakes from 127.0.0.1 that will never finish fill its count...
-    let target = relay.local_addr();
+    let target: SocketAddr = relay.addr.parse().unwrap();
     let _silent =
         tokio::task::spawn_blocking(move || [silent_handshake(target), silent_handshake(target)])
             .await
             .unwrap();
     // ...so the next attempts are asked to retry, and having proved they receive packets at
     // 127.0.0.1, get in up to the limit.
-    let first = support::Client::connect(&addr, fingerprint, &known).await;
-    let second = support::Client::connect(&addr, fingerprint, &known).await;
-    let refused = support::connect_raw(&addr, fingerprint, &known).await;
+    let first = Client::connect(&relay).await;
+    let second = Client::connect(&relay).await;
+    let refused = connect_raw(&relay).await;
     assert!(
         refused.is_err(),
         "a third validated connection from 127.0.0.1"
@@ -365,5 +351,75 @@ async fn handshakes_begun_in_an_addresss_name_do_not_lock_its_owner_out() {
     );
     first.hang_up().await;
     second.hang_up().await;
-    relay.shutdown().await;
+}
+
+/// Connects, opens a stream and writes `bytes` on it; returns the reason the relay gives when
+/// it closes the connection for it.
+async fn send_raw_and_get_closed(relay: &Relay, bytes: &[u8]) -> String {
+    let client = connect_raw(relay).await.expect("connect");
+    let (mut send, _recv) = within("stream", client.connection.open_bi())
+        .await
+        .expect("open stream");
+    within("write", send.write_all(bytes)).await.expect("write");
+    closed_by_relay(&client.connection, Duration::from_secs(5)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_of_another_protocol_version_is_refused_by_name() {
+    let relay = Relay::start(&[]);
+    let connected = connect_raw(&relay).await.expect("connect");
+    let (send, recv) = within("stream", connected.connection.open_bi())
+        .await
+        .expect("open stream");
+    let mut send = MessageSender::<ClientMessage>::new(send);
+    let mut recv = MessageReceiver::<RelayMessage>::new(recv);
+    let hello = ClientMessage::Hello {
+        version: PROTOCOL_VERSION + 1,
+        software: "tether from the future".to_owned(),
+    };
+    within("send", send.send(&hello)).await.expect("send hello");
+    let answer = within("the relay's answer", recv.recv())
+        .await
+        .expect("an answer");
+    assert_eq!(
+        answer,
+        Some(RelayMessage::Refused {
+            reason: Refusal::VersionMismatch {
+                relay: PROTOCOL_VERSION
+            }
+        })
+    );
+    // The audit log records no row for a connection that never got past its hello.
+    relay
+        .process
+        .stderr
+        .wait_for_substring("refused: protocol version mismatch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_malformed_messages_end_only_that_connection() {
+    let relay = Relay::start(&[]);
+
+    let reason = send_raw_and_get_closed(&relay, &u32::MAX.to_le_bytes()).await;
+    assert!(reason.contains("exceeds"), "{reason}");
+
+    let mut garbage = 3u32.to_le_bytes().to_vec();
+    garbage.extend_from_slice(&[0xff, 0xff, 0xff]);
+    let reason = send_raw_and_get_closed(&relay, &garbage).await;
+    assert!(reason.contains("malformed"), "{reason}");
+
+    // The relay is still alive and pairs a healthy session.
+    let relay = tokio::task::spawn_blocking(move || {
+        let (_agent, code) = relay.agent(2, "320x200");
+        let mut viewer = relay.viewer(&code, &["--frames", "3"]);
+        assert!(viewer.wait().success(), "{}", viewer.stderr.text());
+        relay
+    })
+    .await
+    .expect("healthy session");
+    // Nor for connections that broke the protocol before any session.
+    relay
+        .process
+        .stderr
+        .wait_for_substring("closing connection");
 }
