@@ -71,6 +71,8 @@ pub(super) struct App<'a> {
     picture_area: Option<Area>,
     /// Whether an overlay covered the picture at the last layout.
     covered: bool,
+    /// Where the toolbar was at the last layout, if shown.
+    toolbar: Option<Area>,
     /// The pointer in the window, if it is there.
     pointer: Option<(f64, f64)>,
     /// Buttons pressed on the remote screen, whose release goes there too.
@@ -105,6 +107,7 @@ impl<'a> App<'a> {
             frame: None,
             picture_area: None,
             covered: true,
+            toolbar: None,
             pointer: None,
             remote_buttons: HashSet::new(),
             ui_due: None,
@@ -225,6 +228,7 @@ impl<'a> App<'a> {
         self.ui_due = due.map(|delay| Instant::now() + delay);
         self.picture_area = Some(output.picture_area);
         self.covered = output.covered;
+        self.toolbar = output.toolbar;
         let view = view_of(self.mode, self.frame.as_ref(), self.picture_area, self.scroll);
         let cursor = lock(&self.shared.cursor).clone();
         let gl = &gpu.window.gl;
@@ -317,7 +321,8 @@ impl<'a> App<'a> {
         }
     }
 
-    /// Whether the pointer is over the picture area and no part of the console.
+    /// Whether the pointer is over the picture area and no part of the console (the toolbar,
+    /// an overlay, a menu or a tooltip).
     fn pointer_on_picture(&self) -> bool {
         let (Some((x, y)), Some(area), Some(gpu)) = (self.pointer, self.picture_area, &self.gpu)
         else {
@@ -325,7 +330,16 @@ impl<'a> App<'a> {
         };
         let ppp = gpu.ui.ctx.pixels_per_point();
         let point = egui::pos2(x as f32 / ppp, y as f32 / ppp);
-        !self.covered && area.contains(x, y) && gpu.ui.ctx.layer_id_at(point).is_none()
+        // egui's background layer spans the whole window: only what floats above it counts.
+        let floating = gpu
+            .ui
+            .ctx
+            .layer_id_at(point)
+            .is_some_and(|layer| layer.order != egui::Order::Background);
+        !self.covered
+            && area.contains(x, y)
+            && !self.toolbar.is_some_and(|toolbar| toolbar.contains(x, y))
+            && !floating
     }
 
     /// Scrolls a one-to-one view when the pointer nears an edge of the picture, and tells the

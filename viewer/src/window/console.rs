@@ -77,6 +77,8 @@ pub(super) struct ConsoleOutput {
     pub clicked: Vec<Effect>,
     /// Whether the overlay covers the picture area (nothing there reaches the remote).
     pub covered: bool,
+    /// Where the toolbar is, in window pixels, when shown.
+    pub toolbar: Option<Area>,
 }
 
 /// The console's own state across frames.
@@ -133,6 +135,7 @@ impl Console {
             });
             let rect = panel.response.rect;
             self.toolbar_bottom = Some(rect.bottom());
+            output.toolbar = Some(physical(rect, ppp));
             if self.toolbar == Toolbar::Pinned {
                 picture.min.y = rect.bottom();
             }
@@ -199,13 +202,14 @@ impl Console {
         laid_out: &mut Vec<(String, egui::Rect)>,
     ) {
         let session = input.session;
-        let (dot, colour) = match session.phase {
-            Phase::Live => ("●", Color32::from_rgb(80, 200, 120)),
-            Phase::WaitingForUser | Phase::Paused => ("●", Color32::from_rgb(240, 180, 60)),
-            Phase::Declined(_) | Phase::Ended(_) => ("●", Color32::from_rgb(230, 80, 80)),
-            Phase::Connecting | Phase::Securing => ("●", Color32::GRAY),
+        let colour = match session.phase {
+            Phase::Live => Color32::from_rgb(80, 200, 120),
+            Phase::WaitingForUser | Phase::Paused => Color32::from_rgb(240, 180, 60),
+            Phase::Declined(_) | Phase::Ended(_) => Color32::from_rgb(230, 80, 80),
+            Phase::Connecting | Phase::Securing => Color32::GRAY,
         };
-        ui.label(RichText::new(dot).color(colour));
+        let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+        ui.painter().circle_filled(dot.center(), 4.0, colour);
         ui.label(session.summary());
         if let Some(digits) = &session.digits {
             ui.separator();
@@ -242,7 +246,7 @@ impl Console {
         laid_out: &mut Vec<(String, egui::Rect)>,
     ) {
         let menu = ui.add_enabled_ui(input.session.controls(), |ui| {
-            ui.menu_button("Keys ▾", |ui| {
+            ui.menu_button("Keys", |ui| {
                 for action in ACTIONS
                     .iter()
                     .filter(|action| action.place == Place::KeysMenu)

@@ -43,7 +43,7 @@ pub use beside::{run_console, run_in_window};
 pub use console::Chrome;
 use phase::End;
 use presented::Decoded;
-pub use presented::{PresentLog, PresentStage};
+pub use presented::{PresentLog, Presented};
 
 /// Updates whose decode times wait for the window; beyond it, the oldest are kept (only the
 /// presentation log uses them).

@@ -1,11 +1,12 @@
-//! When updates reached the screen: for each applied update, the time from its decode (and
-//! from its capture, when the agent timed it) to the swap of the first window frame showing it.
+//! When updates reached the screen: for each applied update, the time from its decode to the
+//! swap of the first window frame showing it, beside its capture-to-decode time when the agent
+//! timed it.
 
 use std::time::{Duration, Instant};
 
-/// Samples kept; a longer session keeps its first ones (the log is for measuring, and must not
+/// Updates kept; a longer session keeps its first ones (the log is for measuring, and must not
 /// grow without bound).
-const MAX_SAMPLES: usize = 1 << 16;
+const MAX_UPDATES: usize = 1 << 16;
 
 /// An update as the session handed it to the window.
 #[derive(Debug, Clone, Copy)]
@@ -16,58 +17,43 @@ pub(crate) struct Decoded {
     pub capture_to_decode: Option<Duration>,
 }
 
-/// Presentation latencies.
-#[derive(Debug, Clone, Default)]
-pub struct PresentLog {
-    decode_to_present: Vec<Duration>,
-    capture_to_present: Vec<Duration>,
+/// One update on the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presented {
+    /// From the agent's capture to the decoded framebuffer, when the agent timed it.
+    pub capture_to_decode: Option<Duration>,
+    /// From the decoded framebuffer to the swap that showed it.
+    pub decode_to_present: Duration,
 }
 
-/// Which latency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PresentStage {
-    /// From the decoded framebuffer to the swap that showed it.
-    DecodeToPresent,
-    /// From the agent's capture to the swap that showed it.
-    CaptureToPresent,
+impl Presented {
+    /// From the agent's capture to the swap that showed it, when timed.
+    pub fn capture_to_present(&self) -> Option<Duration> {
+        self.capture_to_decode
+            .map(|before| before + self.decode_to_present)
+    }
+}
+
+/// The updates shown, in the order they were decoded.
+#[derive(Debug, Clone, Default)]
+pub struct PresentLog {
+    updates: Vec<Presented>,
 }
 
 impl PresentLog {
     /// Records `updates`, shown by the swap at `presented`.
     pub(crate) fn record(&mut self, updates: &[Decoded], presented: Instant) {
-        for update in updates {
-            if self.decode_to_present.len() >= MAX_SAMPLES {
-                return;
-            }
-            let shown = presented.saturating_duration_since(update.at);
-            self.decode_to_present.push(shown);
-            if let Some(before) = update.capture_to_decode {
-                self.capture_to_present.push(before + shown);
-            }
-        }
+        let room = MAX_UPDATES.saturating_sub(self.updates.len());
+        self.updates
+            .extend(updates.iter().take(room).map(|update| Presented {
+                capture_to_decode: update.capture_to_decode,
+                decode_to_present: presented.saturating_duration_since(update.at),
+            }));
     }
 
-    /// Updates recorded.
-    pub fn len(&self) -> usize {
-        self.decode_to_present.len()
-    }
-
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.decode_to_present.is_empty()
-    }
-
-    /// The `q` quantile (0..=1) of `stage`, if any sample was recorded.
-    pub fn percentile(&self, stage: PresentStage, q: f64) -> Option<Duration> {
-        let samples = match stage {
-            PresentStage::DecodeToPresent => &self.decode_to_present,
-            PresentStage::CaptureToPresent => &self.capture_to_present,
-        };
-        let mut sorted = samples.clone();
-        sorted.sort_unstable();
-        let last = sorted.len().checked_sub(1)?;
-        let at = (q.clamp(0.0, 1.0) * last as f64).round() as usize;
-        sorted.get(at).copied()
+    /// The updates shown, in decode order.
+    pub fn updates(&self) -> &[Presented] {
+        &self.updates
     }
 }
 
@@ -90,20 +76,12 @@ mod tests {
             },
         ];
         let mut log = PresentLog::default();
-        assert!(log.is_empty());
         log.record(&updates, start + ms(10));
-        assert_eq!(log.len(), 2);
-        assert_eq!(
-            log.percentile(PresentStage::DecodeToPresent, 0.0),
-            Some(ms(6))
-        );
-        assert_eq!(
-            log.percentile(PresentStage::DecodeToPresent, 1.0),
-            Some(ms(10))
-        );
-        assert_eq!(
-            log.percentile(PresentStage::CaptureToPresent, 0.5),
-            Some(ms(13))
-        );
+        let shown = log.updates();
+        assert_eq!(shown.len(), 2);
+        assert_eq!(shown[0].decode_to_present, ms(10));
+        assert_eq!(shown[0].capture_to_present(), Some(ms(13)));
+        assert_eq!(shown[1].decode_to_present, ms(6));
+        assert_eq!(shown[1].capture_to_present(), None);
     }
 }
