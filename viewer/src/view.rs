@@ -3,6 +3,8 @@
 //! arithmetic in physical window pixels, no windowing: the same mapping places the picture and
 //! the cursor and aims the pointer.
 
+use tether_codec::Rect;
+
 use crate::scale::fit;
 
 /// How close to an edge of the picture area the pointer scrolls a one-to-one view, in window
@@ -45,6 +47,40 @@ pub struct Area {
 }
 
 impl Area {
+    /// The pixels from (`x0`, `y0`) to (`x1`, `y1`), exclusive; empty where they do not span.
+    pub fn spanning(x0: i64, y0: i64, x1: i64, y1: i64) -> Area {
+        let pixel = |value: i64| u32::try_from(value.max(0)).unwrap_or(u32::MAX);
+        let (x0, y0) = (pixel(x0), pixel(y0));
+        Area {
+            x: x0,
+            y: y0,
+            width: pixel(x1).saturating_sub(x0),
+            height: pixel(y1).saturating_sub(y0),
+        }
+    }
+
+    /// The pixels both hold.
+    pub fn intersect(&self, other: &Area) -> Area {
+        let end = |area: &Area| {
+            (
+                i64::from(area.x) + i64::from(area.width),
+                i64::from(area.y) + i64::from(area.height),
+            )
+        };
+        let ((x1, y1), (ox1, oy1)) = (end(self), end(other));
+        Area::spanning(
+            i64::from(self.x.max(other.x)),
+            i64::from(self.y.max(other.y)),
+            x1.min(ox1),
+            y1.min(oy1),
+        )
+    }
+
+    /// Whether it holds no pixel.
+    pub fn is_empty(&self) -> bool {
+        self.width == 0 || self.height == 0
+    }
+
     /// Whether window position (`x`, `y`) lies inside.
     pub fn contains(&self, x: f64, y: f64) -> bool {
         x >= f64::from(self.x)
@@ -140,23 +176,27 @@ impl View {
 
     /// The part of the area the picture covers.
     pub fn visible(&self) -> Area {
-        let clamp = |value: i64, low: u32, high: u32| -> u32 {
-            u32::try_from(value.clamp(i64::from(low), i64::from(high))).unwrap_or(high)
-        };
-        let (right, bottom) = (
-            self.area.x.saturating_add(self.area.width),
-            self.area.y.saturating_add(self.area.height),
+        let picture = Area::spanning(
+            self.origin.0,
+            self.origin.1,
+            self.origin.0 + i64::from(self.shown.0),
+            self.origin.1 + i64::from(self.shown.1),
         );
-        let x0 = clamp(self.origin.0, self.area.x, right);
-        let y0 = clamp(self.origin.1, self.area.y, bottom);
-        let x1 = clamp(self.origin.0 + i64::from(self.shown.0), self.area.x, right);
-        let y1 = clamp(self.origin.1 + i64::from(self.shown.1), self.area.y, bottom);
-        Area {
-            x: x0,
-            y: y0,
-            width: x1 - x0,
-            height: y1 - y0,
-        }
+        picture.intersect(&self.area)
+    }
+
+    /// The window pixels showing remote rectangle `rect` (rounded outwards: scaled, a remote
+    /// pixel touches every window pixel whose footprint it overlaps), within the visible part
+    /// of the picture.
+    pub fn area_of(&self, rect: &Rect) -> Area {
+        let saturate = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
+        let (x0, y0) = self.to_window(saturate(rect.x), saturate(rect.y));
+        let (x1, y1) = self.to_window(
+            saturate(rect.x.saturating_add(rect.width)),
+            saturate(rect.y.saturating_add(rect.height)),
+        );
+        let grow = i64::from(!self.is_one_to_one());
+        Area::spanning(x0 - grow, y0 - grow, x1 + grow, y1 + grow).intersect(&self.visible())
     }
 
     /// Where remote pixel (`x`, `y`) appears in the window (may lie outside it).
@@ -291,6 +331,46 @@ mod tests {
         assert_eq!(scrolled.origin(), (-100, -20));
         assert_eq!(scrolled.to_remote(0.0, 30.0), Some((100, 50)));
         assert_eq!(scrolled.visible(), area);
+    }
+
+    #[test]
+    fn a_changed_rectangle_maps_to_the_pixels_showing_it() {
+        let rect = Rect {
+            x: 10,
+            y: 20,
+            width: 5,
+            height: 5,
+        };
+        let exact = View::new(ViewMode::Actual, (100, 100), whole(200, 200), (0, 0));
+        assert_eq!(
+            exact.area_of(&rect),
+            Area {
+                x: 60,
+                y: 70,
+                width: 5,
+                height: 5
+            }
+        );
+        // Halved: remote rows 20..25 show in window rows 10..13; with one more each side for
+        // the footprints, 9..13.
+        let half = View::new(ViewMode::Fit, (200, 200), whole(100, 100), (0, 0));
+        assert_eq!(
+            half.area_of(&rect),
+            Area {
+                x: 4,
+                y: 9,
+                width: 4,
+                height: 4
+            }
+        );
+        let outside = Rect {
+            x: 150,
+            y: 150,
+            width: 10,
+            height: 10,
+        };
+        assert!(exact.area_of(&outside).is_empty());
+        assert!(whole(10, 10).intersect(&exact.visible()).is_empty());
     }
 
     #[test]

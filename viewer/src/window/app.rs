@@ -28,17 +28,35 @@ use super::{
     gl_window::GlWindow,
     lock,
     phase::SessionState,
-    picture::{PictureRenderer, BACKDROP},
-    presented::PresentLog,
+    picture::{cursor_area, PictureRenderer, BACKDROP},
+    presented::{Decoded, PresentLog},
     ui_layer::UiLayer,
     Shared, ViewEvent, WindowReport, WindowSetup,
 };
 use crate::{
-    cursor::cursor_placement,
+    cursor::{cursor_placement, RemoteCursor},
     damage::{copy_rects, Damage},
     input::InputCapture,
     view::{Area, View, ViewMode},
 };
+
+/// What the last frame drew, to tell what the next must draw again.
+struct Drawn {
+    size: (u32, u32),
+    view: Option<View>,
+    /// Where the pointer was drawn.
+    cursor: Option<Area>,
+}
+
+/// Whether the pointer looks different from when it was last drawn.
+fn cursor_moved(now: &RemoteCursor, drawn: &RemoteCursor) -> bool {
+    let same_shape = match (&now.shape, &drawn.shape) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    };
+    !same_shape || (now.x, now.y, now.visible) != (drawn.x, drawn.y, drawn.visible)
+}
 
 /// The window and what draws in it, once open.
 struct Gpu {
@@ -79,6 +97,10 @@ pub(super) struct App<'a> {
     remote_buttons: HashSet<MouseButton>,
     /// When egui asked to be drawn again.
     ui_due: Option<Instant>,
+    /// What the last frame drew.
+    drawn: Option<Drawn>,
+    /// The pointer as the last frame drew it.
+    drawn_cursor: RemoteCursor,
     presented: u64,
     latency: PresentLog,
     error: Option<anyhow::Error>,
@@ -111,6 +133,8 @@ impl<'a> App<'a> {
             pointer: None,
             remote_buttons: HashSet::new(),
             ui_due: None,
+            drawn: None,
+            drawn_cursor: RemoteCursor::default(),
             presented: 0,
             latency: PresentLog::default(),
             error: None,
@@ -166,10 +190,10 @@ impl<'a> App<'a> {
     }
 
     /// Takes the newest picture from the session: copies what changed (the session waits only
-    /// for that copy), then uploads it. Returns the updates it contains.
-    fn take_picture(&mut self) -> anyhow::Result<Vec<super::presented::Decoded>> {
+    /// for that copy), then uploads it. Returns what changed and the updates it contains.
+    fn take_picture(&mut self) -> anyhow::Result<(Damage, Vec<Decoded>)> {
         let Some(gpu) = &mut self.gpu else {
-            return Ok(Vec::new());
+            return Ok((Damage::Nothing, Vec::new()));
         };
         let (damage, decoded) = {
             let mut published = lock(&self.shared.published);
@@ -198,11 +222,13 @@ impl<'a> App<'a> {
                 Damage::Everything => gpu.picture.upload(&gpu.window.gl, frame, None)?,
             }
         }
-        Ok(decoded)
+        Ok((damage, decoded))
     }
 
+    /// Draws a frame: only what changed when the frame buffer still holds the last one and
+    /// nothing but the picture and the pointer moved, everything otherwise.
     fn redraw(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<()> {
-        let decoded = self.take_picture()?;
+        let (damage, decoded) = self.take_picture()?;
         let meter = lock(&self.shared.meter).summary().to_owned();
         let Some(gpu) = &mut self.gpu else {
             return Ok(());
@@ -231,23 +257,79 @@ impl<'a> App<'a> {
         self.toolbar = output.toolbar;
         let view = view_of(self.mode, self.frame.as_ref(), self.picture_area, self.scroll);
         let cursor = lock(&self.shared.cursor).clone();
+        let placed = view.as_ref().and_then(|view| cursor_placement(&cursor, view));
+        let cursor_area = placed.map(|(x, y, shape)| cursor_area((x, y), shape));
+        let drawn = Drawn {
+            size: (size.width, size.height),
+            view,
+            cursor: cursor_area,
+        };
+        let whole = Area {
+            x: 0,
+            y: 0,
+            width: size.width,
+            height: size.height,
+        };
+        let unchanged_layout = self.drawn.as_ref().is_some_and(|last| {
+            last.size == drawn.size && last.view == drawn.view
+        }) && !gpu.ui.changed()
+            && !gpu.ui.floating()
+            && gpu.window.holds_last_frame();
+        let changed = match (&damage, &view, unchanged_layout) {
+            (Damage::Everything, _, _) | (_, None, _) | (_, _, false) => None,
+            (Damage::Nothing, Some(_), true) => Some(Vec::new()),
+            (Damage::Rects(rects), Some(view), true) => {
+                Some(rects.iter().map(|rect| view.area_of(rect)).collect())
+            }
+        };
+        let changed = changed.map(|mut areas: Vec<Area>| {
+            let last_cursor = self.drawn.as_ref().and_then(|last| last.cursor);
+            if last_cursor != cursor_area || placed.is_some_and(|_| cursor_moved(&cursor, &self.drawn_cursor)) {
+                areas.extend(last_cursor);
+                areas.extend(cursor_area);
+            }
+            areas.retain(|area| !area.is_empty());
+            areas
+        });
+        // What changed under the toolbar must be painted again with the toolbar over it.
+        let changed = changed.filter(|areas| {
+            !areas.iter().any(|area| {
+                self.toolbar
+                    .is_some_and(|toolbar| !toolbar.intersect(area).is_empty())
+            })
+        });
         let gl = &gpu.window.gl;
-        // SAFETY: plain state changes on the window's current context.
-        unsafe {
-            use glow::HasContext as _;
-            gl.viewport(0, 0, size.width as i32, size.height as i32);
-            gl.disable(glow::SCISSOR_TEST);
-            gl.clear_color(BACKDROP[0], BACKDROP[1], BACKDROP[2], 1.0);
-            gl.clear(glow::COLOR_BUFFER_BIT);
+        match &changed {
+            Some(areas) if areas.is_empty() => {}
+            Some(areas) => {
+                if let Some(view) = &view {
+                    for area in areas {
+                        gpu.picture.draw(gl, view, size.height, placed, *area)?;
+                    }
+                }
+                gpu.window.swap(Some(areas), size.height)?;
+                self.presented += 1;
+            }
+            None => {
+                // SAFETY: plain state changes on the window's current context.
+                unsafe {
+                    use glow::HasContext as _;
+                    gl.viewport(0, 0, size.width as i32, size.height as i32);
+                    gl.disable(glow::SCISSOR_TEST);
+                    gl.clear_color(BACKDROP[0], BACKDROP[1], BACKDROP[2], 1.0);
+                    gl.clear(glow::COLOR_BUFFER_BIT);
+                }
+                if let Some(view) = &view {
+                    gpu.picture.draw(gl, view, size.height, placed, whole)?;
+                }
+                gpu.ui.paint([size.width, size.height]);
+                gpu.window.swap(None, size.height)?;
+                self.presented += 1;
+            }
         }
-        if let Some(view) = &view {
-            let placed = cursor_placement(&cursor, view);
-            gpu.picture.draw(gl, view, size.height, placed)?;
-        }
-        gpu.ui.paint([size.width, size.height]);
-        gpu.window.swap()?;
-        self.presented += 1;
         self.latency.record(&decoded, Instant::now());
+        self.drawn = Some(drawn);
+        self.drawn_cursor = cursor;
         for effect in output.clicked {
             self.perform(effect, event_loop);
         }
@@ -436,11 +518,13 @@ impl ApplicationHandler<ViewEvent> for App<'_> {
         }
         // egui follows the pointer everywhere (to know what it hovers), and gets the rest of
         // what the remote screen does not.
-        let for_ui = !for_remote
-            || matches!(
-                event,
-                WindowEvent::CursorMoved { .. } | WindowEvent::CursorLeft { .. }
-            );
+        let for_ui = match event {
+            // Drawing is what a redraw does, not something for egui to react to (it would ask
+            // for another, for ever).
+            WindowEvent::RedrawRequested => false,
+            WindowEvent::CursorMoved { .. } | WindowEvent::CursorLeft { .. } => true,
+            _ => !for_remote,
+        };
         if let (true, Some(gpu)) = (for_ui, &mut self.gpu) {
             if gpu.ui.on_event(&gpu.window.window, &event) {
                 gpu.window.window.request_redraw();

@@ -9,9 +9,10 @@ use glutin::{
     config::{ConfigTemplateBuilder, GlConfig},
     context::{ContextApi, ContextAttributesBuilder, NotCurrentGlContext, PossiblyCurrentContext},
     display::{Display, DisplayApiPreference, GlDisplay},
-    surface::{GlSurface, Surface, SwapInterval, WindowSurface},
+    surface::{GlSurface, Rect, Surface, SwapInterval, WindowSurface},
 };
 use glutin_winit::{finalize_window, GlWindow as _};
+use crate::view::Area;
 use winit::{
     event_loop::ActiveEventLoop,
     platform::x11::register_xlib_error_hook,
@@ -90,9 +91,12 @@ impl GlWindow {
         let gl = unsafe {
             glow::Context::from_loader_function_cstr(|name: &CStr| display.get_proc_address(name))
         };
+        // SAFETY: a string query on the current context.
+        let renderer = unsafe { glow::HasContext::get_parameter_string(&gl, glow::RENDERER) };
         tracing::debug!(
             api = ?config.api(),
             version = ?glow::HasContext::version(&gl).vendor_info,
+            renderer,
             "OpenGL context ready"
         );
         Ok(Self {
@@ -110,10 +114,34 @@ impl GlWindow {
         }
     }
 
-    /// Shows what was drawn.
-    pub fn swap(&self) -> anyhow::Result<()> {
-        self.surface
-            .swap_buffers(&self.context)
-            .map_err(|e| anyhow!("cannot present the frame: {e}"))
+    /// Whether the frame buffer still holds the last frame presented, so that drawing only
+    /// what changed is enough.
+    pub fn holds_last_frame(&self) -> bool {
+        self.surface.buffer_age() == 1
+    }
+
+    /// Shows what was drawn: only `damage` changed when given (EGL then presents only that),
+    /// in a window `height` pixels high.
+    pub fn swap(&self, damage: Option<&[Area]>, height: u32) -> anyhow::Result<()> {
+        let swapped = match (damage, &self.surface, &self.context) {
+            (Some(damage), Surface::Egl(surface), PossiblyCurrentContext::Egl(context)) => {
+                // EGL counts rows from the bottom.
+                let rects: Vec<Rect> = damage
+                    .iter()
+                    .map(|area| {
+                        let bottom = height.saturating_sub(area.y + area.height);
+                        Rect::new(
+                            area.x as i32,
+                            bottom as i32,
+                            area.width as i32,
+                            area.height as i32,
+                        )
+                    })
+                    .collect();
+                surface.swap_buffers_with_damage(context, &rects)
+            }
+            _ => self.surface.swap_buffers(&self.context),
+        };
+        swapped.map_err(|e| anyhow!("cannot present the frame: {e}"))
     }
 }

@@ -20,15 +20,15 @@ use crate::view::{Area, View};
 /// The letterbox around the picture, as RGB fractions (#202020).
 pub(super) const BACKDROP: [f32; 3] = [0.125, 0.125, 0.125];
 
-/// How the fragment shader reads its texture.
-#[derive(Clone, Copy)]
+/// How a texture is drawn.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Sampling {
     /// One texel per pixel, opaque.
-    Exact = 0,
+    Exact,
     /// The area-weighted mean of the texels a pixel covers.
-    AreaAverage = 1,
+    AreaAverage,
     /// One premultiplied texel per pixel, blended over what is there.
-    Blended = 2,
+    Blended,
 }
 
 const VERTEX: &str = r#"
@@ -39,7 +39,8 @@ void main() {
 }
 "#;
 
-const FRAGMENT: &str = r#"
+/// The uniforms both fragment shaders share.
+const COMMON: &str = r#"
 uniform sampler2D u_texture;
 // The texture's size in texels.
 uniform vec2 u_size;
@@ -48,94 +49,80 @@ uniform vec2 u_origin;
 uniform vec2 u_shown;
 // The window's height, to count rows from the top.
 uniform float u_window_height;
-uniform int u_sampling;
 out vec4 out_color;
 
-const int MAX_TAPS = 16;
+// The window pixel being drawn, counted from the top-left, relative to the texture's corner.
+vec2 inside() {
+    return floor(vec2(gl_FragCoord.x, u_window_height - gl_FragCoord.y)) - u_origin;
+}
+"#;
 
-// The texels along one axis that the window pixel's footprint [a, b) covers, merged in pairs:
-// one bilinear fetch between two neighbours weighs them as the pair's weights say. Returns the
-// fetch positions (normalised) and weights (summing to 1).
-int taps(float a, float b, float size, out float position[MAX_TAPS], out float weight[MAX_TAPS]) {
-    int first = int(floor(a));
-    int last = int(ceil(b)) - 1;
-    float scale = 1.0 / (b - a);
-    int count = 0;
-    for (int texel = first; texel <= last && count < MAX_TAPS; texel += 2) {
-        float t = float(texel);
-        float w0 = (min(b, t + 1.0) - max(a, t)) * scale;
-        float w1 = texel + 1 <= last ? (min(b, t + 2.0) - max(a, t + 1.0)) * scale : 0.0;
-        float w = w0 + w1;
-        position[count] = (t + 0.5 + w1 / w) / size;
-        weight[count] = w;
-        count += 1;
-    }
-    return count;
+/// One texel per pixel: `u_blend` 0 for the opaque picture, 1 for the premultiplied cursor.
+const EXACT: &str = r#"
+uniform int u_blend;
+
+void main() {
+    vec4 texel = texelFetch(u_texture, ivec2(inside()), 0);
+    out_color = u_blend == 0 ? vec4(texel.bgr, 1.0) : texel.bgra;
+}
+"#;
+
+/// The mean of the texels the pixel's footprint covers, each weighted by how much of it is
+/// covered. Along each axis, neighbouring texels are taken in pairs by one bilinear fetch
+/// placed between them as their weights say, so a downscale by up to 2 costs four fetches.
+const AREA_AVERAGE: &str = r#"
+const int MAX_PAIRS = 16;
+
+// The footprint [a, b) along one axis: the pair starting at `texel` has weight `w` and is
+// fetched at normalised position `at`.
+void pair(float texel, float a, float b, float last, float size, out float w, out float at) {
+    float w0 = min(b, texel + 1.0) - max(a, texel);
+    float w1 = texel + 1.0 <= last ? min(b, texel + 2.0) - max(a, texel + 1.0) : 0.0;
+    w = w0 + w1;
+    at = (texel + 0.5 + w1 / w) / size;
 }
 
 void main() {
-    vec2 pixel = floor(vec2(gl_FragCoord.x, u_window_height - gl_FragCoord.y));
-    vec2 inside = pixel - u_origin;
-    if (u_sampling != 1) {
-        vec4 texel = texelFetch(u_texture, ivec2(inside), 0);
-        out_color = u_sampling == 0 ? vec4(texel.bgr, 1.0) : texel.bgra;
-        return;
-    }
     vec2 scale = u_size / u_shown;
-    vec2 a = clamp(inside * scale, vec2(0.0), u_size);
-    vec2 b = clamp((inside + 1.0) * scale, vec2(0.0), u_size);
-    float xs[MAX_TAPS];
-    float xw[MAX_TAPS];
-    float ys[MAX_TAPS];
-    float yw[MAX_TAPS];
-    int columns = taps(a.x, b.x, u_size.x, xs, xw);
-    int rows = taps(a.y, b.y, u_size.y, ys, yw);
-    // Past 2 x MAX_TAPS texels a side (a tiny window), the taps cover only part of the
-    // footprint: dividing by the weights taken keeps the brightness right.
+    vec2 a = clamp(inside() * scale, vec2(0.0), u_size);
+    vec2 b = clamp((inside() + 1.0) * scale, vec2(0.0), u_size);
+    vec2 first = floor(a);
+    vec2 last = ceil(b) - 1.0;
     vec3 sum = vec3(0.0);
     float total = 0.0;
-    for (int row = 0; row < rows; row++) {
-        for (int column = 0; column < columns; column++) {
-            float w = xw[column] * yw[row];
-            sum += w * texture(u_texture, vec2(xs[column], ys[row])).bgr;
-            total += w;
+    float y = first.y;
+    for (int row = 0; row < MAX_PAIRS && y <= last.y; row++, y += 2.0) {
+        float wy;
+        float ty;
+        pair(y, a.y, b.y, last.y, u_size.y, wy, ty);
+        float x = first.x;
+        for (int column = 0; column < MAX_PAIRS && x <= last.x; column++, x += 2.0) {
+            float wx;
+            float tx;
+            pair(x, a.x, b.x, last.x, u_size.x, wx, tx);
+            sum += wx * wy * texture(u_texture, vec2(tx, ty)).bgr;
+            total += wx * wy;
         }
     }
+    // Past 2 x MAX_PAIRS texels a side (a tiny window) part of the footprint is left out:
+    // dividing by the weights taken keeps the brightness right.
     out_color = vec4(sum / total, 1.0);
 }
 "#;
 
-/// A texture and its size.
-struct Texture {
-    texture: glow::Texture,
-    size: (u32, u32),
-}
-
-/// The GL objects that draw the picture and the pointer.
-pub(super) struct PictureRenderer {
+/// A linked program and its uniforms.
+struct Program {
     program: glow::Program,
-    vertex_array: glow::VertexArray,
-    picture: Option<Texture>,
-    cursor: Option<(Texture, Arc<CursorShape>)>,
-    uniforms: Uniforms,
-}
-
-struct Uniforms {
     size: Option<glow::UniformLocation>,
     origin: Option<glow::UniformLocation>,
     shown: Option<glow::UniformLocation>,
     window_height: Option<glow::UniformLocation>,
-    sampling: Option<glow::UniformLocation>,
+    blend: Option<glow::UniformLocation>,
 }
 
-impl PictureRenderer {
-    /// Compiles the shaders.
-    pub fn new(gl: &glow::Context) -> anyhow::Result<Self> {
-        let header = if gl.version().is_embedded {
-            "#version 300 es\nprecision highp float;\nprecision highp int;\n"
-        } else {
-            "#version 330 core\n"
-        };
+impl Program {
+    /// Compiles and links the vertex shader with `fragment`.
+    fn new(gl: &glow::Context, header: &str, fragment: &str) -> anyhow::Result<Self> {
         // SAFETY: plain GL object creation on the current context.
         unsafe {
             let program = gl
@@ -143,8 +130,8 @@ impl PictureRenderer {
                 .map_err(|e| anyhow!("cannot create a GL program: {e}"))?;
             let mut shaders = Vec::new();
             for (kind, source) in [
-                (glow::VERTEX_SHADER, VERTEX),
-                (glow::FRAGMENT_SHADER, FRAGMENT),
+                (glow::VERTEX_SHADER, VERTEX.to_owned()),
+                (glow::FRAGMENT_SHADER, format!("{COMMON}{fragment}")),
             ] {
                 let shader = gl
                     .create_shader(kind)
@@ -171,25 +158,54 @@ impl PictureRenderer {
                 gl.detach_shader(program, shader);
                 gl.delete_shader(shader);
             }
-            let vertex_array = gl
-                .create_vertex_array()
-                .map_err(|e| anyhow!("cannot create a GL vertex array: {e}"))?;
             let uniform = |name: &str| gl.get_uniform_location(program, name);
-            let uniforms = Uniforms {
+            Ok(Self {
+                program,
                 size: uniform("u_size"),
                 origin: uniform("u_origin"),
                 shown: uniform("u_shown"),
                 window_height: uniform("u_window_height"),
-                sampling: uniform("u_sampling"),
-            };
-            Ok(Self {
-                program,
-                vertex_array,
-                picture: None,
-                cursor: None,
-                uniforms,
+                blend: uniform("u_blend"),
             })
         }
+    }
+}
+
+/// A texture and its size.
+struct Texture {
+    texture: glow::Texture,
+    size: (u32, u32),
+}
+
+/// The GL objects that draw the picture and the pointer.
+pub(super) struct PictureRenderer {
+    exact: Program,
+    area_average: Program,
+    vertex_array: glow::VertexArray,
+    picture: Option<Texture>,
+    cursor: Option<(Texture, Arc<CursorShape>)>,
+}
+
+impl PictureRenderer {
+    /// Compiles the shaders.
+    pub fn new(gl: &glow::Context) -> anyhow::Result<Self> {
+        let header = if gl.version().is_embedded {
+            "#version 300 es\nprecision highp float;\nprecision highp int;\n"
+        } else {
+            "#version 330 core\n"
+        };
+        let exact = Program::new(gl, header, EXACT)?;
+        let area_average = Program::new(gl, header, AREA_AVERAGE)?;
+        // SAFETY: plain GL object creation on the current context.
+        let vertex_array = unsafe { gl.create_vertex_array() }
+            .map_err(|e| anyhow!("cannot create a GL vertex array: {e}"))?;
+        Ok(Self {
+            exact,
+            area_average,
+            vertex_array,
+            picture: None,
+            cursor: None,
+        })
     }
 
     /// Uploads `rects` of `frame`, or all of it when `rects` is `None` or its size changed.
@@ -224,14 +240,16 @@ impl PictureRenderer {
         self.picture.is_some()
     }
 
-    /// Draws the picture as `view` places it, in a window `window_height` pixels high, then
-    /// `cursor` over it (its image, at its window position) when given.
+    /// Draws, within window `region` only, the picture as `view` places it in a window
+    /// `window_height` pixels high, then `cursor` over it (its image, at its window position)
+    /// when given.
     pub fn draw(
         &mut self,
         gl: &glow::Context,
         view: &View,
         window_height: u32,
         cursor: Option<(i64, i64, &Arc<CursorShape>)>,
+        region: Area,
     ) -> anyhow::Result<()> {
         let Some(picture) = &self.picture else {
             return Ok(());
@@ -243,7 +261,6 @@ impl PictureRenderer {
         };
         // SAFETY: state changes and a draw on the current context with objects it owns.
         unsafe {
-            gl.use_program(Some(self.program));
             gl.bind_vertex_array(Some(self.vertex_array));
             gl.active_texture(glow::TEXTURE0);
             gl.disable(glow::DEPTH_TEST);
@@ -252,7 +269,6 @@ impl PictureRenderer {
                 // Pixels go to the window as they are, never re-encoded.
                 gl.disable(glow::FRAMEBUFFER_SRGB);
             }
-            gl.uniform_1_f32(self.uniforms.window_height.as_ref(), window_height as f32);
             gl.enable(glow::SCISSOR_TEST);
             gl.disable(glow::BLEND);
             let (x, y) = view.origin();
@@ -261,7 +277,7 @@ impl PictureRenderer {
                 picture,
                 (x as f32, y as f32),
                 view.shown(),
-                view.visible(),
+                view.visible().intersect(&region),
                 window_height,
                 sampling,
             );
@@ -271,17 +287,9 @@ impl PictureRenderer {
             let Some((texture, _)) = &self.cursor else {
                 return Ok(());
             };
-            let area = Area {
-                x: 0,
-                y: 0,
-                width: u32::from(shape.width),
-                height: u32::from(shape.height),
-            };
-            let on_screen = clip(
-                view.area(),
-                (x, y),
-                (i64::from(area.width), i64::from(area.height)),
-            );
+            let on_screen = cursor_area((x, y), shape)
+                .intersect(&view.area())
+                .intersect(&region);
             // SAFETY: as above.
             unsafe {
                 gl.enable(glow::BLEND);
@@ -312,7 +320,7 @@ impl PictureRenderer {
     /// area `clip` only.
     ///
     /// # Safety
-    /// The renderer's program and vertex array must be bound on the current context.
+    /// The renderer's vertex array must be bound on the current context.
     #[allow(clippy::too_many_arguments)]
     unsafe fn draw_texture(
         &self,
@@ -331,18 +339,26 @@ impl PictureRenderer {
             Sampling::AreaAverage => glow::LINEAR,
             Sampling::Exact | Sampling::Blended => glow::NEAREST,
         } as i32;
+        let program = match sampling {
+            Sampling::AreaAverage => &self.area_average,
+            Sampling::Exact | Sampling::Blended => &self.exact,
+        };
+        gl.use_program(Some(program.program));
         gl.bind_texture(glow::TEXTURE_2D, Some(texture.texture));
         gl.tex_parameter_i32(glow::TEXTURE_2D, glow::TEXTURE_MIN_FILTER, filter);
         gl.tex_parameter_i32(glow::TEXTURE_2D, glow::TEXTURE_MAG_FILTER, filter);
-        let u = &self.uniforms;
         gl.uniform_2_f32(
-            u.size.as_ref(),
+            program.size.as_ref(),
             texture.size.0 as f32,
             texture.size.1 as f32,
         );
-        gl.uniform_2_f32(u.origin.as_ref(), origin.0, origin.1);
-        gl.uniform_2_f32(u.shown.as_ref(), shown.0 as f32, shown.1 as f32);
-        gl.uniform_1_i32(u.sampling.as_ref(), sampling as i32);
+        gl.uniform_2_f32(program.origin.as_ref(), origin.0, origin.1);
+        gl.uniform_2_f32(program.shown.as_ref(), shown.0 as f32, shown.1 as f32);
+        gl.uniform_1_f32(program.window_height.as_ref(), window_height as f32);
+        gl.uniform_1_i32(
+            program.blend.as_ref(),
+            i32::from(sampling == Sampling::Blended),
+        );
         // GL counts rows from the bottom.
         let bottom = window_height.saturating_sub(clip.y + clip.height);
         gl.scissor(
@@ -384,7 +400,8 @@ impl PictureRenderer {
                 gl.delete_texture(texture.texture);
             }
             gl.delete_vertex_array(self.vertex_array);
-            gl.delete_program(self.program);
+            gl.delete_program(self.exact.program);
+            gl.delete_program(self.area_average.program);
         }
     }
 }
@@ -471,45 +488,12 @@ fn upload_rects(gl: &glow::Context, texture: &Texture, pixels: &[u8], rects: &[R
     }
 }
 
-/// The part of `area` an image at `origin`, `size` large, covers.
-fn clip(area: Area, origin: (i64, i64), size: (i64, i64)) -> Area {
-    let clamp = |value: i64, low: u32, high: u32| -> u32 {
-        u32::try_from(value.clamp(i64::from(low), i64::from(high))).unwrap_or(high)
-    };
-    let (right, bottom) = (area.x + area.width, area.y + area.height);
-    let x0 = clamp(origin.0, area.x, right);
-    let y0 = clamp(origin.1, area.y, bottom);
-    let x1 = clamp(origin.0 + size.0, area.x, right);
-    let y1 = clamp(origin.1 + size.1, area.y, bottom);
-    Area {
-        x: x0,
-        y: y0,
-        width: x1 - x0,
-        height: y1 - y0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cursor_is_clipped_to_the_picture_area() {
-        let area = Area {
-            x: 0,
-            y: 30,
-            width: 100,
-            height: 50,
-        };
-        assert_eq!(
-            clip(area, (-5, 25), (16, 16)),
-            Area {
-                x: 0,
-                y: 30,
-                width: 11,
-                height: 11
-            }
-        );
-        assert_eq!(clip(area, (200, 200), (16, 16)).width, 0);
-    }
+/// The window pixels a cursor image at `origin` covers.
+pub(super) fn cursor_area(origin: (i64, i64), shape: &CursorShape) -> Area {
+    Area::spanning(
+        origin.0,
+        origin.1,
+        origin.0 + i64::from(shape.width),
+        origin.1 + i64::from(shape.height),
+    )
 }

@@ -13,6 +13,8 @@ pub(super) struct UiLayer {
     painter: egui_glow::Painter,
     /// What the last run produced, to paint.
     shapes: Vec<egui::epaint::ClippedShape>,
+    /// What the run before produced, to tell whether anything changed.
+    painted: Vec<egui::epaint::ClippedShape>,
     pixels_per_point: f32,
     textures: egui::TexturesDelta,
 }
@@ -41,6 +43,7 @@ impl UiLayer {
             input,
             painter,
             shapes: Vec::new(),
+            painted: Vec::new(),
             pixels_per_point: window.scale_factor() as f32,
             textures: egui::TexturesDelta::default(),
         })
@@ -52,12 +55,13 @@ impl UiLayer {
     }
 
     /// Lays the console out with `ui`; returns when egui next wants to be drawn, if it does.
+    /// [`UiLayer::changed`] then tells whether it looks any different.
     pub fn run(&mut self, window: &Window, ui: impl FnMut(&egui::Context)) -> Option<Duration> {
         let raw = self.input.take_egui_input(window);
         let output = self.ctx.run(raw, ui);
         self.input
             .handle_platform_output(window, output.platform_output);
-        self.shapes = output.shapes;
+        self.painted = std::mem::replace(&mut self.shapes, output.shapes);
         self.pixels_per_point = output.pixels_per_point;
         self.textures.append(output.textures_delta);
         let repaint = output
@@ -67,14 +71,32 @@ impl UiLayer {
         repaint.filter(|delay| *delay != Duration::MAX)
     }
 
+    /// Whether the last run laid out anything different from the run before.
+    pub fn changed(&self) -> bool {
+        self.shapes != self.painted || !self.textures.is_empty()
+    }
+
+    /// Whether anything floats over the picture (an overlay, a menu, a tooltip): drawn with
+    /// shadows and translucency, it must be painted over a freshly drawn picture.
+    pub fn floating(&self) -> bool {
+        self.ctx.memory(|memory| {
+            memory
+                .areas()
+                .visible_layer_ids()
+                .iter()
+                .any(|layer| layer.order != egui::Order::Background)
+        })
+    }
+
     /// Paints what the last run laid out over what is in the frame buffer, `size` pixels.
     pub fn paint(&mut self, size: [u32; 2]) {
         let textures = std::mem::take(&mut self.textures);
         for (id, delta) in &textures.set {
             self.painter.set_texture(*id, delta);
         }
-        let shapes = std::mem::take(&mut self.shapes);
-        let primitives = self.ctx.tessellate(shapes, self.pixels_per_point);
+        let primitives = self
+            .ctx
+            .tessellate(self.shapes.clone(), self.pixels_per_point);
         self.painter
             .paint_primitives(size, self.pixels_per_point, &primitives);
         for id in textures.free {
