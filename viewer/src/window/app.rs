@@ -176,7 +176,9 @@ impl<'a> App<'a> {
         let remote = &self.setup.remote;
         match (self.session.end_reason(), &self.status) {
             (Some(reason), _) => format!("Tether · {remote} · {reason}"),
-            (None, Some(status)) => format!("Tether · {remote} · {status} · {live}{}", self.mode_tag()),
+            (None, Some(status)) => {
+                format!("Tether · {remote} · {status} · {live}{}", self.mode_tag())
+            }
             (None, None) => format!("Tether · {remote} · {live}{}", self.mode_tag()),
         }
     }
@@ -255,9 +257,16 @@ impl<'a> App<'a> {
         self.picture_area = Some(output.picture_area);
         self.covered = output.covered;
         self.toolbar = output.toolbar;
-        let view = view_of(self.mode, self.frame.as_ref(), self.picture_area, self.scroll);
+        let view = view_of(
+            self.mode,
+            self.frame.as_ref(),
+            self.picture_area,
+            self.scroll,
+        );
         let cursor = lock(&self.shared.cursor).clone();
-        let placed = view.as_ref().and_then(|view| cursor_placement(&cursor, view));
+        let placed = view
+            .as_ref()
+            .and_then(|view| cursor_placement(&cursor, view));
         let cursor_area = placed.map(|(x, y, shape)| cursor_area((x, y), shape));
         let drawn = Drawn {
             size: (size.width, size.height),
@@ -270,9 +279,11 @@ impl<'a> App<'a> {
             width: size.width,
             height: size.height,
         };
-        let unchanged_layout = self.drawn.as_ref().is_some_and(|last| {
-            last.size == drawn.size && last.view == drawn.view
-        }) && !gpu.ui.changed()
+        let unchanged_layout = self
+            .drawn
+            .as_ref()
+            .is_some_and(|last| last.size == drawn.size && last.view == drawn.view)
+            && !gpu.ui.changed()
             && !gpu.ui.floating()
             && gpu.window.holds_last_frame();
         let changed = match (&damage, &view, unchanged_layout) {
@@ -284,7 +295,9 @@ impl<'a> App<'a> {
         };
         let changed = changed.map(|mut areas: Vec<Area>| {
             let last_cursor = self.drawn.as_ref().and_then(|last| last.cursor);
-            if last_cursor != cursor_area || placed.is_some_and(|_| cursor_moved(&cursor, &self.drawn_cursor)) {
+            if last_cursor != cursor_area
+                || placed.is_some_and(|_| cursor_moved(&cursor, &self.drawn_cursor))
+            {
                 areas.extend(last_cursor);
                 areas.extend(cursor_area);
             }
@@ -338,7 +351,12 @@ impl<'a> App<'a> {
 
     /// The current mapping, once a picture and its area are known.
     fn view(&self) -> Option<View> {
-        view_of(self.mode, self.frame.as_ref(), self.picture_area, self.scroll)
+        view_of(
+            self.mode,
+            self.frame.as_ref(),
+            self.picture_area,
+            self.scroll,
+        )
     }
 
     fn fail(&mut self, event_loop: &ActiveEventLoop, error: anyhow::Error) {

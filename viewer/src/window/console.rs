@@ -214,7 +214,11 @@ impl Console {
         if let Some(digits) = &session.digits {
             ui.separator();
             let shown = ui
-                .label(RichText::new(format!("digits {digits}")).monospace().strong())
+                .label(
+                    RichText::new(format!("digits {digits}"))
+                        .monospace()
+                        .strong(),
+                )
                 .on_hover_text("The user sees the same six digits: compare them");
             laid_out.push(("toolbar digits".to_owned(), shown.rect));
         }
@@ -321,6 +325,7 @@ fn overlay_ui(
     let agent = session.agent.as_deref().unwrap_or("the agent");
     let card = egui::Area::new(Id::new("overlay"))
         .order(egui::Order::Foreground)
+        .fade_in(false)
         .pivot(Align2::CENTER_CENTER)
         .fixed_pos(picture.center())
         .show(ctx, |ui| {
@@ -341,9 +346,8 @@ fn overlay_ui(
                             ui.heading("Waiting for the user to accept");
                             ui.add_space(12.0);
                             if let Some(digits) = &session.digits {
-                                let shown = ui.label(
-                                    RichText::new(digits).monospace().size(56.0).strong(),
-                                );
+                                let shown =
+                                    ui.label(RichText::new(digits).monospace().size(56.0).strong());
                                 laid_out.push(("overlay digits".to_owned(), shown.rect));
                             }
                             ui.add_space(12.0);
@@ -372,9 +376,8 @@ fn overlay_ui(
                             ui.label(session.end_reason().unwrap_or_default());
                             if chrome == Chrome::Console {
                                 ui.add_space(12.0);
-                                let close = ui
-                                    .button("Close window")
-                                    .on_hover_text("Ctrl+Alt+Shift+Q");
+                                let close =
+                                    ui.button("Close window").on_hover_text("Ctrl+Alt+Shift+Q");
                                 laid_out.push(("overlay close".to_owned(), close.rect));
                                 if close.clicked() {
                                     output.clicked.push(Effect::EndSession);

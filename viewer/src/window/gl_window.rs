@@ -4,6 +4,7 @@
 
 use std::{ffi::CStr, num::NonZeroU32, sync::Arc};
 
+use crate::view::Area;
 use anyhow::{anyhow, Context as _};
 use glutin::{
     config::{ConfigTemplateBuilder, GlConfig},
@@ -12,7 +13,6 @@ use glutin::{
     surface::{GlSurface, Rect, Surface, SwapInterval, WindowSurface},
 };
 use glutin_winit::{finalize_window, GlWindow as _};
-use crate::view::Area;
 use winit::{
     event_loop::ActiveEventLoop,
     platform::x11::register_xlib_error_hook,
@@ -32,7 +32,10 @@ pub(super) struct GlWindow {
 
 impl GlWindow {
     /// Opens a window with `attributes` and makes a GL context current on it.
-    pub fn open(event_loop: &ActiveEventLoop, attributes: WindowAttributes) -> anyhow::Result<Self> {
+    pub fn open(
+        event_loop: &ActiveEventLoop,
+        attributes: WindowAttributes,
+    ) -> anyhow::Result<Self> {
         // No alpha: the window is opaque, and an X visual without alpha keeps its pixels plain.
         let template = ConfigTemplateBuilder::new()
             .with_alpha_size(0)

@@ -188,10 +188,16 @@ mod tests {
             after: Duration::from_millis(40),
         });
         assert!(state.controls());
-        state.end(End::Reason("session ended: the agent disconnected".to_owned()));
+        state.end(End::Reason(
+            "session ended: the agent disconnected".to_owned(),
+        ));
         assert!(!state.controls());
         assert_eq!(state.overlay(true, true), Some(Overlay::Ended));
-        assert_eq!(state.overlay(true, false), None, "a mirror keeps its picture");
+        assert_eq!(
+            state.overlay(true, false),
+            None,
+            "a mirror keeps its picture"
+        );
         assert_eq!(state.overlay(false, false), Some(Overlay::Ended));
     }
 

@@ -371,7 +371,11 @@ impl PictureRenderer {
     }
 
     /// Uploads the cursor's image unless it is the one already uploaded.
-    fn upload_cursor(&mut self, gl: &glow::Context, shape: &Arc<CursorShape>) -> anyhow::Result<()> {
+    fn upload_cursor(
+        &mut self,
+        gl: &glow::Context,
+        shape: &Arc<CursorShape>,
+    ) -> anyhow::Result<()> {
         if matches!(&self.cursor, Some((_, uploaded)) if Arc::ptr_eq(uploaded, shape)) {
             return Ok(());
         }
