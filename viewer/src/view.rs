@@ -154,11 +154,6 @@ impl View {
         self.area
     }
 
-    /// The remote picture's size.
-    pub fn frame(&self) -> (u32, u32) {
-        self.frame
-    }
-
     /// Window position of the picture's top-left corner.
     pub fn origin(&self) -> (i64, i64) {
         self.origin
