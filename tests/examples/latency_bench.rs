@@ -131,7 +131,6 @@ impl AgentScreen {
             code,
         }
     }
-
 }
 
 /// Types `chars` characters into the xterm of the agent's screen `display`, one every

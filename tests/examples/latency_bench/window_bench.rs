@@ -12,6 +12,7 @@ use std::{
 };
 
 use tether_proto::session::Capabilities;
+use tether_tests::display::{XClient, Xvfb};
 use tether_transport::RelayTarget;
 use tether_viewer::{
     join,
@@ -19,7 +20,6 @@ use tether_viewer::{
     window::{Chrome, Presented, ViewerWindow, WindowSetup},
     FrameObserver, JoinOptions,
 };
-use tether_tests::display::{XClient, Xvfb};
 use tokio::sync::Notify;
 
 use super::{type_text, xdotool, AgentScreen};

@@ -28,7 +28,7 @@ use super::{
     gl_window::GlWindow,
     lock,
     phase::SessionState,
-    picture::{cursor_area, PictureRenderer, BACKDROP},
+    picture::{cursor_area, PictureRenderer},
     presented::{Decoded, PresentLog},
     ui_layer::UiLayer,
     Shared, ViewEvent, WindowReport, WindowSetup,
@@ -279,13 +279,14 @@ impl<'a> App<'a> {
             width: size.width,
             height: size.height,
         };
-        let unchanged_layout = self
-            .drawn
-            .as_ref()
-            .is_some_and(|last| last.size == drawn.size && last.view == drawn.view)
-            && !gpu.ui.changed()
-            && !gpu.ui.floating()
-            && gpu.window.holds_last_frame();
+        let gl = &gpu.window.gl;
+        let kept = gpu.picture.target_canvas(gl, (size.width, size.height))?;
+        let unchanged_layout = kept
+            && self
+                .drawn
+                .as_ref()
+                .is_some_and(|last| last.size == drawn.size && last.view == drawn.view);
+        // What changed in the picture area, or `None` when all of it is drawn again.
         let changed = match (&damage, &view, unchanged_layout) {
             (Damage::Everything, _, _) | (_, None, _) | (_, _, false) => None,
             (Damage::Nothing, Some(_), true) => Some(Vec::new()),
@@ -295,50 +296,36 @@ impl<'a> App<'a> {
         };
         let changed = changed.map(|mut areas: Vec<Area>| {
             let last_cursor = self.drawn.as_ref().and_then(|last| last.cursor);
-            if last_cursor != cursor_area
-                || placed.is_some_and(|_| cursor_moved(&cursor, &self.drawn_cursor))
-            {
+            if last_cursor != cursor_area || cursor_moved(&cursor, &self.drawn_cursor) {
                 areas.extend(last_cursor);
                 areas.extend(cursor_area);
             }
             areas.retain(|area| !area.is_empty());
             areas
         });
-        // What changed under the toolbar must be painted again with the toolbar over it.
-        let changed = changed.filter(|areas| {
-            !areas.iter().any(|area| {
-                self.toolbar
-                    .is_some_and(|toolbar| !toolbar.intersect(area).is_empty())
-            })
-        });
-        let gl = &gpu.window.gl;
-        match &changed {
-            Some(areas) if areas.is_empty() => {}
-            Some(areas) => {
-                if let Some(view) = &view {
-                    for area in areas {
-                        gpu.picture.draw(gl, view, size.height, placed, *area)?;
-                    }
+        match (&changed, &view) {
+            (Some(areas), Some(view)) => {
+                for area in areas {
+                    gpu.picture.draw(gl, view, size.height, placed, *area)?;
                 }
-                gpu.window.swap(Some(areas), size.height)?;
-                self.presented += 1;
             }
-            None => {
-                // SAFETY: plain state changes on the window's current context.
-                unsafe {
-                    use glow::HasContext as _;
-                    gl.viewport(0, 0, size.width as i32, size.height as i32);
-                    gl.disable(glow::SCISSOR_TEST);
-                    gl.clear_color(BACKDROP[0], BACKDROP[1], BACKDROP[2], 1.0);
-                    gl.clear(glow::COLOR_BUFFER_BIT);
-                }
-                if let Some(view) = &view {
+            (Some(_), None) => {}
+            (None, view) => {
+                gpu.picture.clear_canvas(gl);
+                if let Some(view) = view {
                     gpu.picture.draw(gl, view, size.height, placed, whole)?;
                 }
-                gpu.ui.paint([size.width, size.height]);
-                gpu.window.swap(None, size.height)?;
-                self.presented += 1;
             }
+        }
+        let ui_still = !gpu.ui.changed() && !gpu.ui.floating();
+        // Nothing on screen would change: no frame.
+        let unchanged = ui_still && changed.as_ref().is_some_and(Vec::is_empty);
+        if !unchanged {
+            gpu.picture.show_canvas(gl);
+            gpu.ui.paint([size.width, size.height]);
+            let damage = changed.as_deref().filter(|_| ui_still);
+            gpu.window.swap(damage, size.height)?;
+            self.presented += 1;
         }
         self.latency.record(&decoded, Instant::now());
         self.drawn = Some(drawn);

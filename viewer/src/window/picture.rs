@@ -184,6 +184,16 @@ pub(super) struct PictureRenderer {
     vertex_array: glow::VertexArray,
     picture: Option<Texture>,
     cursor: Option<(Texture, Arc<CursorShape>)>,
+    /// The window's picture area as last drawn (the picture, the pointer and the backdrop,
+    /// not the console): kept between frames, so that a frame redraws only what changed in
+    /// it, whatever the window system does with its own buffers.
+    canvas: Option<Canvas>,
+}
+
+/// An off-screen frame buffer the size of the window.
+struct Canvas {
+    framebuffer: glow::Framebuffer,
+    texture: Texture,
 }
 
 impl PictureRenderer {
@@ -205,7 +215,92 @@ impl PictureRenderer {
             vertex_array,
             picture: None,
             cursor: None,
+            canvas: None,
         })
+    }
+
+    /// Makes the canvas, `size` large, the target of the draws that follow. Returns false when
+    /// it was just made (its content is undefined: draw it all).
+    pub fn target_canvas(&mut self, gl: &glow::Context, size: (u32, u32)) -> anyhow::Result<bool> {
+        let kept = self
+            .canvas
+            .as_ref()
+            .is_some_and(|canvas| canvas.texture.size == size);
+        if !kept {
+            let old = self.canvas.take();
+            // SAFETY: deleting objects this renderer created on the current context.
+            if let Some(old) = &old {
+                unsafe { gl.delete_framebuffer(old.framebuffer) };
+            }
+            let texture = replace_texture(gl, old.map(|canvas| canvas.texture), size)?;
+            // SAFETY: frame buffer creation on the current context, with a texture it owns.
+            let framebuffer = unsafe {
+                let framebuffer = gl
+                    .create_framebuffer()
+                    .map_err(|e| anyhow!("cannot create a GL frame buffer: {e}"))?;
+                gl.bind_framebuffer(glow::FRAMEBUFFER, Some(framebuffer));
+                gl.framebuffer_texture_2d(
+                    glow::FRAMEBUFFER,
+                    glow::COLOR_ATTACHMENT0,
+                    glow::TEXTURE_2D,
+                    Some(texture.texture),
+                    0,
+                );
+                if gl.check_framebuffer_status(glow::FRAMEBUFFER) != glow::FRAMEBUFFER_COMPLETE {
+                    anyhow::bail!("the GL frame buffer for the picture is incomplete");
+                }
+                framebuffer
+            };
+            self.canvas = Some(Canvas {
+                framebuffer,
+                texture,
+            });
+        }
+        if let Some(canvas) = &self.canvas {
+            // SAFETY: binding a frame buffer this renderer owns.
+            unsafe {
+                gl.bind_framebuffer(glow::FRAMEBUFFER, Some(canvas.framebuffer));
+                gl.viewport(0, 0, size.0 as i32, size.1 as i32);
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Fills the canvas with the backdrop.
+    pub fn clear_canvas(&self, gl: &glow::Context) {
+        // SAFETY: clearing the bound frame buffer.
+        unsafe {
+            gl.disable(glow::SCISSOR_TEST);
+            gl.clear_color(BACKDROP[0], BACKDROP[1], BACKDROP[2], 1.0);
+            gl.clear(glow::COLOR_BUFFER_BIT);
+        }
+    }
+
+    /// Copies the canvas into the window's frame buffer, which becomes the draw target.
+    pub fn show_canvas(&self, gl: &glow::Context) {
+        let Some(canvas) = &self.canvas else {
+            return;
+        };
+        let (width, height) = canvas.texture.size;
+        // SAFETY: a same-size copy between frame buffers of the current context.
+        unsafe {
+            gl.disable(glow::SCISSOR_TEST);
+            gl.bind_framebuffer(glow::READ_FRAMEBUFFER, Some(canvas.framebuffer));
+            gl.bind_framebuffer(glow::DRAW_FRAMEBUFFER, None);
+            gl.blit_framebuffer(
+                0,
+                0,
+                width as i32,
+                height as i32,
+                0,
+                0,
+                width as i32,
+                height as i32,
+                glow::COLOR_BUFFER_BIT,
+                glow::NEAREST,
+            );
+            gl.bind_framebuffer(glow::FRAMEBUFFER, None);
+        }
     }
 
     /// Uploads `rects` of `frame`, or all of it when `rects` is `None` or its size changed.
@@ -397,9 +492,16 @@ impl PictureRenderer {
     pub fn destroy(&mut self, gl: &glow::Context) {
         // SAFETY: deleting objects this renderer created on the current context.
         unsafe {
-            for texture in [self.picture.take(), self.cursor.take().map(|(t, _)| t)]
-                .into_iter()
-                .flatten()
+            if let Some(canvas) = &self.canvas {
+                gl.delete_framebuffer(canvas.framebuffer);
+            }
+            for texture in [
+                self.picture.take(),
+                self.cursor.take().map(|(t, _)| t),
+                self.canvas.take().map(|canvas| canvas.texture),
+            ]
+            .into_iter()
+            .flatten()
             {
                 gl.delete_texture(texture.texture);
             }
