@@ -12,7 +12,7 @@ use x11rb::{
         randr::{self, ConnectionExt as _},
         xproto::{
             AtomEnum, ChangeGCAux, ConnectionExt, CreateGCAux, Gcontext, ImageFormat, ImageOrder,
-            Rectangle, Window,
+            Pixmap, Rectangle, Window,
         },
     },
     rust_connection::RustConnection,
@@ -243,6 +243,72 @@ impl XClient {
             .expect("put_image")
             .check()
             .expect("put_image accepted");
+    }
+
+    /// Draws a full-screen picture of pseudo-random pixels (from `seed`) into an off-screen
+    /// pixmap, to be shown at once with [`XClient::show_pixmap`]: a change of the whole screen
+    /// in one request, as when a full-screen window appears.
+    pub fn pattern_pixmap(&self, seed: u32) -> Pixmap {
+        let (width, height) = self.size();
+        let depth = self.conn.setup().roots[0].root_depth;
+        let pixmap = self.conn.generate_id().expect("id");
+        self.conn
+            .create_pixmap(depth, pixmap, self.root, width, height)
+            .expect("create_pixmap")
+            .check()
+            .expect("pixmap");
+        let mut state = seed | 1;
+        // Strips of rows small enough for one request without BIG-REQUESTS.
+        let rows = (60_000 / u32::from(width).max(1)).clamp(1, u32::from(height)) as u16;
+        for top in (0..height).step_by(usize::from(rows)) {
+            let strip = rows.min(height - top);
+            let data: Vec<u8> = (0..usize::from(width) * usize::from(strip))
+                .flat_map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    let [b, g, r, _] = state.to_le_bytes();
+                    [b, g, r, 0]
+                })
+                .collect();
+            self.conn
+                .put_image(
+                    ImageFormat::Z_PIXMAP,
+                    pixmap,
+                    self.gc,
+                    width,
+                    strip,
+                    0,
+                    top as i16,
+                    0,
+                    depth,
+                    &data,
+                )
+                .expect("put_image");
+        }
+        self.sync();
+        pixmap
+    }
+
+    /// Copies `pixmap` (from [`XClient::pattern_pixmap`]) over the whole root window in one
+    /// request.
+    pub fn show_pixmap(&self, pixmap: Pixmap) {
+        let (width, height) = self.size();
+        self.conn
+            .copy_area(pixmap, self.root, self.gc, 0, 0, 0, 0, width, height)
+            .expect("copy_area");
+        self.sync();
+    }
+
+    /// The root window's size.
+    fn size(&self) -> (u16, u16) {
+        let geometry = self
+            .conn
+            .get_geometry(self.root)
+            .expect("geometry")
+            .reply()
+            .expect("geometry reply");
+        (geometry.width, geometry.height)
     }
 
     /// Moves the pointer to `x`,`y` of the root window.

@@ -1,17 +1,27 @@
-//! What the window must redraw: the remote rectangles updated since the last present, and
-//! whether the pointer moved. Kept small: past a limit, everything is redrawn.
+//! What the window must upload: the remote rectangles updated since it last took them. Kept
+//! small: past a limit, the whole picture counts as changed.
 
 use tether_codec::{Frame, Rect};
 
 /// Rectangles remembered before the whole picture counts as changed.
 const MAX_RECTS: usize = 256;
 
-/// Changes waiting for the next present.
+/// Changes waiting for the window.
 #[derive(Debug, Default)]
 pub struct PendingDamage {
     everything: bool,
     rects: Vec<Rect>,
-    cursor: bool,
+}
+
+/// What changed since the window last looked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damage {
+    /// Nothing.
+    Nothing,
+    /// These remote rectangles.
+    Rects(Vec<Rect>),
+    /// The whole picture (a new size, a first frame, or too many rectangles).
+    Everything,
 }
 
 impl PendingDamage {
@@ -33,20 +43,15 @@ impl PendingDamage {
         }
     }
 
-    /// The pointer moved or changed shape.
-    pub fn cursor(&mut self) {
-        self.cursor = true;
-    }
-
-    /// Takes what is pending: `None` means redraw everything (as asked, or because nothing
-    /// is pending, so the redraw came from the system, e.g. the window was uncovered);
-    /// otherwise the remote rectangles to redraw (the pointer's area is always redrawn).
-    pub fn take(&mut self) -> Option<Vec<Rect>> {
+    /// Takes what is pending, leaving nothing.
+    pub fn take(&mut self) -> Damage {
         let pending = std::mem::take(self);
-        if pending.everything || (pending.rects.is_empty() && !pending.cursor) {
-            None
+        if pending.everything {
+            Damage::Everything
+        } else if pending.rects.is_empty() {
+            Damage::Nothing
         } else {
-            Some(pending.rects)
+            Damage::Rects(pending.rects)
         }
     }
 }
@@ -82,22 +87,23 @@ mod tests {
     }
 
     #[test]
-    fn nothing_pending_means_a_system_redraw_of_everything() {
-        assert_eq!(PendingDamage::default().take(), None);
+    fn taking_empties_what_is_pending() {
         let mut damage = PendingDamage::default();
-        damage.cursor();
-        assert_eq!(damage.take(), Some(vec![]));
-        assert_eq!(damage.take(), None, "taking empties it");
+        assert_eq!(damage.take(), Damage::Nothing);
+        damage.add(&[rect(1), rect(2)]);
+        assert_eq!(damage.take(), Damage::Rects(vec![rect(1), rect(2)]));
+        assert_eq!(damage.take(), Damage::Nothing, "taking empties it");
+        damage.everything();
+        damage.add(&[rect(3)]);
+        assert_eq!(damage.take(), Damage::Everything);
     }
 
     #[test]
     fn too_many_rects_become_everything() {
         let mut damage = PendingDamage::default();
-        damage.add(&[rect(1), rect(2)]);
-        assert_eq!(damage.take(), Some(vec![rect(1), rect(2)]));
         let many: Vec<Rect> = (0..MAX_RECTS as u32 + 1).map(rect).collect();
         damage.add(&many);
-        assert_eq!(damage.take(), None);
+        assert_eq!(damage.take(), Damage::Everything);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tether_input::{
     from_winit::{self, WheelAccumulator},
-    InputEvent,
+    HeldInput, InputEvent, Key, Press,
 };
 use tokio::sync::{mpsc, Mutex};
 use winit::{
@@ -41,6 +41,8 @@ pub struct InputCapture {
     queue: mpsc::Sender<InputEvent>,
     wheel: WheelAccumulator,
     pointer: Option<PhysicalPosition<f64>>,
+    /// What the remote has been told is down, to release it before a key chord.
+    held: HeldInput,
 }
 
 /// A connected pair: the window's [`InputCapture`] and the session's [`InputFeed`].
@@ -51,6 +53,7 @@ pub fn input_channel() -> (InputCapture, InputFeed) {
             queue,
             wheel: WheelAccumulator::new(),
             pointer: None,
+            held: HeldInput::new(),
         },
         InputFeed(Arc::new(Mutex::new(events))),
     )
@@ -88,9 +91,49 @@ impl InputCapture {
             _ => Vec::new(),
         };
         for event in events {
-            // A full queue means a stalled session; dropping is better than blocking the UI.
-            let _ = self.queue.try_send(event);
+            self.send(event);
         }
+    }
+
+    /// Presses `keys` in order and releases them in reverse, as one chord (e.g. Ctrl+Alt+Del),
+    /// after releasing whatever the remote holds (the local shortcut's modifiers among them).
+    pub fn send_chord(&mut self, keys: &[Key]) {
+        for event in self.held.release_all() {
+            self.queue_event(event);
+        }
+        let downs = keys.iter().map(|&key| InputEvent::Key {
+            key,
+            press: Press::Down,
+        });
+        let ups = keys.iter().rev().map(|&key| InputEvent::Key {
+            key,
+            press: Press::Up,
+        });
+        for event in downs.chain(ups).collect::<Vec<_>>() {
+            self.send(event);
+        }
+    }
+
+    /// Releases whatever the remote was told is down (e.g. when input stops going there).
+    pub fn release_all(&mut self) {
+        for event in self.held.release_all() {
+            self.queue_event(event);
+        }
+    }
+
+    fn send(&mut self, event: InputEvent) {
+        self.held.apply(&event);
+        self.queue_event(event);
+    }
+
+    fn queue_event(&self, event: InputEvent) {
+        // A full queue means a stalled session; dropping is better than blocking the UI.
+        let _ = self.queue.try_send(event);
+    }
+
+    /// Follows the pointer without telling the remote (e.g. over the console's toolbar).
+    pub fn pointer_moved(&mut self, position: PhysicalPosition<f64>) {
+        self.pointer = Some(position);
     }
 
     /// Where the pointer last was in the window, if it was seen.
@@ -101,7 +144,7 @@ impl InputCapture {
     /// A pointer move to the remote pixel under the pointer (e.g. after the view scrolled).
     pub fn move_pointer(&mut self, view: &View) {
         if let Some(event) = self.pointer_at(Some(view)) {
-            let _ = self.queue.try_send(event);
+            self.send(event);
         }
     }
 

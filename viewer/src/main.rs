@@ -9,7 +9,7 @@ use tether_viewer::{
     join, join_shell,
     technician::{self, RemoteProgram, ShellOutcome, TechnicianArgs},
     view::ViewMode,
-    window::{display_available, run_in_window, LiveView},
+    window::{display_available, run_console, LiveView},
     write_png, JoinEvent, JoinOptions, ViewOutcome, ViewerError,
 };
 use tokio::runtime::Runtime;
@@ -273,7 +273,7 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
         let title = format!("session {}", options.code);
         let windowed = options.clone();
         let window = ((1280, 720), args.view);
-        let shown = run_in_window(runtime, title, window, move |live, stop| async move {
+        let shown = run_console(runtime, title, window, move |live, stop| async move {
             let options = JoinOptions {
                 events: Some(follow_progress(Some(live.clone()))),
                 observer: Some(live.observer()),
@@ -287,7 +287,7 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
                 Ok(outcome) => {
                     live.ended(format!("session ended: {} frames received", outcome.frames))
                 }
-                Err(e) => live.ended(e.to_string()),
+                Err(e) => live.failed(e),
             }
             result
         });
@@ -363,6 +363,9 @@ async fn print_progress(
 ) {
     let mut progress = Progress::default();
     while let Some(event) = events.recv().await {
+        if let Some(window) = &window {
+            window.progress(event.clone());
+        }
         let status = progress.report(event);
         if let Some(window) = &window {
             window.status(status);

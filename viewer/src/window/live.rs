@@ -1,52 +1,72 @@
-//! What the session and the window share: the newest frame and its damage, the pointer, the
-//! meter, and the wake-ups the session sends the event loop; [`LiveView`] is the session's
-//! handle on it.
+//! The session's side of the window: the newest picture and pointer it publishes, the
+//! milestones and end it reports, and the technician's input it receives.
 
-use std::sync::{
-    atomic::{AtomicBool, Ordering},
-    Arc, Mutex, PoisonError,
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, PoisonError,
+    },
+    time::Instant,
 };
 
 use tether_codec::Frame;
 use winit::event_loop::EventLoopProxy;
 
+use super::{phase::End, presented::Decoded};
 use crate::{
     cursor::RemoteCursor,
     damage::{copy_rects, PendingDamage},
     input::InputFeed,
     meter::LiveMeter,
-    AppliedUpdate, CursorObserver, FrameObserver,
+    AppliedUpdate, CursorObserver, FrameObserver, JoinEvent, ViewerError,
 };
+
+/// Updates whose decode times wait for the window; beyond it, the oldest are kept (only the
+/// presentation log uses them).
+const MAX_WAITING_UPDATES: usize = 1024;
 
 /// Wake-ups the session sends the window.
 #[derive(Debug)]
 pub(super) enum ViewEvent {
-    /// A newer frame is waiting in [`Shared::latest`].
+    /// A newer frame or pointer is waiting in [`Shared`].
     Frame,
-    /// The session's state changed (e.g. "digits 123 456 · view + control").
+    /// The session's state for the title (e.g. "digits 123 456 · view + control").
     Status(String),
-    /// The session is over; the text says how (e.g. "session ended: the agent disconnected").
-    Ended(String),
+    /// A milestone of the join, for the console.
+    Progress(JoinEvent),
+    /// The session is over.
+    Ended(End),
 }
 
-/// What the session and the window's event loop share.
+/// The newest picture, and what changed in it since the window last took it.
+#[derive(Default)]
+pub(super) struct Published {
+    pub(super) frame: Option<Frame>,
+    pub(super) damage: PendingDamage,
+    /// The updates merged in since, with their decode times.
+    pub(super) decoded: Vec<Decoded>,
+}
+
 pub(super) struct Shared {
-    /// The newest picture the session offered.
-    pub(super) latest: Mutex<Option<Frame>>,
-    /// What changed in `latest` since the window last drew it.
-    pub(super) damage: Mutex<PendingDamage>,
-    /// Frame rate, traffic and latency for the title.
+    pub(super) published: Mutex<Published>,
+    /// Frame rate, traffic and latency for the title and the toolbar.
     pub(super) meter: Mutex<LiveMeter>,
-    /// The remote pointer.
     pub(super) cursor: Mutex<RemoteCursor>,
     /// Set while a [`ViewEvent::Frame`] is queued, so a fast session never floods the loop.
     pub(super) wake_pending: AtomicBool,
-    /// Wakes the event loop.
     pub(super) proxy: EventLoopProxy<ViewEvent>,
 }
 
-/// The session's handle on the window: publish frames, state and the end of the session, and
-/// receive the technician's input.
+impl Shared {
+    pub(super) fn wake(&self) {
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            let _ = self.proxy.send_event(ViewEvent::Frame);
+        }
+    }
+}
+
+/// The session's handle on the window: publish frames, milestones and the end of the session,
+/// and receive the technician's input.
 #[derive(Clone)]
 pub struct LiveView {
     pub(super) shared: Arc<Shared>,
@@ -55,39 +75,35 @@ pub struct LiveView {
 
 impl LiveView {
     /// Offers `frame` to the window, of which the areas `update` changed are new; only the
-    /// newest picture is kept, and only changed areas are copied and later redrawn.
+    /// newest picture is kept, and only changed areas are copied and later uploaded.
     pub fn show(&self, frame: &Frame, update: &AppliedUpdate<'_>) {
-        let changed = update.changed;
-        self.shared
-            .meter
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .record(update.bytes, update.latency);
+        let at = Instant::now();
+        lock(&self.shared.meter).record(update.bytes, update.latency);
         {
-            let mut latest = self
-                .shared
-                .latest
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let mut damage = self
-                .shared
-                .damage
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match latest.as_mut() {
+            let mut published = lock(&self.shared.published);
+            let Published {
+                frame: kept,
+                damage,
+                decoded,
+            } = &mut *published;
+            match kept.as_mut() {
                 Some(kept) if kept.width() == frame.width() && kept.height() == frame.height() => {
-                    copy_rects(kept, frame, changed);
-                    damage.add(changed);
+                    copy_rects(kept, frame, update.changed);
+                    damage.add(update.changed);
                 }
                 _ => {
-                    *latest = Some(frame.clone());
+                    *kept = Some(frame.clone());
                     damage.everything();
                 }
             }
+            if decoded.len() < MAX_WAITING_UPDATES {
+                decoded.push(Decoded {
+                    at,
+                    capture_to_decode: update.latency,
+                });
+            }
         }
-        if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
-            let _ = self.shared.proxy.send_event(ViewEvent::Frame);
-        }
+        self.shared.wake();
     }
 
     /// Shows the session's state in the title.
@@ -95,32 +111,40 @@ impl LiveView {
         let _ = self.shared.proxy.send_event(ViewEvent::Status(status));
     }
 
+    /// Tells the console how joining goes (paired, secured with its digits, admitted, lost,
+    /// resumed), for its toolbar and overlays.
+    pub fn progress(&self, event: JoinEvent) {
+        let _ = self.shared.proxy.send_event(ViewEvent::Progress(event));
+    }
+
     /// The technician's input in this window, as remote input events.
     pub fn input(&self) -> InputFeed {
         self.input.clone()
     }
 
-    /// Tells the window the session is over, in words for its title ("session ended: …");
-    /// the window stays open on the last frame.
+    /// Tells the window the session is over, in words ("session ended: …"); the window stays
+    /// open on the last frame.
     pub fn ended(&self, reason: String) {
-        let _ = self.shared.proxy.send_event(ViewEvent::Ended(reason));
+        let _ = self
+            .shared
+            .proxy
+            .send_event(ViewEvent::Ended(End::Reason(reason)));
+    }
+
+    /// Tells the window the session failed with `error` (a declined session shows as such).
+    pub fn failed(&self, error: &ViewerError) {
+        let reason = error.to_string();
+        let end = match error {
+            ViewerError::Declined => End::Declined(reason),
+            _ => End::Reason(reason),
+        };
+        let _ = self.shared.proxy.send_event(ViewEvent::Ended(end));
     }
 
     /// Offers the remote pointer's new state to the window.
     pub fn show_cursor(&self, cursor: &RemoteCursor) {
-        *self
-            .shared
-            .cursor
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = cursor.clone();
-        self.shared
-            .damage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .cursor();
-        if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
-            let _ = self.shared.proxy.send_event(ViewEvent::Frame);
-        }
+        *lock(&self.shared.cursor) = cursor.clone();
+        self.shared.wake();
     }
 
     /// A cursor observer for [`crate::JoinOptions`] that draws the remote pointer.
@@ -134,4 +158,9 @@ impl LiveView {
         let view = self.clone();
         FrameObserver::new(move |frame, update| view.show(frame, update))
     }
+}
+
+/// Locks `mutex`, whose data stays usable if a holder panicked.
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,4 +1,4 @@
-//! The window itself, before and while its event loop runs on the main thread.
+//! The window before it runs, and what it reports once closed.
 
 use std::sync::{atomic::AtomicBool, Arc, Mutex};
 
@@ -7,13 +7,12 @@ use winit::event_loop::EventLoop;
 
 use super::{
     app::App,
-    live::{LiveView, Shared, ViewEvent},
+    console::Chrome,
+    live::{LiveView, Published, Shared, ViewEvent},
+    presented::PresentLog,
 };
 use crate::{
-    cursor::RemoteCursor,
-    damage::PendingDamage,
-    input::{input_channel, InputCapture},
-    meter::LiveMeter,
+    cursor::RemoteCursor, input::input_channel, input::InputCapture, meter::LiveMeter,
     view::ViewMode,
 };
 
@@ -25,10 +24,25 @@ pub struct ViewerWindow {
 }
 
 /// What the window did.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WindowReport {
     /// Frames drawn to the screen.
     pub presented: u64,
+    /// When updates reached the screen.
+    pub latency: PresentLog,
+}
+
+/// How the window starts.
+#[derive(Debug, Clone)]
+pub struct WindowSetup {
+    /// What it shows, in its title (e.g. "session 123-456-789-012").
+    pub remote: String,
+    /// Its size in window pixels.
+    pub size: (u32, u32),
+    /// Fit or one to one at first.
+    pub mode: ViewMode,
+    /// The console around the picture, or the picture alone.
+    pub chrome: Chrome,
 }
 
 impl ViewerWindow {
@@ -38,8 +52,7 @@ impl ViewerWindow {
             .build()
             .context("cannot open the display")?;
         let shared = Arc::new(Shared {
-            latest: Mutex::new(None),
-            damage: Mutex::new(PendingDamage::default()),
+            published: Mutex::new(Published::default()),
             meter: Mutex::new(LiveMeter::default()),
             cursor: Mutex::new(RemoteCursor::default()),
             wake_pending: AtomicBool::new(false),
@@ -60,16 +73,11 @@ impl ViewerWindow {
         ))
     }
 
-    /// Shows the window titled after `remote`, `size` large and starting in view `mode`,
-    /// until the user closes it. Ctrl+Alt+Shift+S switches between fit and one-to-one.
-    pub fn run(
-        self,
-        remote: String,
-        size: (u32, u32),
-        mode: ViewMode,
-    ) -> anyhow::Result<WindowReport> {
-        let mut app = App::new(self.shared, remote, size, self.input, mode);
+    /// Shows the window as `setup` says until the technician closes it or ends the session;
+    /// `on_open` runs once it is open (not at all when it cannot open).
+    pub fn run(self, setup: WindowSetup, on_open: impl FnOnce()) -> anyhow::Result<WindowReport> {
+        let mut app = App::new(self.shared, setup, self.input, on_open);
         self.event_loop.run_app(&mut app)?;
-        app.finish().map(|presented| WindowReport { presented })
+        app.finish()
     }
 }
