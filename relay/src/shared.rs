@@ -81,12 +81,13 @@ impl Shared {
     /// The shared state, before any connection.
     pub fn new(config: RelayConfig, parts: SharedParts) -> Self {
         Self {
-            registry: Mutex::new(CodeRegistry::new(config.code_ttl)),
+            registry: Mutex::new(CodeRegistry::new(config.code_ttl, config.registration_caps)),
             resume_book: Mutex::new(ResumeBook::new(config.resume_grace, &mut OsRng)),
             join_limiter: Mutex::new(JoinLimiter::new(config.join_limits)),
             connection_counter: Arc::new(Mutex::new(ConnectionCounter::new(
                 config.max_connections_per_address,
                 UNVALIDATED_HANDSHAKES,
+                config.max_connections,
             ))),
             next_session_id: AtomicU64::new(1),
             config,

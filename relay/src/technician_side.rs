@@ -9,6 +9,7 @@ use tracing::{info, warn};
 
 use crate::{
     audit::AuditEvent,
+    connection_limit::ConnectionSlot,
     control::{Control, CLOSE_OK},
     directory::{DirectoryError, MachineRecord},
     error::RelayError,
@@ -53,6 +54,7 @@ pub(crate) async fn list_machines(
 pub(crate) async fn open(
     shared: &Shared,
     connection: &Connection,
+    slot: &mut ConnectionSlot,
     mut control: Control,
     machine: String,
     received: Instant,
@@ -68,6 +70,8 @@ pub(crate) async fn open(
             return Ok(());
         }
     };
+    // A technician with a certificate no longer counts against its network's connections.
+    slot.authenticate();
     let session_id = shared
         .next_session_id
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

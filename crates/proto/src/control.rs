@@ -298,6 +298,9 @@ pub enum Refusal {
     ResumeInvalid,
     /// The session waited for its viewer's return for the whole grace period and has ended.
     ResumeExpired,
+    /// As many agents from the client's network (its IPv4 address, or its IPv6 /64) wait with
+    /// a code as the relay allows one network: one network cannot take the codes of all.
+    NetworkBusy,
 }
 
 impl std::fmt::Display for Refusal {
@@ -341,6 +344,9 @@ impl std::fmt::Display for Refusal {
             }
             Refusal::ResumeExpired => {
                 f.write_str("too late to resume: the session ended when its grace period ran out")
+            }
+            Refusal::NetworkBusy => {
+                f.write_str("too many session codes are waiting from your network: try again later")
             }
         }
     }

@@ -29,6 +29,7 @@ pub fn refusal_label(refusal: &Refusal) -> &'static str {
         Refusal::NotPermitted => "not_permitted",
         Refusal::ResumeInvalid => "resume_invalid",
         Refusal::ResumeExpired => "resume_expired",
+        Refusal::NetworkBusy => "network_busy",
     }
 }
 
