@@ -4,6 +4,7 @@
 mod chain;
 mod record;
 mod report;
+mod sampler;
 mod since;
 mod store;
 mod writer;
