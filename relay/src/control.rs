@@ -23,6 +23,8 @@ pub const CLOSE_REVOKED: u32 = 3;
 /// QUIC application close code: the source network holds the most connections allowed (the
 /// handshake finished before that showed, as for handshakes begun before a Retry).
 pub const CLOSE_TOO_MANY: u32 = 4;
+/// QUIC application close code: the technician's certificate expired mid-session.
+pub const CLOSE_EXPIRED: u32 = 5;
 
 /// Both halves of a control stream.
 pub struct Control {

@@ -75,6 +75,25 @@ impl Limit {
     }
 }
 
+/// Why a technician's session was cut, each a label of `technician_sessions_cut_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The organisation revoked the technician's certificate.
+    Revoked,
+    /// The technician's certificate expired.
+    Expired,
+}
+
+impl Cut {
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cut::Revoked => "revoked",
+            Cut::Expired => "expired",
+        }
+    }
+}
+
 /// Every metric the relay exports, with `tether_relay_` prefixed to the names below.
 pub struct RelayMetrics {
     registry: Registry,
@@ -114,6 +133,9 @@ pub struct RelayMetrics {
     pub rate_limit_hits: Counter,
     /// `limit_refusals_total{limit}`: what each bound on clients refused (see [`Limit`]).
     limit_refusals: Family<Labels, Counter>,
+    /// `technician_sessions_cut_total{reason}`: technicians' sessions the relay ended because
+    /// their certificate stopped being valid (see [`Cut`]).
+    technician_sessions_cut: Family<Labels, Counter>,
     /// `audit_rows_dropped_total`: audit rows lost because the writer was behind or failing.
     pub audit_rows_dropped: Counter,
     /// `pairing_latency_seconds`: from a viewer's join request to its `Paired` answer.
@@ -235,6 +257,15 @@ impl Default for RelayMetrics {
         for limit in Limit::ALL {
             let _ = limit_refusals.get_or_create(&vec![("limit", limit.label())]);
         }
+        let technician_sessions_cut = Family::<Labels, Counter>::default();
+        registry.register(
+            "technician_sessions_cut",
+            "Technicians' sessions ended because their certificate was revoked or expired",
+            technician_sessions_cut.clone(),
+        );
+        for cut in [Cut::Revoked, Cut::Expired] {
+            let _ = technician_sessions_cut.get_or_create(&vec![("reason", cut.label())]);
+        }
         let audit_rows_dropped = Counter::default();
         registry.register(
             "audit_rows_dropped",
@@ -289,6 +320,7 @@ impl Default for RelayMetrics {
             join_failures,
             rate_limit_hits,
             limit_refusals,
+            technician_sessions_cut,
             audit_rows_dropped,
             pairing_latency,
             machines_online,
@@ -323,6 +355,13 @@ impl RelayMetrics {
             ProtoError::OutOfBounds(_) => self.limit_refused(Limit::ControlFieldSize),
             _ => {}
         }
+    }
+
+    /// Counts a technician's session cut for `cut`.
+    pub fn technician_session_cut(&self, cut: Cut) {
+        self.technician_sessions_cut
+            .get_or_create(&vec![("reason", cut.label())])
+            .inc();
     }
 
     /// The metrics in the text exposition format (OpenMetrics, which Prometheus reads).
@@ -365,6 +404,7 @@ mod tests {
             "tether_relay_resumes_total 0",
             "tether_relay_limit_refusals_total{limit=\"registrations_per_network\"} 0",
             "tether_relay_limit_refusals_total{limit=\"control_field_size\"} 0",
+            "tether_relay_technician_sessions_cut_total{reason=\"expired\"} 0",
             "# EOF",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
