@@ -26,9 +26,10 @@ use tether_relay::{
 struct Cli {
     /// A TOML file with any of the settings (same names as the flags, with underscores:
     /// listen, data_dir, code_ttl_secs, idle_timeout_secs, database, metrics_listen,
-    /// max_connections_per_address, max_streams_per_session, resume_grace_secs,
-    /// join_burst_per_address, join_interval_per_address_ms, join_burst_global,
-    /// join_interval_global_ms, tls_cert, tls_key, org_ca, org_crl, data_listen).
+    /// max_connections_per_address, max_connections, max_registrations_per_network,
+    /// max_registrations, max_streams_per_session, resume_grace_secs, join_burst_per_address,
+    /// join_interval_per_address_ms, join_burst_global, join_interval_global_ms,
+    /// join_reserve_global, tls_cert, tls_key, org_ca, org_crl, data_listen).
     #[arg(long, env = "TETHER_RELAY_CONFIG", global = true)]
     config: Option<PathBuf>,
 
@@ -47,6 +48,8 @@ enum Command {
     ///
     /// Prints one line per session event: nameplates issued, expired or withdrawn, joins
     /// accepted or refused, sessions started and ended (with duration and bytes each way).
+    /// Refusals no limit slows down are recorded one by one only while rare: the first of a
+    /// kind from a network in a minute, then a refusals_summarized row counting the rest.
     /// Works while the relay runs. Exit codes: 0 done, 1 the log cannot be read (e.g. it does
     /// not exist), 2 bad usage or configuration.
     #[command(args_conflicts_with_subcommands = true)]
