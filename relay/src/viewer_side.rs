@@ -41,12 +41,12 @@ pub(crate) async fn join(
     };
     if let Err(limited) = within_rate(shared, viewer.addr.ip()) {
         let retry_after_secs = u32::try_from(limited.retry_after.as_secs() + 1).unwrap_or(u32::MAX);
-        let (limit, by) = match limited.scope {
-            LimitScope::Network => (Limit::JoinsPerNetwork, "its network's"),
-            LimitScope::Relay => (Limit::Joins, "the relay's"),
+        let (limit, over) = match limited.scope {
+            LimitScope::Network => (Limit::JoinsPerNetwork, "its network's limit"),
+            LimitScope::Relay => (Limit::Joins, "the relay's limit"),
         };
         shared.metrics.limit_refused(limit);
-        warn!(remote = %viewer.addr, retry_after_secs, "join refused: over {by} rate limit");
+        warn!(remote = %viewer.addr, retry_after_secs, "join refused: rate limited ({over})");
         let reason = Refusal::RateLimited { retry_after_secs };
         refuse(shared, connection, control, code, viewer, reason).await;
         return None;

@@ -273,7 +273,7 @@ pub enum Refusal {
     ExpiredCode,
     /// The code was already used by another viewer.
     CodeAlreadyUsed,
-    /// Too many join attempts from this address (or in total): wait before trying again.
+    /// Too many join attempts from this network (or in total): wait before trying again.
     RateLimited {
         /// Seconds until an attempt will be accepted again.
         retry_after_secs: u32,
