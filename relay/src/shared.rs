@@ -30,7 +30,9 @@ use crate::{
 pub(crate) struct TechnicianSession {
     /// The certificate chain the technician presented.
     pub chain: Vec<CertificateDer<'static>>,
-    /// Told why the certificate no longer verifies, which ends the session.
+    /// The technician's connection, closed at once on revocation.
+    pub connection: Connection,
+    /// Told why the certificate no longer verifies, so the session records it.
     pub invalid: watch::Sender<Option<String>>,
 }
 

@@ -139,9 +139,14 @@ pub(crate) async fn open(
     let chain = org::peer_chain(connection).unwrap_or_default();
     let id = connection.stable_id();
     let (invalid, mut invalidated) = watch::channel(None);
-    shared
-        .technician_sessions()
-        .insert(id, TechnicianSession { chain, invalid });
+    shared.technician_sessions().insert(
+        id,
+        TechnicianSession {
+            chain,
+            connection: connection.clone(),
+            invalid,
+        },
+    );
     let outcome = async {
         control.send.send(&opened).await?;
         shared
@@ -157,6 +162,13 @@ pub(crate) async fn open(
         }
     }
     .await;
+    // A revocation closes the connection as it signals the session, so the forwarding may
+    // have ended first: the revocation is why all the same.
+    let outcome = if invalidated.borrow().is_some() {
+        Ok(SessionEnd::TechnicianRevoked)
+    } else {
+        outcome
+    };
     shared.technician_sessions().remove(&id);
     shared.session_ended(SessionEnded {
         session_id,
@@ -184,7 +196,8 @@ pub(crate) async fn open(
     Ok(())
 }
 
-/// Closes a technician's connection whose certificate stopped being valid, telling it why.
+/// Closes a technician's connection whose certificate stopped being valid (if a revocation
+/// did not already), telling it why.
 fn cut_off(shared: &Shared, connection: &Connection, cut: Cut, reason: &str) {
     warn!(remote = %connection.remote_address(), "ending a technician's session: {reason}");
     shared.metrics.technician_session_cut(cut);

@@ -10,7 +10,7 @@ use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, UnixTime}
 use tether_certs::{Fingerprint, RelayIdentity};
 use tracing::{info, warn};
 
-use crate::{org::Organisation, shared::Shared, RelayConfig};
+use crate::{control::CLOSE_REVOKED, org::Organisation, shared::Shared, RelayConfig};
 
 /// How often the revocation list's file is checked for changes.
 const CRL_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -110,14 +110,20 @@ pub(crate) async fn watch_crl(
     }
 }
 
-/// Ends the sessions of technicians whose certificate no longer verifies: each session's task
-/// closes its connection, and records why.
+/// Closes the connections of technicians in a session whose certificate no longer verifies,
+/// and tells their sessions why. At once, before the machines hear of the new list and end the
+/// sessions their own way: the technician learns from the relay that it was revoked.
 fn close_revoked_sessions(shared: &Shared, organisation: &Organisation) {
     let trust = organisation.trust();
     let now = UnixTime::now();
     for session in shared.technician_sessions().values() {
         if let Err(e) = trust.verify_technician(&session.chain, now) {
-            session.invalid.send_replace(Some(e.to_string()));
+            let reason = e.to_string();
+            warn!(remote = %session.connection.remote_address(), "closing a technician's session: {reason}");
+            session
+                .connection
+                .close(CLOSE_REVOKED.into(), reason.as_bytes());
+            session.invalid.send_replace(Some(reason));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! loopback: names over their bound end only their connection, a flood of joins leaves the
 //! audit log a few rows, a flood of registrations from one network leaves others their codes,
 //! the audit log's head kept elsewhere catches the removal of its newest rows, and a
-//! technician's session ends when the certificate it was opened with expires.
+//! technician's session ends when the certificate it was opened with expires or is revoked.
 
 use std::{
     ffi::OsStr,
@@ -139,6 +139,8 @@ fn a_head_kept_elsewhere_catches_the_newest_rows_removed() {
     assert!(stderr.contains("no audit log at"), "{stderr}");
 }
 
+/// The relay's close code for a technician whose certificate was revoked mid-session.
+const CLOSE_REVOKED: u32 = 3;
 /// The relay's close code for a technician whose certificate expired mid-session.
 const CLOSE_EXPIRED: u32 = 5;
 
@@ -247,36 +249,42 @@ async fn metric(relay: &Relay, name: &str) -> f64 {
         .expect("a number")
 }
 
-#[tokio::test]
-async fn a_technicians_session_ends_when_its_certificate_expires() {
+/// An organisation's relay with machine web-01 online and technician alice, whose certificate
+/// is valid for `valid_for`, in a session with it.
+struct OrgSession {
+    _dir: tempfile::TempDir,
+    pki: Pki,
+    relay: Relay,
+    database: std::path::PathBuf,
+    machine: Client,
+    alice: Client,
+    /// When alice's certificate was issued.
+    issued_at: Instant,
+}
+
+async fn org_session(valid_for: Duration) -> OrgSession {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut pki, _) = Pki::init(
-        &dir.path().join("pki"),
-        "Example",
-        Duration::from_secs(86_400),
-    )
-    .expect("CA");
+    let year = Duration::from_secs(365 * 86_400);
+    let (mut pki, _) = Pki::init(&dir.path().join("pki"), "Example", year).expect("CA");
     let relay_files = pki
-        .issue_relay(&["127.0.0.1".to_owned()], Duration::from_secs(86_400))
+        .issue_relay(&["127.0.0.1".to_owned()], year)
         .expect("relay certificate");
     let technician = pki
-        .issue_technician("alice", "admin", Duration::from_secs(4))
+        .issue_technician("alice", "admin", valid_for)
         .expect("technician certificate");
     let issued_at = Instant::now();
-    let (relay_cert, relay_key) = (&relay_files.files[0].path, &relay_files.files[1].path);
-    let (cert, key) = (&technician.files[0].path, &technician.files[1].path);
 
-    // An enrolled machine: its key is in the directory the relay opens.
-    let mut config = RelayConfig::new(([127, 0, 0, 1], 0).into(), dir.path().join("relay"));
-    config.metrics_listen = Some(([127, 0, 0, 1], 0).into());
+    let mut config = RelayConfig::new((LOOPBACK, 0).into(), dir.path().join("relay"));
+    config.metrics_listen = Some((LOOPBACK, 0).into());
     config.tls = Some(TlsFiles {
-        cert: relay_cert.clone(),
-        key: relay_key.clone(),
+        cert: relay_files.files[0].path.clone(),
+        key: relay_files.files[1].path.clone(),
     });
     config.organisation = Some(OrgFiles {
         ca: pki.ca_cert_path(),
         crl: pki.crl_path(),
     });
+    // An enrolled machine: its key is in the directory the relay opens.
     let (machine_key, _) = tether_e2e::MachineKey::generate().expect("machine key");
     Directory::open(&config.database)
         .expect("directory")
@@ -311,7 +319,8 @@ async fn a_technicians_session_ends_when_its_certificate_expires() {
         .await;
     assert_eq!(online, RelayMessage::Online);
 
-    let credential = Credential::load(cert, Some(key)).expect("credential");
+    let credential = Credential::load(&technician.files[0].path, Some(&technician.files[1].path))
+        .expect("credential");
     let mut alice = Client::org(&relay, &trust, Some(&credential)).await;
     let opened = alice
         .say(ClientMessage::Open {
@@ -319,16 +328,59 @@ async fn a_technicians_session_ends_when_its_certificate_expires() {
         })
         .await;
     assert!(matches!(opened, RelayMessage::Opened { .. }), "{opened:?}");
+    OrgSession {
+        _dir: dir,
+        pki,
+        relay,
+        database,
+        machine,
+        alice,
+        issued_at,
+    }
+}
 
-    let closed = tokio::time::timeout(Duration::from_secs(10), alice.connection.closed())
-        .await
-        .expect("the relay ends the session");
-    let ended_after = issued_at.elapsed();
-    let ConnectionError::ApplicationClosed(close) = closed else {
-        panic!("expected the relay to close the session, got {closed:?}");
-    };
-    let reason = String::from_utf8_lossy(&close.reason);
-    assert_eq!(close.error_code, CLOSE_EXPIRED.into(), "{reason}");
+impl OrgSession {
+    /// Waits (at most 10 s) for the relay to close alice's connection: the code and reason.
+    async fn alice_cut_off(&self) -> (u32, String) {
+        let closed = tokio::time::timeout(Duration::from_secs(10), self.alice.connection.closed())
+            .await
+            .expect("the relay ends the session");
+        let ConnectionError::ApplicationClosed(close) = closed else {
+            panic!("expected the relay to close the session, got {closed:?}");
+        };
+        let code = u32::try_from(close.error_code.into_inner()).expect("a relay code");
+        (code, String::from_utf8_lossy(&close.reason).into_owned())
+    }
+
+    /// `technician_sessions_cut_total` by reason: revoked, then expired.
+    async fn cuts(&self) -> (f64, f64) {
+        let cut = |reason: &str| {
+            format!("tether_relay_technician_sessions_cut_total{{reason=\"{reason}\"}}")
+        };
+        (
+            metric(&self.relay, &cut("revoked")).await,
+            metric(&self.relay, &cut("expired")).await,
+        )
+    }
+
+    /// Stops the relay: the reasons of the `session_ended` rows.
+    async fn session_ends(self) -> Vec<String> {
+        self.machine.hang_up().await;
+        self.relay.shutdown().await;
+        audit_rows(&self.database)
+            .into_iter()
+            .filter(|row| row.kind == "session_ended")
+            .filter_map(|row| row.reason)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_technicians_session_ends_when_its_certificate_expires() {
+    let session = org_session(Duration::from_secs(4)).await;
+    let (code, reason) = session.alice_cut_off().await;
+    let ended_after = session.issued_at.elapsed();
+    assert_eq!(code, CLOSE_EXPIRED, "{reason}");
     assert!(
         reason.starts_with("certificate for alice expired at "),
         "{reason}"
@@ -338,36 +390,19 @@ async fn a_technicians_session_ends_when_its_certificate_expires() {
         ended_after > Duration::from_secs(2) && ended_after < Duration::from_secs(6),
         "ended {ended_after:?} after issuance"
     );
-    assert_eq!(
-        metric(
-            &relay,
-            "tether_relay_technician_sessions_cut_total{reason=\"expired\"}"
-        )
-        .await,
-        1.0
-    );
-    assert_eq!(
-        metric(
-            &relay,
-            "tether_relay_technician_sessions_cut_total{reason=\"revoked\"}"
-        )
-        .await,
-        0.0
-    );
-    machine.connection.close(0u32.into(), b"done");
-    relay.shutdown().await;
+    assert_eq!(session.cuts().await, (0.0, 1.0));
+    assert_eq!(session.session_ends().await, ["technician_expired"]);
+}
 
-    let mut ends = Vec::new();
-    AuditStore::open_read_only(&database)
-        .expect("audit log")
-        .for_each_since(i64::MIN, |row| {
-            if row.record.kind == "session_ended" {
-                ends.push(row.record.reason.clone().unwrap_or_default());
-            }
-            Ok(())
-        })
-        .expect("read");
-    assert_eq!(ends, ["technician_expired"]);
+#[tokio::test]
+async fn a_technicians_session_ends_when_its_certificate_is_revoked_and_says_so() {
+    let mut session = org_session(Duration::from_secs(86_400)).await;
+    session.pki.revoke("alice", None).expect("revoke");
+    let (code, reason) = session.alice_cut_off().await;
+    assert_eq!(code, CLOSE_REVOKED, "{reason}");
+    assert_eq!(reason, "certificate for alice was revoked");
+    assert_eq!(session.cuts().await, (1.0, 0.0));
+    assert_eq!(session.session_ends().await, ["technician_revoked"]);
 }
 
 /// A relay on loopback (`listen`) with its metrics endpoint on, and its audit log's path.
