@@ -26,7 +26,7 @@ use tether_proto::{
     control::{ClientMessage, RelayMessage, StreamHeader},
     encode_message, Nameplate,
 };
-use tether_relay::{JoinLimits, Relay, RelayConfig, DEFAULT_MIN_RESET_INTERVAL};
+use tether_relay::{JoinLimits, RegistrationCaps, Relay, RelayConfig, DEFAULT_MIN_RESET_INTERVAL};
 use tether_transport::{open_control, MessageReceiver, MessageSender};
 use tokio::sync::Semaphore;
 
@@ -88,11 +88,16 @@ async fn serve_relay(dir: &Path, args: &Args) -> anyhow::Result<()> {
         config.min_reset_interval = Duration::from_micros(us);
     }
     config.max_connections_per_address = 100_000;
+    config.registration_caps = RegistrationCaps {
+        per_network: 1_000_000,
+        total: 500_000,
+    };
     config.join_limits = JoinLimits {
         per_address_burst: 1_000_000,
         per_address_interval: Duration::ZERO,
         global_burst: 1_000_000,
         global_interval: Duration::ZERO,
+        global_reserve: 0,
     };
     let relay = Relay::start(config).await?;
     println!("{} {}", relay.local_addr(), relay.fingerprint());

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use quinn::Connection;
 use rand::rngs::OsRng;
-use tether_proto::control::{ClientMessage, EndReason, RelayMessage};
+use tether_proto::control::{ClientMessage, EndReason, Refusal, RelayMessage};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
@@ -12,6 +12,8 @@ use crate::{
     audit::AuditEvent,
     control::Control,
     error::RelayError,
+    metrics::Limit,
+    network::Network,
     session::{AgentNotice, Peer, Presence, SessionEnd, ViewerArrived, WaitingAgent},
     shared::Shared,
 };
@@ -36,11 +38,18 @@ pub(crate) async fn serve(
             connection: connection.clone(),
             pair,
         };
-        let issued = shared.registry().issue(&mut OsRng, Instant::now(), waiting);
+        let network = Network::of(remote.ip());
+        let issued = shared
+            .registry()
+            .issue(&mut OsRng, Instant::now(), network, waiting);
         let (code, expires_at) = match issued {
             Ok(issued) => issued,
             Err(reason) => {
-                warn!(%remote, %name, "registration refused: {reason}");
+                warn!(%remote, %network, "registration refused: {reason}");
+                shared.metrics.limit_refused(match reason {
+                    Refusal::NetworkBusy => Limit::RegistrationsPerNetwork,
+                    _ => Limit::Registrations,
+                });
                 shared.audit.record(AuditEvent::RegistrationRefused {
                     agent: agent.clone(),
                     reason,

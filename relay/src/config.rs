@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-use crate::JoinLimits;
+use crate::{JoinLimits, RegistrationCaps};
 
 /// Everything the relay needs to run.
 #[derive(Debug, Clone)]
@@ -19,8 +19,14 @@ pub struct RelayConfig {
     pub idle_timeout: Duration,
     /// Rate limits on join attempts.
     pub join_limits: JoinLimits,
-    /// Connections one source address may hold at once (handshakes included).
+    /// Connections one source network (an IPv4 address or an IPv6 /64) may hold at once,
+    /// handshakes included; those that proved who they are (enrolled machines online,
+    /// technicians with a certificate) do not count.
     pub max_connections_per_address: u32,
+    /// Connections the relay holds at once in all.
+    pub max_connections: u32,
+    /// Codes that may wait for a viewer at once, per network and in all.
+    pub registration_caps: RegistrationCaps,
     /// Streams one session may have forwarded at once; a viewer opening more is disconnected.
     pub max_streams_per_session: u32,
     /// How long a session waits for a viewer whose connection was lost to come back (zero:
@@ -139,6 +145,8 @@ impl RelayConfig {
             idle_timeout: tether_transport::config::DEFAULT_IDLE_TIMEOUT,
             join_limits: JoinLimits::default(),
             max_connections_per_address: 64,
+            max_connections: 100_000,
+            registration_caps: RegistrationCaps::default(),
             max_streams_per_session: 16,
             resume_grace: Duration::from_secs(30),
             min_reset_interval: DEFAULT_MIN_RESET_INTERVAL,

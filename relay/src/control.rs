@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use quinn::Connection;
-use tether_proto::control::{ClientMessage, RelayMessage};
+use tether_proto::control::{ClientMessage, RelayMessage, MAX_CLIENT_MESSAGE};
 use tether_transport::{MessageReceiver, MessageSender, TransportError};
 
 use crate::error::RelayError;
@@ -20,9 +20,11 @@ pub const CLOSE_OK: u32 = 0;
 pub const CLOSE_PROTOCOL_ERROR: u32 = 1;
 /// QUIC application close code: the technician's certificate was revoked mid-session.
 pub const CLOSE_REVOKED: u32 = 3;
-/// QUIC application close code: the source address holds the most connections allowed (the
+/// QUIC application close code: the source network holds the most connections allowed (the
 /// handshake finished before that showed, as for handshakes begun before a Retry).
 pub const CLOSE_TOO_MANY: u32 = 4;
+/// QUIC application close code: the technician's certificate expired mid-session.
+pub const CLOSE_EXPIRED: u32 = 5;
 
 /// Both halves of a control stream.
 pub struct Control {
@@ -41,7 +43,7 @@ impl Control {
             })??;
         Ok(Self {
             send: MessageSender::new(send),
-            recv: MessageReceiver::new(recv),
+            recv: MessageReceiver::with_limit(recv, MAX_CLIENT_MESSAGE),
         })
     }
 

@@ -13,6 +13,7 @@ use tracing::{info, warn};
 
 use crate::{
     audit::AuditEvent,
+    connection_limit::ConnectionSlot,
     control::{Control, CLOSE_OK},
     directory::{DirectoryError, Enrolled, NewMachine},
     error::RelayError,
@@ -124,6 +125,7 @@ fn check_enrollment(
 pub(crate) async fn online(
     shared: &Shared,
     connection: &Connection,
+    slot: &mut ConnectionSlot,
     mut control: Control,
     machine: String,
     proof: Vec<u8>,
@@ -143,6 +145,9 @@ pub(crate) async fn online(
             .await;
         return Ok(());
     }
+    // A machine that proved its key no longer counts against its network's connections: a
+    // fleet in one subnet, or behind one address, fits.
+    slot.authenticate();
     let replaced = shared.online().insert(machine.clone(), connection.clone());
     if let Some(old) = replaced {
         old.close(

@@ -5,7 +5,7 @@ use std::{io::ErrorKind, path::PathBuf, process::ExitCode, time::SystemTime};
 use clap::{Parser, Subcommand};
 use tether_relay::{
     admin::{self, AdminCommand},
-    audit::{self, AuditError, AuditStore, Format},
+    audit::{self, AuditError, AuditStore, ChainVerifier, Format},
     Relay, RelayConfig, RelaySettings,
 };
 
@@ -26,9 +26,10 @@ use tether_relay::{
 struct Cli {
     /// A TOML file with any of the settings (same names as the flags, with underscores:
     /// listen, data_dir, code_ttl_secs, idle_timeout_secs, database, metrics_listen,
-    /// max_connections_per_address, max_streams_per_session, resume_grace_secs,
-    /// join_burst_per_address, join_interval_per_address_ms, join_burst_global,
-    /// join_interval_global_ms, tls_cert, tls_key, org_ca, org_crl, data_listen).
+    /// max_connections_per_address, max_connections, max_registrations_per_network,
+    /// max_registrations, max_streams_per_session, resume_grace_secs, join_burst_per_address,
+    /// join_interval_per_address_ms, join_burst_global, join_interval_global_ms,
+    /// join_reserve_global, tls_cert, tls_key, org_ca, org_crl, data_listen).
     #[arg(long, env = "TETHER_RELAY_CONFIG", global = true)]
     config: Option<PathBuf>,
 
@@ -47,6 +48,8 @@ enum Command {
     ///
     /// Prints one line per session event: nameplates issued, expired or withdrawn, joins
     /// accepted or refused, sessions started and ended (with duration and bytes each way).
+    /// Refusals no limit slows down are recorded one by one only while rare: the first of a
+    /// kind from a network in a minute, then a refusals_summarized row counting the rest.
     /// Works while the relay runs. Exit codes: 0 done, 1 the log cannot be read (e.g. it does
     /// not exist), 2 bad usage or configuration.
     #[command(args_conflicts_with_subcommands = true)]
@@ -76,11 +79,25 @@ enum AuditAction {
     ///
     /// Each row stores the previous row's hash and its own, SHA-256 over the previous hash and
     /// the row's canonical encoding, so editing, inserting, deleting or reordering rows breaks
-    /// the chain. Prints the row count and the newest row's hash: record it to detect later
-    /// removal of the newest rows. Exit codes: 0 the chain is intact, 1 the log cannot be read,
-    /// 2 bad usage or configuration, 3 the chain is broken (the first bad row's id is on
-    /// stderr).
-    Verify,
+    /// the chain. Prints the row count and the newest row's hash. The hashes are not keyed:
+    /// whoever can write the database can remove the newest rows, or rewrite the log and
+    /// recompute every hash. Keep `audit head` somewhere else from time to time and pass it as
+    /// --expect-head to catch that. Exit codes: 0 the chain is intact (and holds the kept
+    /// head), 1 the log cannot be read, 2 bad usage or configuration, 3 the chain is broken or
+    /// does not hold the kept head (the first bad row's id is on stderr).
+    Verify {
+        /// A head printed earlier by `audit head` (sha256:HEX): the chain must hold it, as the
+        /// hash of one of its rows.
+        #[arg(long, value_name = "HASH", value_parser = audit::parse_head)]
+        expect_head: Option<audit::Hash>,
+    },
+    /// Print the newest row's hash (sha256:HEX), the value to keep elsewhere.
+    ///
+    /// Store it off the relay host (a daily cron job mailing it is enough); later,
+    /// `audit verify --expect-head HASH` checks that the log still extends it. The head is
+    /// read, not verified. Exit codes: 0 printed, 1 the log cannot be read, 2 bad usage or
+    /// configuration.
+    Head,
 }
 
 /// `audit verify`: the chain is broken.
@@ -141,7 +158,13 @@ fn audit_command(config: &RelayConfig, args: AuditArgs) -> ExitCode {
         Err(e) => return audit_error(&e),
     };
     match args.action {
-        Some(AuditAction::Verify) => match store.verify() {
+        Some(AuditAction::Head) => {
+            println!("{}", audit::format_head(&store.head().1));
+            ExitCode::SUCCESS
+        }
+        Some(AuditAction::Verify { expect_head }) => match store
+            .verify_with(expect_head.map_or_else(ChainVerifier::default, ChainVerifier::expecting))
+        {
             Ok(Ok(summary)) => {
                 println!(
                     "audit log intact: {} rows, head sha256:{}",

@@ -11,7 +11,7 @@ use prometheus_client::{
     },
     registry::{Registry, Unit},
 };
-use tether_proto::control::Refusal;
+use tether_proto::{control::Refusal, ProtoError};
 
 use crate::audit::refusal_label;
 
@@ -26,6 +26,73 @@ const JOIN_REFUSALS: [Refusal; 4] = [
         retry_after_secs: 0,
     },
 ];
+
+/// A bound on what clients may take or send, each a label of `limit_refusals_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A network held `max_connections_per_address` connections.
+    ConnectionsPerNetwork,
+    /// The relay held `max_connections` connections.
+    Connections,
+    /// A network held `max_registrations_per_network` waiting codes.
+    RegistrationsPerNetwork,
+    /// The relay held `max_registrations` waiting codes, or half the nameplate space.
+    Registrations,
+    /// A network was over its join rate.
+    JoinsPerNetwork,
+    /// All networks together were over the global join rate.
+    Joins,
+    /// A client's control message was longer than the control stream allows.
+    ControlMessageSize,
+    /// A field of a client's control message (a name, a signature) was longer than its bound.
+    ControlFieldSize,
+}
+
+impl Limit {
+    const ALL: [Limit; 8] = [
+        Limit::ConnectionsPerNetwork,
+        Limit::Connections,
+        Limit::RegistrationsPerNetwork,
+        Limit::Registrations,
+        Limit::JoinsPerNetwork,
+        Limit::Joins,
+        Limit::ControlMessageSize,
+        Limit::ControlFieldSize,
+    ];
+
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::ConnectionsPerNetwork => "connections_per_network",
+            Limit::Connections => "connections",
+            Limit::RegistrationsPerNetwork => "registrations_per_network",
+            Limit::Registrations => "registrations",
+            Limit::JoinsPerNetwork => "joins_per_network",
+            Limit::Joins => "joins",
+            Limit::ControlMessageSize => "control_message_size",
+            Limit::ControlFieldSize => "control_field_size",
+        }
+    }
+}
+
+/// Why a technician's session was cut, each a label of `technician_sessions_cut_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The organisation revoked the technician's certificate.
+    Revoked,
+    /// The technician's certificate expired.
+    Expired,
+}
+
+impl Cut {
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cut::Revoked => "revoked",
+            Cut::Expired => "expired",
+        }
+    }
+}
 
 /// Every metric the relay exports, with `tether_relay_` prefixed to the names below.
 pub struct RelayMetrics {
@@ -64,6 +131,11 @@ pub struct RelayMetrics {
     join_failures: Family<Labels, Counter>,
     /// `rate_limit_hits_total`: join attempts refused by the rate limiter.
     pub rate_limit_hits: Counter,
+    /// `limit_refusals_total{limit}`: what each bound on clients refused (see [`Limit`]).
+    limit_refusals: Family<Labels, Counter>,
+    /// `technician_sessions_cut_total{reason}`: technicians' sessions the relay ended because
+    /// their certificate stopped being valid (see [`Cut`]).
+    technician_sessions_cut: Family<Labels, Counter>,
     /// `audit_rows_dropped_total`: audit rows lost because the writer was behind or failing.
     pub audit_rows_dropped: Counter,
     /// `pairing_latency_seconds`: from a viewer's join request to its `Paired` answer.
@@ -176,6 +248,24 @@ impl Default for RelayMetrics {
             "Join attempts refused by the rate limiter",
             rate_limit_hits.clone(),
         );
+        let limit_refusals = Family::<Labels, Counter>::default();
+        registry.register(
+            "limit_refusals",
+            "Connections, registrations, joins and control messages refused by a bound, by bound",
+            limit_refusals.clone(),
+        );
+        for limit in Limit::ALL {
+            let _ = limit_refusals.get_or_create(&vec![("limit", limit.label())]);
+        }
+        let technician_sessions_cut = Family::<Labels, Counter>::default();
+        registry.register(
+            "technician_sessions_cut",
+            "Technicians' sessions ended because their certificate was revoked or expired",
+            technician_sessions_cut.clone(),
+        );
+        for cut in [Cut::Revoked, Cut::Expired] {
+            let _ = technician_sessions_cut.get_or_create(&vec![("reason", cut.label())]);
+        }
         let audit_rows_dropped = Counter::default();
         registry.register(
             "audit_rows_dropped",
@@ -229,6 +319,8 @@ impl Default for RelayMetrics {
             resumes_refused,
             join_failures,
             rate_limit_hits,
+            limit_refusals,
+            technician_sessions_cut,
             audit_rows_dropped,
             pairing_latency,
             machines_online,
@@ -246,6 +338,30 @@ impl RelayMetrics {
         if matches!(reason, Refusal::RateLimited { .. }) {
             self.rate_limit_hits.inc();
         }
+    }
+
+    /// Counts a client refused by `limit`.
+    pub fn limit_refused(&self, limit: Limit) {
+        self.limit_refusals
+            .get_or_create(&vec![("limit", limit.label())])
+            .inc();
+    }
+
+    /// Counts a client's connection closed for breaking a bound of the control protocol, if
+    /// that is what `error` is.
+    pub fn bound_broken(&self, error: &ProtoError) {
+        match error {
+            ProtoError::MessageTooLarge { .. } => self.limit_refused(Limit::ControlMessageSize),
+            ProtoError::OutOfBounds(_) => self.limit_refused(Limit::ControlFieldSize),
+            _ => {}
+        }
+    }
+
+    /// Counts a technician's session cut for `cut`.
+    pub fn technician_session_cut(&self, cut: Cut) {
+        self.technician_sessions_cut
+            .get_or_create(&vec![("reason", cut.label())])
+            .inc();
     }
 
     /// The metrics in the text exposition format (OpenMetrics, which Prometheus reads).
@@ -286,6 +402,9 @@ mod tests {
             "tether_relay_forwarded_streams_open 0",
             "tether_relay_sessions_suspended 0",
             "tether_relay_resumes_total 0",
+            "tether_relay_limit_refusals_total{limit=\"registrations_per_network\"} 0",
+            "tether_relay_limit_refusals_total{limit=\"control_field_size\"} 0",
+            "tether_relay_technician_sessions_cut_total{reason=\"expired\"} 0",
             "# EOF",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");

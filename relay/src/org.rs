@@ -12,7 +12,7 @@ use std::{
 use anyhow::Context;
 use quinn::Connection;
 use rustls::{pki_types::CertificateDer, server::danger::ClientCertVerifier};
-use tether_certs::{CertInfo, CertKind, OrgTrust};
+use tether_certs::{CertInfo, OrgTrust};
 use tokio::sync::watch;
 
 use crate::{config::OrgFiles, lock::lock};
@@ -103,19 +103,4 @@ pub(crate) fn client_certificate(
     let leaf = chain.into_iter().next()?;
     let info = tether_certs::describe(&leaf).ok()?;
     Some((info, leaf))
-}
-
-/// The technician (name, role) a connection's certificate names, if it is a technician's.
-pub(crate) fn technician(connection: &Connection) -> Option<(String, String)> {
-    match client_certificate(connection)? {
-        (
-            CertInfo {
-                kind: CertKind::Technician { role },
-                name,
-                ..
-            },
-            _,
-        ) => Some((name, role)),
-        _ => None,
-    }
 }

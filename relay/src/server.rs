@@ -13,6 +13,7 @@ use tether_proto::{
     control::{ClientMessage, Refusal, RelayMessage},
     PROTOCOL_VERSION,
 };
+use tether_transport::TransportError;
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 use tracing::{debug, info, warn};
 
@@ -26,8 +27,10 @@ use crate::{
     endpoint_keys::EndpointKeys,
     error::RelayError,
     machine_side::{self, EnrollRequest},
+    metrics::Limit,
     metrics::RelayMetrics,
     metrics_http,
+    network::Network,
     org::Organisation,
     shared::{Shared, SharedParts},
     technician_side, tls, viewer_side, RelayConfig,
@@ -226,6 +229,16 @@ async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
                     incoming.refuse();
                     continue;
                 }
+                Err(Denied::Full) => {
+                    shared.metrics.limit_refused(Limit::Connections);
+                    warn!(
+                        %remote,
+                        limit = shared.config.max_connections,
+                        "connection refused: the relay holds the most connections it allows"
+                    );
+                    incoming.refuse();
+                    continue;
+                }
             };
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -242,7 +255,7 @@ async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
                     let metrics = shared.metrics.clone();
                     metrics.connections.inc();
                     metrics.connections_open.inc();
-                    serve_connection(shared, connection).await;
+                    serve_connection(shared, connection, &mut slot).await;
                     metrics.connections_open.dec();
                 }
                 Err(e) => {
@@ -264,32 +277,42 @@ async fn accept_loop(endpoint: Endpoint, shared: Arc<Shared>) {
     }
 }
 
-/// Counts and logs a connection refused because its address holds the most allowed.
+/// Counts and logs a connection refused because its network holds the most allowed.
 fn refuse_over_limit(shared: &Shared, remote: SocketAddr) {
     shared.metrics.connections_refused.inc();
+    shared.metrics.limit_refused(Limit::ConnectionsPerNetwork);
     warn!(
         %remote,
+        network = %Network::of(remote.ip()),
         limit = shared.config.max_connections_per_address,
-        "connection refused: too many connections from this address"
+        "connection refused: too many connections from this network"
     );
 }
 
-/// Runs one client connection to its end; any protocol error closes this connection only.
-async fn serve_connection(shared: Arc<Shared>, connection: Connection) {
+/// Runs one client connection, which holds `slot`, to its end; any protocol error closes this
+/// connection only.
+async fn serve_connection(shared: Arc<Shared>, connection: Connection, slot: &mut ConnectionSlot) {
     let remote = connection.remote_address();
     debug!(%remote, "connected");
-    if let Err(e) = route(shared, &connection).await {
+    if let Err(e) = route(shared.clone(), &connection, slot).await {
         let report = e.report();
         if e.is_disconnect() {
             debug!(%remote, "peer hung up: {report}");
             return;
+        }
+        if let RelayError::Transport(TransportError::Proto(broken)) = &e {
+            shared.metrics.bound_broken(broken);
         }
         warn!(%remote, "closing connection: {report}");
         connection.close(CLOSE_PROTOCOL_ERROR.into(), report.as_bytes());
     }
 }
 
-async fn route(shared: Arc<Shared>, connection: &Connection) -> Result<(), RelayError> {
+async fn route(
+    shared: Arc<Shared>,
+    connection: &Connection,
+    slot: &mut ConnectionSlot,
+) -> Result<(), RelayError> {
     let mut control = Control::accept(connection).await?;
     let hello = tokio::time::timeout(HELLO_TIMEOUT, control.recv.recv())
         .await
@@ -346,13 +369,13 @@ async fn route(shared: Arc<Shared>, connection: &Connection) -> Result<(), Relay
             machine_side::enroll(&shared, connection, control, request).await
         }
         Some(ClientMessage::Online { machine, proof }) => {
-            machine_side::online(&shared, connection, control, machine, proof).await
+            machine_side::online(&shared, connection, slot, control, machine, proof).await
         }
         Some(ClientMessage::ListMachines) => {
             technician_side::list_machines(&shared, connection, control).await
         }
         Some(ClientMessage::Open { machine }) => {
-            technician_side::open(&shared, connection, control, machine, Instant::now()).await
+            technician_side::open(&shared, connection, slot, control, machine, Instant::now()).await
         }
         Some(ClientMessage::Join { nameplate, name }) => {
             let received = Instant::now();

@@ -15,7 +15,7 @@ use tether_certs::files::read_bounded_text;
 
 use crate::{
     config::{DataListen, OrgFiles, TlsFiles},
-    JoinLimits, RelayConfig,
+    JoinLimits, RegistrationCaps, RelayConfig,
 };
 
 /// Shortest and longest allowed idle timeout, in seconds: no shorter than the transport's
@@ -24,9 +24,16 @@ const IDLE_TIMEOUT_SECS: std::ops::RangeInclusive<u64> =
     tether_transport::config::MIN_IDLE_TIMEOUT.as_secs()..=3600;
 /// Shortest and longest allowed session-code lifetime, in seconds.
 const CODE_TTL_SECS: std::ops::RangeInclusive<u64> = 1..=86_400;
-/// Allowed connections per source address: at least one, and few enough that one address
+/// Allowed connections per source network: at least one, and few enough that one network
 /// cannot hold a large share of the relay's capacity.
 const MAX_CONNECTIONS_PER_ADDRESS: std::ops::RangeInclusive<u64> = 1..=100_000;
+/// Allowed connections in all (about 50 KiB of memory each).
+const MAX_CONNECTIONS: std::ops::RangeInclusive<u64> = 1..=10_000_000;
+/// Allowed waiting codes per network.
+const MAX_REGISTRATIONS_PER_NETWORK: std::ops::RangeInclusive<u64> = 1..=100_000;
+/// Allowed waiting codes in all: at most half the nameplate space, where the registry stops
+/// anyway.
+const MAX_REGISTRATIONS: std::ops::RangeInclusive<u64> = 1..=500_000;
 /// Allowed forwarded streams per session: QUIC lets a peer open at most 100 streams at once
 /// (quinn's default), so a larger cap could never be reached.
 const MAX_STREAMS_PER_SESSION: std::ops::RangeInclusive<u64> = 1..=100;
@@ -70,10 +77,30 @@ pub struct RelaySettings {
     #[arg(long, env = "TETHER_RELAY_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// Connections one source address may hold at once, handshakes included; more are refused
-    /// before the handshake [default: 64].
+    /// Connections one source network (an IPv4 address, or an IPv6 /64) may hold at once,
+    /// handshakes included; more are refused before the handshake. Enrolled machines online
+    /// and technicians with a certificate stop counting once they proved it [default: 64].
     #[arg(long, env = "TETHER_RELAY_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
     pub max_connections_per_address: Option<u32>,
+
+    /// Connections the relay holds at once in all, about 50 KiB of memory each; more are
+    /// refused before the handshake [default: 100000].
+    #[arg(long, env = "TETHER_RELAY_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<u32>,
+
+    /// Session codes that agents from one network may hold waiting at once; more are refused
+    /// as network_busy [default: 64].
+    #[arg(
+        long,
+        env = "TETHER_RELAY_MAX_REGISTRATIONS_PER_NETWORK",
+        global = true
+    )]
+    pub max_registrations_per_network: Option<u32>,
+
+    /// Session codes that may wait at once in all, at most 500000 (half the nameplate space);
+    /// more are refused as busy [default: 100000].
+    #[arg(long, env = "TETHER_RELAY_MAX_REGISTRATIONS", global = true)]
+    pub max_registrations: Option<u32>,
 
     /// Streams one session may have forwarded at once, 1 to 100; a viewer opening more is
     /// disconnected [default: 16].
@@ -101,6 +128,12 @@ pub struct RelaySettings {
     /// Then one join attempt per this many milliseconds in total [default: 5].
     #[arg(long, env = "TETHER_RELAY_JOIN_INTERVAL_GLOBAL_MS", global = true)]
     pub join_interval_global_ms: Option<u64>,
+
+    /// Of join_burst_global, the attempts kept for each network's first few (3, then one a
+    /// minute), so that networks at their own limit cannot hold the global one; below
+    /// join_burst_global, 0 keeps none [default: a fifth of join_burst_global, 100].
+    #[arg(long, env = "TETHER_RELAY_JOIN_RESERVE_GLOBAL", global = true)]
+    pub join_reserve_global: Option<u32>,
 
     /// The relay's TLS certificate chain (PEM), e.g. issued by `tether-certs relay`
     /// [default: a self-signed certificate in DATA_DIR, which clients pin].
@@ -200,6 +233,11 @@ impl RelaySettings {
             max_connections_per_address: self
                 .max_connections_per_address
                 .or(lower.max_connections_per_address),
+            max_connections: self.max_connections.or(lower.max_connections),
+            max_registrations_per_network: self
+                .max_registrations_per_network
+                .or(lower.max_registrations_per_network),
+            max_registrations: self.max_registrations.or(lower.max_registrations),
             max_streams_per_session: self
                 .max_streams_per_session
                 .or(lower.max_streams_per_session),
@@ -212,6 +250,7 @@ impl RelaySettings {
             join_interval_global_ms: self
                 .join_interval_global_ms
                 .or(lower.join_interval_global_ms),
+            join_reserve_global: self.join_reserve_global.or(lower.join_reserve_global),
             tls_cert: self.tls_cert.or(lower.tls_cert),
             tls_key: self.tls_key.or(lower.tls_key),
             org_ca: self.org_ca.or(lower.org_ca),
@@ -277,6 +316,27 @@ impl RelaySettings {
             config.max_connections_per_address,
             MAX_CONNECTIONS_PER_ADDRESS,
         )?;
+        config.max_connections = checked_u32(
+            "max_connections",
+            self.max_connections,
+            config.max_connections,
+            MAX_CONNECTIONS,
+        )?;
+        let caps = config.registration_caps;
+        config.registration_caps = RegistrationCaps {
+            per_network: checked_u32(
+                "max_registrations_per_network",
+                self.max_registrations_per_network,
+                caps.per_network,
+                MAX_REGISTRATIONS_PER_NETWORK,
+            )?,
+            total: checked_u32(
+                "max_registrations",
+                self.max_registrations,
+                caps.total,
+                MAX_REGISTRATIONS,
+            )?,
+        };
         config.max_streams_per_session = checked_u32(
             "max_streams_per_session",
             self.max_streams_per_session,
@@ -290,6 +350,12 @@ impl RelaySettings {
             RESUME_GRACE_SECS,
         )?);
         let limits = config.join_limits;
+        let global_burst = checked_u32(
+            "join_burst_global",
+            self.join_burst_global,
+            limits.global_burst,
+            JOIN_BURST,
+        )?;
         config.join_limits = JoinLimits {
             per_address_burst: checked_u32(
                 "join_burst_per_address",
@@ -302,16 +368,17 @@ impl RelaySettings {
                 self.join_interval_per_address_ms,
                 limits.per_address_interval,
             )?,
-            global_burst: checked_u32(
-                "join_burst_global",
-                self.join_burst_global,
-                limits.global_burst,
-                JOIN_BURST,
-            )?,
+            global_burst,
             global_interval: checked_millis(
                 "join_interval_global_ms",
                 self.join_interval_global_ms,
                 limits.global_interval,
+            )?,
+            global_reserve: checked_u32(
+                "join_reserve_global",
+                self.join_reserve_global,
+                global_burst / 5,
+                0..=u64::from(global_burst - 1),
             )?,
         };
         Ok(config)
@@ -327,12 +394,16 @@ impl RelaySettings {
             database: Some(config.database.clone()),
             metrics_listen: config.metrics_listen,
             max_connections_per_address: Some(config.max_connections_per_address),
+            max_connections: Some(config.max_connections),
+            max_registrations_per_network: Some(config.registration_caps.per_network),
+            max_registrations: Some(config.registration_caps.total),
             max_streams_per_session: Some(config.max_streams_per_session),
             resume_grace_secs: Some(config.resume_grace.as_secs()),
             join_burst_per_address: Some(config.join_limits.per_address_burst),
             join_interval_per_address_ms: Some(millis(config.join_limits.per_address_interval)),
             join_burst_global: Some(config.join_limits.global_burst),
             join_interval_global_ms: Some(millis(config.join_limits.global_interval)),
+            join_reserve_global: Some(config.join_limits.global_reserve),
             tls_cert: config.tls.as_ref().map(|tls| tls.cert.clone()),
             tls_key: config.tls.as_ref().map(|tls| tls.key.clone()),
             org_ca: config.organisation.as_ref().map(|org| org.ca.clone()),
@@ -403,6 +474,8 @@ mod tests {
         assert_eq!(config.database, PathBuf::from("/data/relay.db"));
         assert_eq!(config.metrics_listen, None);
         assert_eq!(config.max_connections_per_address, 64);
+        assert_eq!(config.max_connections, 100_000);
+        assert_eq!(config.registration_caps, RegistrationCaps::default());
         assert_eq!(config.max_streams_per_session, 16);
         assert_eq!(config.resume_grace, Duration::from_secs(30));
         assert_eq!(config.join_limits, JoinLimits::default());
@@ -428,6 +501,7 @@ mod tests {
                 per_address_interval: Duration::from_millis(1500),
                 global_burst: 50,
                 global_interval: Duration::ZERO,
+                global_reserve: 10,
             }
         );
     }
@@ -455,6 +529,18 @@ mod tests {
                 "join_interval_per_address_ms = 3600001",
                 "join_interval_per_address_ms = 3600001 is out of range (0..=3600000)",
             ),
+            (
+                "max_registrations = 500001",
+                "max_registrations = 500001 is out of range (1..=500000)",
+            ),
+            (
+                "max_connections = 0",
+                "max_connections = 0 is out of range (1..=10000000)",
+            ),
+            (
+                "join_burst_global = 10\njoin_reserve_global = 10",
+                "join_reserve_global = 10 is out of range (0..=9)",
+            ),
         ] {
             let err = parse(text)
                 .unwrap()
@@ -463,6 +549,26 @@ mod tests {
                 .to_string();
             assert_eq!(err, message);
         }
+    }
+
+    #[test]
+    fn the_relay_wide_and_per_network_caps_can_be_set() {
+        let config = parse(
+            "max_connections = 20000\nmax_registrations_per_network = 8\n\
+             max_registrations = 5000\njoin_reserve_global = 0\n",
+        )
+        .unwrap()
+        .resolve(|| "/data".into())
+        .unwrap();
+        assert_eq!(config.max_connections, 20_000);
+        assert_eq!(
+            config.registration_caps,
+            RegistrationCaps {
+                per_network: 8,
+                total: 5000
+            }
+        );
+        assert_eq!(config.join_limits.global_reserve, 0);
     }
 
     #[test]

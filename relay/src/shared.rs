@@ -26,9 +26,15 @@ use crate::{
     CodeRegistry, JoinLimiter, RelayConfig,
 };
 
-/// A technician's connection in a session with a machine, with the certificate chain it
-/// presented: a revocation closes it.
-pub(crate) type TechnicianConnection = (Vec<CertificateDer<'static>>, Connection);
+/// A technician's session with a machine, as a revocation of its certificate finds it.
+pub(crate) struct TechnicianSession {
+    /// The certificate chain the technician presented.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The technician's connection, closed at once on revocation.
+    pub connection: Connection,
+    /// Told why the certificate no longer verifies, so the session records it.
+    pub invalid: watch::Sender<Option<String>>,
+}
 
 /// State shared by all connections.
 pub(crate) struct Shared {
@@ -49,8 +55,8 @@ pub(crate) struct Shared {
     directory: Mutex<Directory>,
     /// Enrolled machines whose agents are connected now, by name.
     online: Mutex<HashMap<String, Connection>>,
-    /// Technicians' connections in a session with a machine, by connection id.
-    technician_sessions: Mutex<HashMap<usize, TechnicianConnection>>,
+    /// Technicians' sessions with a machine, by their connection's id.
+    technician_sessions: Mutex<HashMap<usize, TechnicianSession>>,
     /// Becomes `true` once shutdown begins: connections tell their clients, and sessions it
     /// ends are recorded as ended by the relay.
     pub shutdown: watch::Sender<bool>,
@@ -81,12 +87,13 @@ impl Shared {
     /// The shared state, before any connection.
     pub fn new(config: RelayConfig, parts: SharedParts) -> Self {
         Self {
-            registry: Mutex::new(CodeRegistry::new(config.code_ttl)),
+            registry: Mutex::new(CodeRegistry::new(config.code_ttl, config.registration_caps)),
             resume_book: Mutex::new(ResumeBook::new(config.resume_grace, &mut OsRng)),
             join_limiter: Mutex::new(JoinLimiter::new(config.join_limits)),
             connection_counter: Arc::new(Mutex::new(ConnectionCounter::new(
                 config.max_connections_per_address,
                 UNVALIDATED_HANDSHAKES,
+                config.max_connections,
             ))),
             next_session_id: AtomicU64::new(1),
             config,
@@ -127,8 +134,8 @@ impl Shared {
         lock(&self.online)
     }
 
-    /// Technicians' connections in a session with a machine.
-    pub fn technician_sessions(&self) -> MutexGuard<'_, HashMap<usize, TechnicianConnection>> {
+    /// Technicians' sessions with a machine.
+    pub fn technician_sessions(&self) -> MutexGuard<'_, HashMap<usize, TechnicianSession>> {
         lock(&self.technician_sessions)
     }
 

@@ -1,27 +1,43 @@
 //! The relay's side of a technician (a viewer with a client certificate from the organisation's
-//! CA): listing the machines it may reach, and opening sessions with them.
+//! CA): listing the machines it may reach, and opening sessions with them. A session lasts no
+//! longer than the certificate: the relay ends it when the certificate expires, as when it is
+//! revoked.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use quinn::Connection;
+use tether_certs::{CertError, CertInfo, CertKind};
 use tether_proto::control::{MachineIdentity, MachineSummary, Refusal, RelayMessage, StreamHeader};
+use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::{
     audit::AuditEvent,
-    control::{Control, CLOSE_OK},
+    connection_limit::ConnectionSlot,
+    control::{Control, CLOSE_EXPIRED, CLOSE_OK, CLOSE_REVOKED},
     directory::{DirectoryError, MachineRecord},
     error::RelayError,
     forward::{SessionTally, Splice},
+    metrics::Cut,
     org,
     session::{end_reason, Peer, SessionEnd, SessionEnded},
-    shared::Shared,
+    shared::{Shared, TechnicianSession},
 };
 
 /// A technician as its verified certificate names it.
 struct Technician {
     peer: Peer,
+    /// The certificate's name.
+    name: String,
     role: String,
+    /// When the certificate (or the CA that issued it) stops being valid.
+    valid_until: SystemTime,
+}
+
+/// When, on the monotonic clock that read `now` while the wall clock read `wall_now`, a
+/// certificate valid until `not_after` stops being valid: at once if it already has.
+fn expires_at(not_after: SystemTime, wall_now: SystemTime, now: Instant) -> Instant {
+    now + not_after.duration_since(wall_now).unwrap_or(Duration::ZERO)
 }
 
 /// Answers a technician's request for the machines it may reach.
@@ -53,6 +69,7 @@ pub(crate) async fn list_machines(
 pub(crate) async fn open(
     shared: &Shared,
     connection: &Connection,
+    slot: &mut ConnectionSlot,
     mut control: Control,
     machine: String,
     received: Instant,
@@ -68,6 +85,8 @@ pub(crate) async fn open(
             return Ok(());
         }
     };
+    // A technician with a certificate no longer counts against its network's connections.
+    slot.authenticate();
     let session_id = shared
         .next_session_id
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -82,6 +101,11 @@ pub(crate) async fn open(
         machine = %record.name,
         "technician session started"
     );
+    let expired = CertError::Expired {
+        name: technician.name.clone(),
+        not_after: technician.valid_until,
+    };
+    let deadline = expires_at(technician.valid_until, SystemTime::now(), Instant::now());
     shared.session_started(session_id, machine_peer, technician.peer);
     let started = Instant::now();
     let tally = SessionTally::new(&shared.metrics);
@@ -114,9 +138,15 @@ pub(crate) async fn open(
     };
     let chain = org::peer_chain(connection).unwrap_or_default();
     let id = connection.stable_id();
-    shared
-        .technician_sessions()
-        .insert(id, (chain, connection.clone()));
+    let (invalid, mut invalidated) = watch::channel(None);
+    shared.technician_sessions().insert(
+        id,
+        TechnicianSession {
+            chain,
+            connection: connection.clone(),
+            invalid,
+        },
+    );
     let outcome = async {
         control.send.send(&opened).await?;
         shared
@@ -127,9 +157,18 @@ pub(crate) async fn open(
             left = splice.run(&mut control) => left.map(|()| SessionEnd::ViewerDisconnected),
             _ = machine_connection.closed() => Ok(SessionEnd::AgentDisconnected),
             _ = shared.shutdown_requested() => Ok(SessionEnd::RelayShutdown),
+            _ = tokio::time::sleep_until(deadline.into()) => Ok(SessionEnd::TechnicianExpired),
+            Ok(_) = invalidated.wait_for(Option::is_some) => Ok(SessionEnd::TechnicianRevoked),
         }
     }
     .await;
+    // A revocation closes the connection as it signals the session, so the forwarding may
+    // have ended first: the revocation is why all the same.
+    let outcome = if invalidated.borrow().is_some() {
+        Ok(SessionEnd::TechnicianRevoked)
+    } else {
+        outcome
+    };
     shared.technician_sessions().remove(&id);
     shared.session_ended(SessionEnded {
         session_id,
@@ -145,9 +184,28 @@ pub(crate) async fn open(
                 .last_word(connection, RelayMessage::Ended { reason })
                 .await;
         }
+        SessionEnd::TechnicianExpired => {
+            cut_off(shared, connection, Cut::Expired, &expired.to_string());
+        }
+        SessionEnd::TechnicianRevoked => {
+            let reason = invalidated.borrow().clone().unwrap_or_default();
+            cut_off(shared, connection, Cut::Revoked, &reason);
+        }
         _ => connection.close(CLOSE_OK.into(), b"session ended"),
     }
     Ok(())
+}
+
+/// Closes a technician's connection whose certificate stopped being valid (if a revocation
+/// did not already), telling it why.
+fn cut_off(shared: &Shared, connection: &Connection, cut: Cut, reason: &str) {
+    warn!(remote = %connection.remote_address(), "ending a technician's session: {reason}");
+    shared.metrics.technician_session_cut(cut);
+    let code = match cut {
+        Cut::Revoked => CLOSE_REVOKED,
+        Cut::Expired => CLOSE_EXPIRED,
+    };
+    connection.close(code.into(), reason.as_bytes());
 }
 
 /// The technician a connection's certificate names; refusals are logged and audited.
@@ -171,27 +229,41 @@ fn technician(
     if shared.organisation.is_none() {
         return Err(refuse(Refusal::UnattendedDisabled, String::new()));
     }
-    let Some((name, role)) = org::technician(connection) else {
+    let Some((
+        CertInfo {
+            kind: CertKind::Technician { role },
+            name,
+            serial,
+            not_after,
+            ..
+        },
+        _,
+    )) = org::client_certificate(connection)
+    else {
         return Err(refuse(
             Refusal::TechnicianCertificateRequired,
             String::new(),
         ));
     };
-    let serial = org::client_certificate(connection)
-        .map(|(info, _)| info.serial)
-        .unwrap_or_default();
     if let Err(e) = shared
         .directory()
         .technician_seen(&name, &role, &serial, SystemTime::now())
     {
         warn!("directory: {e}");
     }
+    let ca_valid_until = shared
+        .organisation
+        .as_ref()
+        .and_then(|organisation| tether_certs::describe(organisation.trust().ca_certificate()).ok())
+        .map_or(not_after, |ca| ca.not_after);
     Ok(Technician {
         peer: Peer {
             addr: connection.remote_address(),
             name: format!("{name} ({role})"),
         },
+        name,
         role,
+        valid_until: not_after.min(ca_valid_until),
     })
 }
 
@@ -241,5 +313,22 @@ fn summary(shared: &Shared, machine: &MachineRecord) -> MachineSummary {
             .last_seen
             .and_then(|seen| SystemTime::now().duration_since(seen).ok())
             .map(|ago| ago.as_secs()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_expires_on_the_monotonic_clock_when_the_wall_clock_says() {
+        let (wall_now, now) = (SystemTime::now(), Instant::now());
+        let in_an_hour = wall_now + Duration::from_secs(3600);
+        assert_eq!(
+            expires_at(in_an_hour, wall_now, now),
+            now + Duration::from_secs(3600)
+        );
+        let an_hour_ago = wall_now - Duration::from_secs(3600);
+        assert_eq!(expires_at(an_hour_ago, wall_now, now), now, "at once");
     }
 }

@@ -110,14 +110,20 @@ pub(crate) async fn watch_crl(
     }
 }
 
-/// Closes the connections of technicians in a session whose certificate no longer verifies.
+/// Closes the connections of technicians in a session whose certificate no longer verifies,
+/// and tells their sessions why. At once, before the machines hear of the new list and end the
+/// sessions their own way: the technician learns from the relay that it was revoked.
 fn close_revoked_sessions(shared: &Shared, organisation: &Organisation) {
     let trust = organisation.trust();
     let now = UnixTime::now();
-    for (chain, connection) in shared.technician_sessions().values() {
-        if let Err(e) = trust.verify_technician(chain, now) {
-            warn!(remote = %connection.remote_address(), "closing a technician's session: {e}");
-            connection.close(CLOSE_REVOKED.into(), e.to_string().as_bytes());
+    for session in shared.technician_sessions().values() {
+        if let Err(e) = trust.verify_technician(&session.chain, now) {
+            let reason = e.to_string();
+            warn!(remote = %session.connection.remote_address(), "closing a technician's session: {reason}");
+            session
+                .connection
+                .close(CLOSE_REVOKED.into(), reason.as_bytes());
+            session.invalid.send_replace(Some(reason));
         }
     }
 }

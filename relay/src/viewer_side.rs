@@ -17,6 +17,8 @@ use crate::{
     audit::AuditEvent,
     control::Control,
     error::RelayError,
+    limiter::{LimitScope, Limited},
+    metrics::Limit,
     resume::Denied,
     session::{farewell, Attachment, LegId, Pairing, Peer, SessionLink, ViewerArrived},
     shared::Shared,
@@ -37,8 +39,14 @@ pub(crate) async fn join(
         addr: connection.remote_address(),
         name,
     };
-    if let Err(retry_after_secs) = within_rate(shared, viewer.addr.ip()) {
-        warn!(remote = %viewer.addr, retry_after_secs, "join refused: rate limited");
+    if let Err(limited) = within_rate(shared, viewer.addr.ip()) {
+        let retry_after_secs = u32::try_from(limited.retry_after.as_secs() + 1).unwrap_or(u32::MAX);
+        let (limit, over) = match limited.scope {
+            LimitScope::Network => (Limit::JoinsPerNetwork, "its network's limit"),
+            LimitScope::Relay => (Limit::Joins, "the relay's limit"),
+        };
+        shared.metrics.limit_refused(limit);
+        warn!(remote = %viewer.addr, retry_after_secs, "join refused: rate limited ({over})");
         let reason = Refusal::RateLimited { retry_after_secs };
         refuse(shared, connection, control, code, viewer, reason).await;
         return None;
@@ -86,13 +94,10 @@ pub(crate) async fn join(
     })
 }
 
-/// Whether a join from `ip` is within the rate limits now; if not, in how many seconds it
-/// may try again.
-fn within_rate(shared: &Shared, ip: IpAddr) -> Result<(), u32> {
-    shared
-        .join_limiter()
-        .check(ip, Instant::now())
-        .map_err(|wait| u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX))
+/// Whether a join from `ip` is within the rate limits now; if not, which limit refused it and
+/// when it may try again.
+fn within_rate(shared: &Shared, ip: IpAddr) -> Result<(), Limited> {
+    shared.join_limiter().check(ip, Instant::now())
 }
 
 /// Serves a connection that asks to take session `session_id` back with `ticket` after the

@@ -5,7 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{data_path::DataPathTicket, Nameplate};
+use crate::{bounds, data_path::DataPathTicket, Nameplate};
+
+/// Largest client → relay message, in bytes. With its fields within their [`bounds`], every
+/// request is at most about a kilobyte; the rest is room for later ones. (The 4 MiB of
+/// [`crate::MAX_MESSAGE_SIZE`] is for session streams.) A relay reads at most this much from a
+/// client that has not authenticated in any way.
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Largest relay → client message, in bytes: a revocation list (up to
+/// [`bounds::MAX_CRL_LEN`]) or a long list of machines needs more than a request does.
+pub const MAX_RELAY_MESSAGE: usize = crate::MAX_MESSAGE_SIZE;
 
 /// Client → relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,12 +24,14 @@ pub enum ClientMessage {
         /// The client's [`crate::PROTOCOL_VERSION`].
         version: u16,
         /// Free-form software name and version, for the relay's logs.
+        #[serde(deserialize_with = "bounds::name")]
         software: String,
     },
     /// Agent: ask for a nameplate (the relay's half of a one-time session code) and wait for a
     /// viewer.
     Register {
         /// How the machine presents itself to the technician (e.g. its host name).
+        #[serde(deserialize_with = "bounds::name")]
         name: String,
         /// Whether the agent admits technicians without asking its user (`--auto-accept`),
         /// so the relay's audit log records it: consent itself happens end to end, where the
@@ -33,6 +44,7 @@ pub enum ClientMessage {
         /// The first half of the code the user read out.
         nameplate: Nameplate,
         /// How the technician presents itself to the user.
+        #[serde(deserialize_with = "bounds::name")]
         name: String,
     },
     /// Agent, on a connection authenticated with an enrollment credential (a client
@@ -40,21 +52,29 @@ pub enum ClientMessage {
     /// credential works once.
     Enroll {
         /// The machine's name; must be the one the credential was issued for.
+        #[serde(deserialize_with = "bounds::name")]
         machine: String,
         /// The machine's ed25519 public key: its identity from now on.
         machine_key: [u8; 32],
         /// The credential's signature over the machine's name and key, which viewers verify
         /// against the organisation's CA (so the relay alone cannot vouch for a machine key).
-        #[serde(with = "serde_bytes")]
+        #[serde(
+            serialize_with = "serde_bytes::serialize",
+            deserialize_with = "bounds::signature"
+        )]
         endorsement: Vec<u8>,
     },
     /// Enrolled agent: keep this machine reachable for technicians' shells.
     Online {
         /// The enrolled machine's name.
+        #[serde(deserialize_with = "bounds::name")]
         machine: String,
         /// The machine key's signature over this TLS connection's exported keying material
         /// (see [`online_proof_message`]): proves the key is here, now, on this connection.
-        #[serde(with = "serde_bytes")]
+        #[serde(
+            serialize_with = "serde_bytes::serialize",
+            deserialize_with = "bounds::signature"
+        )]
         proof: Vec<u8>,
     },
     /// Technician (with a client certificate): which machines may I reach?
@@ -63,6 +83,7 @@ pub enum ClientMessage {
     /// Each stream the viewer then opens is forwarded to the machine.
     Open {
         /// The machine's name.
+        #[serde(deserialize_with = "bounds::name")]
         machine: String,
     },
     /// Viewer, on a new connection after its last one was lost mid-session: take the session
@@ -124,6 +145,7 @@ pub enum RelayMessage {
         /// The relay's identifier for this session (also in every [`StreamHeader`]).
         session_id: u64,
         /// The other side's self-declared name.
+        #[serde(deserialize_with = "bounds::name")]
         peer: String,
     },
     /// The request was refused; the relay closes the connection after it. (A client that breaks
@@ -140,8 +162,10 @@ pub enum RelayMessage {
     /// Answer to [`ClientMessage::Enroll`]: the machine is recorded.
     Enrolled {
         /// The machine's name.
+        #[serde(deserialize_with = "bounds::name")]
         machine: String,
         /// The group the credential put it in.
+        #[serde(deserialize_with = "bounds::name")]
         group: String,
     },
     /// Answer to [`ClientMessage::Online`]: technicians can reach the machine now.
@@ -187,7 +211,10 @@ pub enum RelayMessage {
     /// revokes by itself, whatever the relay says.
     Revocations {
         /// The CRL.
-        #[serde(with = "serde_bytes")]
+        #[serde(
+            serialize_with = "serde_bytes::serialize",
+            deserialize_with = "bounds::crl"
+        )]
         crl: Vec<u8>,
     },
 }
@@ -196,8 +223,10 @@ pub enum RelayMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MachineSummary {
     /// Its name.
+    #[serde(deserialize_with = "bounds::name")]
     pub name: String,
     /// Its group.
+    #[serde(deserialize_with = "bounds::name")]
     pub group: String,
     /// Whether its agent is connected now.
     pub online: bool,
@@ -209,16 +238,24 @@ pub struct MachineSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MachineIdentity {
     /// Its name.
+    #[serde(deserialize_with = "bounds::name")]
     pub name: String,
     /// Its group.
+    #[serde(deserialize_with = "bounds::name")]
     pub group: String,
     /// Its ed25519 public key.
     pub machine_key: [u8; 32],
     /// The enrollment certificate (DER) that endorsed the key.
-    #[serde(with = "serde_bytes")]
+    #[serde(
+        serialize_with = "serde_bytes::serialize",
+        deserialize_with = "bounds::certificate"
+    )]
     pub enrollment_cert: Vec<u8>,
     /// The enrollment credential's signature over the name and key.
-    #[serde(with = "serde_bytes")]
+    #[serde(
+        serialize_with = "serde_bytes::serialize",
+        deserialize_with = "bounds::signature"
+    )]
     pub endorsement: Vec<u8>,
 }
 
@@ -236,7 +273,7 @@ pub enum Refusal {
     ExpiredCode,
     /// The code was already used by another viewer.
     CodeAlreadyUsed,
-    /// Too many join attempts from this address (or in total): wait before trying again.
+    /// Too many join attempts from this network (or in total): wait before trying again.
     RateLimited {
         /// Seconds until an attempt will be accepted again.
         retry_after_secs: u32,
@@ -261,6 +298,9 @@ pub enum Refusal {
     ResumeInvalid,
     /// The session waited for its viewer's return for the whole grace period and has ended.
     ResumeExpired,
+    /// As many agents from the client's network (its IPv4 address, or its IPv6 /64) wait with
+    /// a code as the relay allows one network: one network cannot take the codes of all.
+    NetworkBusy,
 }
 
 impl std::fmt::Display for Refusal {
@@ -304,6 +344,9 @@ impl std::fmt::Display for Refusal {
             }
             Refusal::ResumeExpired => {
                 f.write_str("too late to resume: the session ended when its grace period ran out")
+            }
+            Refusal::NetworkBusy => {
+                f.write_str("too many session codes are waiting from your network: try again later")
             }
         }
     }

@@ -14,6 +14,9 @@ pub enum ProtoError {
     /// A message body could not be parsed as the expected type.
     #[error("malformed message: {0}")]
     Malformed(#[from] postcard::Error),
+    /// A field of a message is longer than the protocol allows (see [`crate::bounds`]).
+    #[error("malformed message: {0}")]
+    OutOfBounds(crate::bounds::OutOfBounds),
     /// The stream ended in the middle of a message.
     #[error("stream ended in the middle of a message ({buffered} bytes buffered)")]
     Truncated {

@@ -91,10 +91,11 @@ impl Deframer {
         Ok(Some(body))
     }
 
-    /// Like [`Deframer::next_body`], then parses the body as `T`.
+    /// Like [`Deframer::next_body`], then parses the body as `T`, within its fields'
+    /// [`crate::bounds`].
     pub fn next_message<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ProtoError> {
         match self.next_body()? {
-            Some(body) => Ok(Some(postcard::from_bytes(&body)?)),
+            Some(body) => Ok(Some(crate::bounds::decode(&body)?)),
             None => Ok(None),
         }
     }

@@ -13,6 +13,7 @@
 //!   and then carries only sealed records ([`secure`]). Frame updates flow under a pull window so
 //!   a slow viewer never makes the agent queue stale frames.
 
+pub mod bounds;
 pub mod chunks;
 pub mod code;
 pub mod control;

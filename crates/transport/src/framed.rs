@@ -6,7 +6,7 @@ use quinn::{RecvStream, SendStream};
 use serde::{de::DeserializeOwned, Serialize};
 use tether_proto::{
     control::{ClientMessage, RelayMessage},
-    encode_message, Deframer, PROTOCOL_VERSION,
+    encode_message, Deframer, MAX_MESSAGE_SIZE, PROTOCOL_VERSION,
 };
 
 use crate::TransportError;
@@ -95,9 +95,15 @@ pub struct MessageReceiver<T> {
 impl<T: DeserializeOwned> MessageReceiver<T> {
     /// Wraps the receiving half of a stream.
     pub fn new(stream: RecvStream) -> Self {
+        Self::with_limit(stream, MAX_MESSAGE_SIZE)
+    }
+
+    /// Wraps the receiving half of a stream whose messages are at most `max` bytes each (e.g.
+    /// [`tether_proto::control::MAX_CLIENT_MESSAGE`]): a longer one is refused from its length.
+    pub fn with_limit(stream: RecvStream, max: usize) -> Self {
         Self {
             stream,
-            deframer: Deframer::default(),
+            deframer: Deframer::new(max),
             buf: vec![0; READ_CHUNK],
             _message: PhantomData,
         }

@@ -12,8 +12,9 @@
 //!
 //! A string is its UTF-8 length as 8 bytes big-endian, then its bytes; an integer is 8 bytes
 //! big-endian. Changing, inserting, deleting or reordering any row breaks the chain at that row
-//! or the next one. Deleting the newest rows leaves a shorter valid chain: compare the head
-//! hash `audit verify` prints with one recorded earlier to detect that.
+//! or the next one. Deleting the newest rows leaves a shorter valid chain, and anyone who can
+//! write the file can recompute every hash: keep the head hash (`audit head`) somewhere else
+//! from time to time, and `audit verify --expect-head` checks that the chain still holds it.
 
 use sha2::{Digest, Sha256};
 
@@ -131,6 +132,28 @@ pub enum BreakKind {
     /// It cannot be read as an audit row at all.
     #[error("unreadable: {0}")]
     Unreadable(String),
+    /// The chain ended (at the row before) without the head kept elsewhere.
+    #[error(
+        "the chain does not hold the kept head sha256:{}: rows were removed from its end, or it \
+         was rewritten",
+        hex::encode(.0)
+    )]
+    KeptHeadMissing(Hash),
+}
+
+/// A head hash as `audit head` prints it and `--expect-head` takes it: `sha256:` and 64 hex
+/// digits (the prefix may be left out).
+pub fn parse_head(text: &str) -> Result<Hash, String> {
+    let digits = text.strip_prefix("sha256:").unwrap_or(text);
+    let mut hash = [0; 32];
+    hex::decode_to_slice(digits, &mut hash)
+        .map_err(|_| format!("{text:?}: expected sha256: followed by 64 hex digits"))?;
+    Ok(hash)
+}
+
+/// A head hash as `audit head` prints it.
+pub fn format_head(hash: &Hash) -> String {
+    format!("sha256:{}", hex::encode(hash))
 }
 
 /// An intact chain: how long it is and its newest hash.
@@ -146,6 +169,8 @@ pub struct ChainSummary {
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
     summary: ChainSummary,
+    /// A head kept elsewhere that the chain must hold, until a row is seen with it.
+    expected: Option<Hash>,
 }
 
 impl Default for ChainVerifier {
@@ -155,11 +180,32 @@ impl Default for ChainVerifier {
                 rows: 0,
                 head: GENESIS,
             },
+            expected: None,
         }
     }
 }
 
 impl ChainVerifier {
+    /// A verifier that also requires the chain to hold `kept`, a head recorded earlier: the
+    /// hash of one of its rows ([`GENESIS`], the empty log's, is held by every chain).
+    pub fn expecting(kept: Hash) -> Self {
+        Self {
+            expected: (kept != GENESIS).then_some(kept),
+            ..Self::default()
+        }
+    }
+
+    /// After the last row: whether the chain held the head it was expected to.
+    pub fn finish(&self) -> Result<ChainSummary, ChainBreak> {
+        match self.expected {
+            Some(kept) => Err(ChainBreak {
+                id: self.summary.rows + 1,
+                problem: BreakKind::KeptHeadMissing(kept),
+            }),
+            None => Ok(self.summary),
+        }
+    }
+
     /// Checks the next row.
     pub fn check(&mut self, row: &ChainedRow) -> Result<(), ChainBreak> {
         let expected = self.summary.rows + 1;
@@ -180,6 +226,9 @@ impl ChainVerifier {
             rows: expected,
             head: row.hash,
         };
+        if self.expected == Some(row.hash) {
+            self.expected = None;
+        }
         Ok(())
     }
 
@@ -193,11 +242,19 @@ impl ChainVerifier {
 pub fn verify<'a>(
     rows: impl IntoIterator<Item = &'a ChainedRow>,
 ) -> Result<ChainSummary, ChainBreak> {
-    let mut verifier = ChainVerifier::default();
+    verify_with(ChainVerifier::default(), rows)
+}
+
+/// Verifies a whole sequence of rows, oldest first, with `verifier` (e.g. one expecting a kept
+/// head).
+pub fn verify_with<'a>(
+    mut verifier: ChainVerifier,
+    rows: impl IntoIterator<Item = &'a ChainedRow>,
+) -> Result<ChainSummary, ChainBreak> {
     for row in rows {
         verifier.check(row)?;
     }
-    Ok(verifier.summary())
+    verifier.finish()
 }
 
 #[cfg(test)]
@@ -339,5 +396,49 @@ mod tests {
         let truncated = verify(&rows[..3]).unwrap();
         assert_ne!(full.head, truncated.head);
         assert_eq!(truncated.rows, 3);
+    }
+
+    #[test]
+    fn a_kept_head_is_found_in_a_chain_that_grew_and_missed_in_one_cut_below_it() {
+        let rows = chain(5);
+        let kept = rows[2].hash;
+        assert_eq!(
+            verify_with(ChainVerifier::expecting(kept), &rows)
+                .unwrap()
+                .rows,
+            5
+        );
+        let cut = verify_with(ChainVerifier::expecting(kept), &rows[..2]).unwrap_err();
+        assert_eq!((cut.id, cut.problem), (3, BreakKind::KeptHeadMissing(kept)));
+        assert!(verify_with(ChainVerifier::expecting(GENESIS), &[]).is_ok());
+    }
+
+    #[test]
+    fn a_rewritten_chain_does_not_hold_the_kept_head_even_when_it_verifies() {
+        // Whoever can write the file can recompute every hash: only a head kept elsewhere
+        // shows it.
+        let rows = chain(5);
+        let kept = rows[4].hash;
+        let mut forged: Vec<ChainedRow> = Vec::new();
+        for row in &rows {
+            let mut record = row.record.clone();
+            record.viewer_name = Some("nobody".to_owned());
+            let prev = forged.last().map_or(GENESIS, |row| row.hash);
+            forged.push(ChainedRow::link(row.id, record, prev));
+        }
+        assert!(verify(&forged).is_ok());
+        let caught = verify_with(ChainVerifier::expecting(kept), &forged).unwrap_err();
+        assert_eq!(caught.problem, BreakKind::KeptHeadMissing(kept));
+    }
+
+    #[test]
+    fn heads_print_and_parse_back() {
+        let hash = chain(1)[0].hash;
+        let printed = format_head(&hash);
+        assert!(printed.starts_with("sha256:") && printed.len() == 71);
+        assert_eq!(parse_head(&printed), Ok(hash));
+        assert_eq!(parse_head(&printed[7..]), Ok(hash));
+        assert!(parse_head("sha256:abc").is_err());
+        assert!(parse_head(&format!("md5:{}", &printed[7..])).is_err());
     }
 }

@@ -4,13 +4,14 @@
 mod chain;
 mod record;
 mod report;
+mod sampler;
 mod since;
 mod store;
 mod writer;
 
 pub use chain::{
-    canonical_bytes, row_hash, verify, BreakKind, ChainBreak, ChainSummary, ChainVerifier,
-    ChainedRow, Hash, GENESIS,
+    canonical_bytes, format_head, parse_head, row_hash, verify, verify_with, BreakKind, ChainBreak,
+    ChainSummary, ChainVerifier, ChainedRow, Hash, GENESIS,
 };
 pub use record::{refusal_label, unix_ms, AuditEvent, AuditRecord};
 // The session types its rows name, where tests and tools have always found them.

@@ -9,7 +9,15 @@ use std::{
 use serde::Serialize;
 use tether_proto::{control::Refusal, Nameplate};
 
-use crate::session::{Peer, SessionEnd, SessionEnded};
+use super::sampler::{SampleKey, Side, Summary};
+use crate::{
+    network::Network,
+    session::{Peer, SessionEnd, SessionEnded},
+};
+
+/// Longest text a row stores from a client or a certificate, in bytes: longer text (which the
+/// protocol's bounds already refuse for names) is cut, with `…` at the end.
+pub const MAX_TEXT: usize = 256;
 
 /// A refusal as stored in the audit log and used as a metric label.
 pub fn refusal_label(refusal: &Refusal) -> &'static str {
@@ -29,6 +37,7 @@ pub fn refusal_label(refusal: &Refusal) -> &'static str {
         Refusal::NotPermitted => "not_permitted",
         Refusal::ResumeInvalid => "resume_invalid",
         Refusal::ResumeExpired => "resume_expired",
+        Refusal::NetworkBusy => "network_busy",
     }
 }
 
@@ -166,6 +175,15 @@ pub enum AuditEvent {
         /// The TLS layer's explanation.
         reason: String,
     },
+    /// Refusals of one kind from one network that were counted, not recorded one by one,
+    /// during the minute after the one recorded (see [`super::sampler`]).
+    RefusalsSummarized(Summary),
+    /// Rows lost because the writer was behind or the database failed, written as soon as the
+    /// writer caught up.
+    RowsDropped {
+        /// How many.
+        rows: u64,
+    },
 }
 
 /// One audit row's content. Absent fields do not apply to the row's kind.
@@ -206,6 +224,56 @@ pub fn unix_ms(at: SystemTime) -> i64 {
 }
 
 impl AuditEvent {
+    /// For a refusal that no limit slows down, what to count it with instead of recording it
+    /// when there are many (see [`super::sampler`]).
+    pub fn sample_key(&self) -> Option<SampleKey> {
+        let (addr, side, kind, reason) = match self {
+            AuditEvent::JoinRefused {
+                viewer,
+                reason: reason @ Refusal::RateLimited { .. },
+                ..
+            } => (
+                viewer.addr,
+                Side::Viewer,
+                "join_refused",
+                refusal_label(reason),
+            ),
+            AuditEvent::RegistrationRefused { agent, reason } => (
+                agent.addr,
+                Side::Agent,
+                "registration_refused",
+                refusal_label(reason),
+            ),
+            AuditEvent::ResumeRefused { viewer, reason, .. } => {
+                (viewer.addr, Side::Viewer, "resume_refused", *reason)
+            }
+            AuditEvent::MachineRefused { machine, reason } => (
+                machine.addr,
+                Side::Agent,
+                "machine_refused",
+                refusal_label(reason),
+            ),
+            AuditEvent::AccessRefused {
+                technician, reason, ..
+            } => (
+                technician.addr,
+                Side::Viewer,
+                "access_refused",
+                refusal_label(reason),
+            ),
+            AuditEvent::HandshakeFailed { addr, .. } => {
+                (*addr, Side::Viewer, "handshake_failed", "tls")
+            }
+            _ => return None,
+        };
+        Some(SampleKey {
+            network: Some(Network::of(addr.ip())),
+            side,
+            kind,
+            reason,
+        })
+    }
+
     /// The row recording this event, seen at `at`.
     pub fn into_record(self, at: SystemTime) -> AuditRecord {
         let at_ms = unix_ms(at);
@@ -224,9 +292,11 @@ impl AuditEvent {
                 reason: auto_accept.then(|| "auto_accept".to_owned()),
                 ..with_agent(record("nameplate_issued"), agent)
             },
+            // Refused for want of room: the name a flood chose is not worth keeping.
             AuditEvent::RegistrationRefused { agent, reason } => AuditRecord {
                 reason: Some(refusal_label(&reason).to_owned()),
-                ..with_agent(record("registration_refused"), agent)
+                agent_addr: Some(agent.addr.to_string()),
+                ..record("registration_refused")
             },
             AuditEvent::NameplateExpired { nameplate, agent } => AuditRecord {
                 nameplate: Some(nameplate.to_string()),
@@ -244,6 +314,17 @@ impl AuditEvent {
                 nameplate: Some(nameplate.to_string()),
                 session_id: Some(session_id),
                 ..with_viewer(record("join_accepted"), viewer)
+            },
+            // A rate-limited attempt keeps no name: a flood chose it.
+            AuditEvent::JoinRefused {
+                nameplate,
+                viewer,
+                reason: reason @ Refusal::RateLimited { .. },
+            } => AuditRecord {
+                nameplate: Some(nameplate.to_string()),
+                reason: Some(refusal_label(&reason).to_owned()),
+                viewer_addr: Some(viewer.addr.to_string()),
+                ..record("join_refused")
             },
             AuditEvent::JoinRefused {
                 nameplate,
@@ -299,9 +380,9 @@ impl AuditEvent {
                 replaced,
             } => AuditRecord {
                 reason: Some(if replaced {
-                    format!("group={group}; replaced the earlier enrollment")
+                    format!("group={}; replaced the earlier enrollment", text(&group))
                 } else {
-                    format!("group={group}")
+                    format!("group={}", text(&group))
                 }),
                 ..with_agent(record("machine_enrolled"), machine)
             },
@@ -315,14 +396,38 @@ impl AuditEvent {
                 machine,
                 reason,
             } => AuditRecord {
-                agent_name: Some(machine),
+                agent_name: Some(text(&machine)),
                 reason: Some(refusal_label(&reason).to_owned()),
                 ..with_viewer(record("access_refused"), technician)
             },
             AuditEvent::HandshakeFailed { addr, reason } => AuditRecord {
                 viewer_addr: Some(addr.to_string()),
-                reason: Some(reason.chars().take(200).collect()),
+                reason: Some(text(&reason)),
                 ..record("handshake_failed")
+            },
+            AuditEvent::RefusalsSummarized(Summary { key, count, .. }) => {
+                let network = key
+                    .network
+                    .map_or_else(|| "other networks".to_owned(), |n| n.to_string());
+                let (agent_addr, viewer_addr) = match key.side {
+                    Side::Agent => (Some(network), None),
+                    Side::Viewer => (None, Some(network)),
+                };
+                AuditRecord {
+                    agent_addr,
+                    viewer_addr,
+                    reason: Some(format!(
+                        "{} {}: {count} more within a minute, not recorded one by one",
+                        key.kind, key.reason
+                    )),
+                    ..record("refusals_summarized")
+                }
+            }
+            AuditEvent::RowsDropped { rows } => AuditRecord {
+                reason: Some(format!(
+                    "{rows} rows lost: the writer was behind or the database failed"
+                )),
+                ..record("audit_rows_dropped")
             },
         }
     }
@@ -343,7 +448,7 @@ impl From<SessionEnded> for AuditEvent {
 fn with_agent(record: AuditRecord, agent: Peer) -> AuditRecord {
     AuditRecord {
         agent_addr: Some(agent.addr.to_string()),
-        agent_name: Some(agent.name),
+        agent_name: Some(text(&agent.name)),
         ..record
     }
 }
@@ -351,7 +456,123 @@ fn with_agent(record: AuditRecord, agent: Peer) -> AuditRecord {
 fn with_viewer(record: AuditRecord, viewer: Peer) -> AuditRecord {
     AuditRecord {
         viewer_addr: Some(viewer.addr.to_string()),
-        viewer_name: Some(viewer.name),
+        viewer_name: Some(text(&viewer.name)),
         ..record
+    }
+}
+
+/// Text from a client or a certificate as a row stores it: cut at [`MAX_TEXT`] bytes. (It is
+/// stored as received, so that the log says exactly what came; `audit` prints it escaped.)
+fn text(raw: &str) -> String {
+    if raw.len() <= MAX_TEXT {
+        return raw.to_owned();
+    }
+    let mut cut = MAX_TEXT - '…'.len_utf8();
+    while !raw.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &raw[..cut])
+}
+
+impl AuditRecord {
+    /// About how many bytes the row takes while it waits for the writer.
+    pub fn queued_bytes(&self) -> usize {
+        let texts = [
+            &self.nameplate,
+            &self.agent_addr,
+            &self.agent_name,
+            &self.viewer_addr,
+            &self.viewer_name,
+            &self.reason,
+        ];
+        std::mem::size_of::<Self>()
+            + self.kind.len()
+            + texts
+                .iter()
+                .map(|text| text.as_ref().map_or(0, String::len))
+                .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(name: &str) -> Peer {
+        Peer {
+            addr: SocketAddr::from(([192, 0, 2, 7], 4000)),
+            name: name.to_owned(),
+        }
+    }
+
+    fn refused(reason: Refusal, name: &str) -> AuditRecord {
+        AuditEvent::JoinRefused {
+            nameplate: Nameplate::try_from(123_456).unwrap(),
+            viewer: peer(name),
+            reason,
+        }
+        .into_record(SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn limit_refusals_keep_the_address_but_not_the_name() {
+        let limited = refused(
+            Refusal::RateLimited {
+                retry_after_secs: 3,
+            },
+            "flood",
+        );
+        assert_eq!(limited.viewer_addr.as_deref(), Some("192.0.2.7:4000"));
+        assert_eq!(limited.viewer_name, None);
+        let registration = AuditEvent::RegistrationRefused {
+            agent: peer("flood"),
+            reason: Refusal::NetworkBusy,
+        }
+        .into_record(SystemTime::UNIX_EPOCH);
+        assert_eq!(registration.agent_name, None);
+        assert_eq!(registration.reason.as_deref(), Some("network_busy"));
+        let guess = refused(Refusal::UnknownCode, "tech");
+        assert_eq!(guess.viewer_name.as_deref(), Some("tech"));
+    }
+
+    #[test]
+    fn names_are_stored_bounded() {
+        let long = refused(Refusal::UnknownCode, &"é".repeat(1000));
+        let stored = long.viewer_name.unwrap();
+        assert!(stored.len() <= MAX_TEXT, "{}", stored.len());
+        assert!(stored.ends_with("é…"), "cut on a character boundary");
+        let handshake = AuditEvent::HandshakeFailed {
+            addr: peer("").addr,
+            reason: "x".repeat(10_000),
+        }
+        .into_record(SystemTime::UNIX_EPOCH);
+        assert!(handshake.reason.unwrap().len() <= MAX_TEXT);
+    }
+
+    #[test]
+    fn only_refusals_no_limit_slows_are_sampled_and_by_network() {
+        let limited = AuditEvent::JoinRefused {
+            nameplate: Nameplate::try_from(1).unwrap(),
+            viewer: Peer {
+                addr: "[2001:db8:0:1::99]:5000".parse().unwrap(),
+                name: String::new(),
+            },
+            reason: Refusal::RateLimited {
+                retry_after_secs: 1,
+            },
+        };
+        let key = limited.sample_key().unwrap();
+        assert_eq!(
+            key.network.unwrap().to_string(),
+            "2001:db8:0:1::/64",
+            "grouped by /64"
+        );
+        assert_eq!((key.kind, key.reason), ("join_refused", "rate_limited"));
+        let guess = AuditEvent::JoinRefused {
+            nameplate: Nameplate::try_from(1).unwrap(),
+            viewer: peer("tech"),
+            reason: Refusal::UnknownCode,
+        };
+        assert_eq!(guess.sample_key(), None, "guesses are rate limited already");
     }
 }

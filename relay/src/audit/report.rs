@@ -7,6 +7,7 @@ use std::{
 };
 
 use serde::Serialize;
+use tether_proto::Printable;
 
 use super::{AuditError, AuditRecord, AuditStore, ChainedRow};
 
@@ -79,8 +80,9 @@ fn table_line(row: &ChainedRow) -> String {
     }
     line += &peer("agent", &record.agent_name, &record.agent_addr);
     line += &peer("viewer", &record.viewer_name, &record.viewer_addr);
+    // Reasons may quote a client (a TLS error, a group): escaped like names.
     if let Some(reason) = &record.reason {
-        let _ = write!(line, " reason={reason}");
+        let _ = write!(line, " reason={}", Printable(reason));
     }
     if let Some(duration_ms) = record.duration_ms {
         let _ = write!(line, " duration={:.3}s", duration_ms as f64 / 1000.0);

@@ -208,12 +208,19 @@ impl AuditStore {
 
     /// Recomputes the whole chain, oldest row first: `Ok(Err(_))` names the first bad row.
     pub fn verify(&self) -> Result<Result<ChainSummary, ChainBreak>, AuditError> {
+        self.verify_with(ChainVerifier::default())
+    }
+
+    /// Like [`AuditStore::verify`], with `verifier` (e.g. one expecting a head kept elsewhere).
+    pub fn verify_with(
+        &self,
+        mut verifier: ChainVerifier,
+    ) -> Result<Result<ChainSummary, ChainBreak>, AuditError> {
         let mut statement = self
             .connection
             .prepare(&format!("SELECT {COLUMNS} FROM audit_log ORDER BY id"))
             .map_err(database(&self.path))?;
         let mut rows = statement.query([]).map_err(database(&self.path))?;
-        let mut verifier = ChainVerifier::default();
         while let Some(row) = rows.next().map_err(database(&self.path))? {
             let id = row.get::<_, i64>(0).map_err(database(&self.path))?;
             let checked = decode(row)
@@ -228,7 +235,12 @@ impl AuditStore {
                 return Ok(Err(broken));
             }
         }
-        Ok(Ok(verifier.summary()))
+        Ok(verifier.finish())
+    }
+
+    /// The newest row's id and hash (0 and [`GENESIS`] for an empty log), unverified.
+    pub fn head(&self) -> (u64, Hash) {
+        self.head
     }
 }
 

@@ -22,6 +22,10 @@ pub enum SessionEnd {
     ProtocolError,
     /// The viewer's connection was lost and it did not come back within the grace period.
     ViewerLost,
+    /// The technician's certificate was revoked: the relay ended the session.
+    TechnicianRevoked,
+    /// The technician's certificate expired: the relay ended the session.
+    TechnicianExpired,
 }
 
 impl SessionEnd {
@@ -33,6 +37,8 @@ impl SessionEnd {
             SessionEnd::RelayShutdown => "relay_shutdown",
             SessionEnd::ProtocolError => "protocol_error",
             SessionEnd::ViewerLost => "viewer_lost",
+            SessionEnd::TechnicianRevoked => "technician_revoked",
+            SessionEnd::TechnicianExpired => "technician_expired",
         }
     }
 
@@ -65,9 +71,11 @@ pub(crate) fn end_reason(end: SessionEnd) -> EndReason {
     match end {
         SessionEnd::AgentDisconnected => EndReason::AgentDisconnected,
         SessionEnd::RelayShutdown => EndReason::RelayShutdown,
-        SessionEnd::ViewerDisconnected | SessionEnd::ViewerLost | SessionEnd::ProtocolError => {
-            EndReason::ViewerDisconnected
-        }
+        SessionEnd::ViewerDisconnected
+        | SessionEnd::ViewerLost
+        | SessionEnd::ProtocolError
+        | SessionEnd::TechnicianRevoked
+        | SessionEnd::TechnicianExpired => EndReason::ViewerDisconnected,
     }
 }
 
@@ -172,6 +180,8 @@ mod tests {
             SessionEnd::ViewerDisconnected,
             SessionEnd::ViewerLost,
             SessionEnd::ProtocolError,
+            SessionEnd::TechnicianRevoked,
+            SessionEnd::TechnicianExpired,
         ] {
             assert_eq!(end_reason(end), EndReason::ViewerDisconnected);
         }

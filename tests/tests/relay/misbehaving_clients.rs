@@ -221,7 +221,7 @@ async fn misbehaving_clients_are_cut_off_while_a_healthy_session_keeps_streaming
     assert!(reason.contains("malformed message"), "{reason}");
     let reason = oversized.await.unwrap();
     assert!(
-        reason.contains("message of 4294967295 bytes exceeds the 4194304-byte limit"),
+        reason.contains("message of 4294967295 bytes exceeds the 65536-byte limit"),
         "{reason}"
     );
     let reason = flooding_viewer.await.unwrap();
