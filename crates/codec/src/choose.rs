@@ -7,7 +7,7 @@ use crate::cache::{tile_hash, TileCache};
 use crate::frame::{row_ranges, Frame, Rect, BYTES_PER_PIXEL};
 use crate::motion::Vector;
 use crate::palette;
-use crate::record::{Source, TileOp};
+use crate::record::{RecordKind, Source, TileOp};
 
 /// What the encoder knows when coding a tile.
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +39,8 @@ pub enum CacheAction {
 pub struct Coded {
     /// The record bytes.
     pub record: Vec<u8>,
+    /// The record's kind.
+    pub kind: RecordKind,
     /// The matching cache operation.
     pub cache: CacheAction,
 }
@@ -185,6 +187,7 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         TileOp::Solid(first).write(position, &mut record);
         return Coded {
             record,
+            kind: RecordKind::Solid,
             cache: CacheAction::Keep,
         };
     }
@@ -193,6 +196,7 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         TileOp::Cache(hash).write(position, &mut record);
         return Coded {
             record,
+            kind: RecordKind::Cache,
             cache: CacheAction::Touch(hash),
         };
     }
@@ -218,6 +222,7 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
                 TileOp::Copy(source).write(position, &mut record);
                 return Coded {
                     record,
+                    kind: RecordKind::Copy,
                     cache: CacheAction::Insert(hash, tile),
                 };
             }
@@ -242,8 +247,10 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
     let raw_cost = pixels * 2;
     let cheapest = palette_cost.min(raw_cost).min(xor_cost).min(blend_cost);
 
+    let mut kind = RecordKind::Raw;
     if cheapest == blend_cost {
         if let Some((b, o, area, _)) = blend {
+            kind = RecordKind::Blend;
             let mut predicted = predictions[b].pixels.clone();
             let row_len = rect.width as usize * BYTES_PER_PIXEL;
             let (left, len) = (
@@ -265,6 +272,7 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         }
     } else if cheapest == xor_cost {
         if let Some((index, _)) = single {
+            kind = RecordKind::Xor;
             let prediction = predictions.swap_remove(index);
             let bytes = xor_with(prediction.pixels, &tile);
             TileOp::Xor {
@@ -274,6 +282,7 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
             .write(position, &mut record);
         }
     } else if let Some(p) = paletted.filter(|_| cheapest == palette_cost) {
+        kind = RecordKind::Palette;
         TileOp::Palette {
             colours: &p.colours,
             indices: &p.indices,
@@ -281,10 +290,12 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         .write(position, &mut record);
     }
     if record.is_empty() {
+        kind = RecordKind::Raw;
         TileOp::Raw(&tile).write(position, &mut record);
     }
     Coded {
         record,
+        kind,
         cache: CacheAction::Insert(hash, tile),
     }
 }

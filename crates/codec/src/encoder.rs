@@ -11,6 +11,7 @@ use crate::detect::changed_tiles;
 use crate::format::{Header, TileGrid, MAX_TILE_SIZE, MIN_TILE_SIZE};
 use crate::frame::{row_ranges, Frame, Rect};
 use crate::motion;
+use crate::stats::UpdateStats;
 
 /// Fewer changed tiles than this are not searched for moved content.
 const MIN_TILES_FOR_MOTION: usize = 4;
@@ -69,6 +70,8 @@ pub struct Encoder {
     body: Vec<u8>,
     /// Scratch: the compressed body.
     payload: Vec<u8>,
+    /// The composition of the last update.
+    stats: UpdateStats,
 }
 
 impl Encoder {
@@ -98,6 +101,7 @@ impl Encoder {
             cache: TileCache::default(),
             body: Vec::new(),
             payload: Vec::new(),
+            stats: UpdateStats::default(),
         }
     }
 
@@ -117,6 +121,12 @@ impl Encoder {
     /// `frame` there. Key updates ignore `damage`.
     pub fn encode_with_damage(&mut self, frame: &Frame, damage: &[Rect]) -> Option<Vec<u8>> {
         self.encode_inner(frame, Some(damage))
+    }
+
+    /// The composition of the last update returned (empty before the
+    /// first): where its bytes went, by record kind.
+    pub fn last_stats(&self) -> &UpdateStats {
+        &self.stats
     }
 
     /// Forgets the reference (and the tile cache) so the next
@@ -166,7 +176,9 @@ impl Encoder {
             .collect();
 
         self.body.clear();
+        self.stats = UpdateStats::new(key);
         for tile in coded {
+            self.stats.count(tile.kind, tile.record.len());
             self.body.extend_from_slice(&tile.record);
             match tile.cache {
                 CacheAction::Keep => {}
@@ -205,6 +217,9 @@ impl Encoder {
         };
         let mut update = Vec::with_capacity(crate::format::HEADER_LEN + payload.len());
         header.write(&mut update, payload);
+        self.stats.header_bytes = update.len() - payload.len();
+        self.stats.body_bytes = self.body.len();
+        self.stats.payload_bytes = payload.len();
 
         match &mut self.reference {
             Some(reference) if !key => {

@@ -66,8 +66,11 @@ mod motion;
 mod palette;
 mod rebuild;
 mod record;
+mod stats;
 
 pub use decoder::{Decoder, DecoderLimits, UpdateSummary};
 pub use encoder::{Encoder, EncoderConfig};
 pub use error::{DecodeError, FrameError};
 pub use frame::{Frame, Rect, MAX_DIMENSION};
+pub use record::RecordKind;
+pub use stats::{KindTally, UpdateStats};

@@ -15,6 +15,56 @@ const PALETTE: u8 = 4;
 const XOR: u8 = 5;
 const BLEND: u8 = 6;
 
+/// The kinds of tile record, for accounting (see [`crate::UpdateStats`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// One colour.
+    Solid,
+    /// A cached tile.
+    Cache,
+    /// Moved or unchanged content from an earlier picture.
+    Copy,
+    /// Raw pixels.
+    Raw,
+    /// A palette and packed indices.
+    Palette,
+    /// A residual against one earlier picture.
+    Xor,
+    /// A residual against two earlier pictures.
+    Blend,
+}
+
+impl RecordKind {
+    /// Every kind, in the order of their kind bytes.
+    pub const ALL: [RecordKind; 7] = [
+        RecordKind::Solid,
+        RecordKind::Cache,
+        RecordKind::Copy,
+        RecordKind::Raw,
+        RecordKind::Palette,
+        RecordKind::Xor,
+        RecordKind::Blend,
+    ];
+
+    /// A short lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordKind::Solid => "solid",
+            RecordKind::Cache => "cache",
+            RecordKind::Copy => "copy",
+            RecordKind::Raw => "raw",
+            RecordKind::Palette => "palette",
+            RecordKind::Xor => "xor",
+            RecordKind::Blend => "blend",
+        }
+    }
+
+    /// Index into [`RecordKind::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// Where predicted pixels come from: the previous picture or the picture
 /// of the last key update, at the tile's rectangle moved by (`dx`, `dy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

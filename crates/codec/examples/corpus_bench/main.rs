@@ -8,6 +8,7 @@
 //! Exits non-zero if any Tether decode is not bit-exact (or the output
 //! depends on the thread count).
 
+mod accounting;
 mod corpus;
 mod measure;
 mod report;
@@ -95,6 +96,7 @@ fn run(args: &Args) -> Result<bool, String> {
                 x264rgb_lossless,
             },
             tether_extras: measured.extras,
+            accounting: measured.accounting,
         };
         if !args.json {
             report::print_text(&report);
