@@ -7,7 +7,7 @@ use crate::cache::{tile_hash, TileCache};
 use crate::frame::{row_ranges, Frame, Rect, BYTES_PER_PIXEL};
 use crate::motion::Vector;
 use crate::palette;
-use crate::record::{RecordKind, Source, TileOp};
+use crate::record::{Fill, RecordKind, Source, TileOp};
 
 /// What the encoder knows when coding a tile.
 #[derive(Clone, Copy, Debug)]
@@ -167,6 +167,71 @@ fn best_blend(predictions: &[Prediction], width: u32) -> Option<(usize, usize, R
     best
 }
 
+/// The new pixels of a patch's area, in the cheapest form.
+enum PatchFill {
+    Solid([u8; 4]),
+    Raw(Vec<u8>),
+    Palette(palette::Paletted),
+}
+
+/// A patch: the previous picture with `area` repainted.
+struct Patch {
+    area: Rect,
+    fill: PatchFill,
+}
+
+impl Patch {
+    fn fill(&self) -> Fill<'_> {
+        match &self.fill {
+            PatchFill::Solid(colour) => Fill::Solid(*colour),
+            PatchFill::Raw(bytes) => Fill::Raw(bytes),
+            PatchFill::Palette(p) => Fill::Palette {
+                colours: &p.colours,
+                indices: &p.indices,
+            },
+        }
+    }
+}
+
+/// Bytes of a patch record around its fill: kind, four area varints, fill
+/// kind.
+const PATCH_OVERHEAD: usize = 8;
+
+/// A patch repainting the part of `tile` (`width` pixels wide) where the
+/// previous picture (`same`) is wrong, if that part is at most half the
+/// tile and the patch is estimated cheaper than `to_beat`.
+fn patch(same: &Prediction, tile: &[u8], width: u32, to_beat: usize) -> Option<Patch> {
+    let area = wrong_area(same, width);
+    let pixels = area.width as usize * area.height as usize;
+    if pixels * 2 > same.wrong.len() || PATCH_OVERHEAD + 4 >= to_beat {
+        return None;
+    }
+    let row_len = width as usize * BYTES_PER_PIXEL;
+    let (left, len) = (
+        area.x as usize * BYTES_PER_PIXEL,
+        area.width as usize * BYTES_PER_PIXEL,
+    );
+    let mut bytes = Vec::with_capacity(pixels * BYTES_PER_PIXEL);
+    for y in area.y as usize..(area.y + area.height) as usize {
+        let at = y * row_len + left;
+        bytes.extend_from_slice(&tile[at..at + len]);
+    }
+    let first: [u8; 4] = [bytes[0], bytes[1], bytes[2], bytes[3]];
+    let (fill, cost) = if bytes.chunks_exact(BYTES_PER_PIXEL).all(|p| p == first) {
+        (PatchFill::Solid(first), 4)
+    } else {
+        let raw_cost = pixels * 2;
+        match palette::encode(&bytes, area.width, area.height) {
+            Some(p) if p.indices.len() / 3 + p.colours.len() < raw_cost => {
+                let cost = p.indices.len() / 3 + p.colours.len();
+                (PatchFill::Palette(p), cost)
+            }
+            _ => (PatchFill::Raw(bytes), raw_cost),
+        }
+    };
+    (cost + PATCH_OVERHEAD < to_beat).then_some(Patch { area, fill })
+}
+
 fn xor_with(mut prediction: Vec<u8>, tile: &[u8]) -> Vec<u8> {
     for (byte, new) in prediction.iter_mut().zip(tile) {
         *byte ^= new;
@@ -246,6 +311,20 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         .map_or(usize::MAX, |p| p.indices.len() / 3 + p.colours.len());
     let raw_cost = pixels * 2;
     let cheapest = palette_cost.min(raw_cost).min(xor_cost).min(blend_cost);
+    if let Some(same) = predictions.first().filter(|p| p.source == Source::SAME) {
+        if let Some(patch) = patch(same, &tile, rect.width, cheapest) {
+            TileOp::Patch {
+                area: patch.area,
+                fill: patch.fill(),
+            }
+            .write(position, &mut record);
+            return Coded {
+                record,
+                kind: RecordKind::Patch,
+                cache: CacheAction::Insert(hash, tile),
+            };
+        }
+    }
 
     let mut kind = RecordKind::Raw;
     if cheapest == blend_cost {

@@ -8,10 +8,11 @@ use zstd::bulk::Compressor;
 use crate::cache::TileCache;
 use crate::choose::{self, CacheAction, Context};
 use crate::detect::changed_tiles;
-use crate::format::{Header, TileGrid, MAX_TILE_SIZE, MIN_TILE_SIZE};
+use crate::format::{Header, KeyFields, TileGrid, MAX_TILE_SIZE, MIN_TILE_SIZE};
 use crate::frame::{row_ranges, Frame, Rect};
 use crate::motion;
 use crate::stats::UpdateStats;
+use crate::stream::StreamCompressor;
 
 /// Fewer changed tiles than this are not searched for moved content.
 const MIN_TILES_FOR_MOTION: usize = 4;
@@ -58,9 +59,10 @@ impl Default for EncoderConfig {
 pub struct Encoder {
     tile_size: u16,
     key_tile_size: u16,
-    delta_level: i32,
-    key_level: i32,
+    /// Compresses key updates, each a zstd frame of its own.
     compressor: Compressor<'static>,
+    /// Compresses delta updates: one stream from key update to key update.
+    stream: StreamCompressor,
     /// The last frame encoded; `None` at first and after `reset`.
     reference: Option<Frame>,
     /// The frame of the last key update, a prediction source.
@@ -89,13 +91,12 @@ impl Encoder {
         let key_level = config.key_zstd_level.clamp(*range.start(), *range.end());
         // Creating a context fails only when zstd cannot allocate it, and a
         // level inside zstd's own range is always accepted.
-        let compressor = Compressor::new(delta_level).expect("zstd compression context");
+        let compressor = Compressor::new(key_level).expect("zstd compression context");
         Encoder {
             tile_size,
             key_tile_size,
-            delta_level,
-            key_level,
             compressor,
+            stream: StreamCompressor::new(delta_level),
             reference: None,
             key_picture: None,
             cache: TileCache::default(),
@@ -188,34 +189,33 @@ impl Encoder {
                 CacheAction::Insert(hash, pixels) => self.cache.insert(hash, pixels),
             }
         }
-        // Setting a level inside zstd's range, and compressing into a buffer
-        // of zstd's worst-case bound (what `compress` allocates), fail only
-        // when zstd cannot allocate.
-        let level = if key {
-            self.key_level
-        } else {
-            self.delta_level
-        };
-        self.compressor
-            .set_compression_level(level)
-            .expect("zstd compression level");
         self.payload.clear();
-        self.payload
-            .reserve(zstd::zstd_safe::compress_bound(self.body.len()));
-        self.compressor
-            .compress_to_buffer(&self.body, &mut self.payload)
-            .expect("zstd compression into a worst-case sized buffer");
+        if key {
+            // Compressing into a buffer of zstd's worst-case bound (what
+            // `compress` allocates) fails only when zstd cannot allocate.
+            self.payload
+                .reserve(zstd::zstd_safe::compress_bound(self.body.len()));
+            self.compressor
+                .compress_to_buffer(&self.body, &mut self.payload)
+                .expect("zstd compression into a worst-case sized buffer");
+            self.stream.reset();
+        } else {
+            self.stream.compress(&self.body, &mut self.payload);
+        }
         let payload = &self.payload;
         let header = Header {
-            key,
-            width: frame.width(),
-            height: frame.height(),
-            tile_size,
+            key: key.then_some(KeyFields {
+                width: frame.width(),
+                height: frame.height(),
+                tile_size,
+                delta_tile_size: self.tile_size,
+            }),
             // A body is at most the frame's pixels plus a few bytes per tile:
             // below 2^31 for the largest frame.
             body_len: self.body.len() as u32,
+            picture: None,
         };
-        let mut update = Vec::with_capacity(crate::format::HEADER_LEN + payload.len());
+        let mut update = Vec::with_capacity(payload.len() + 32);
         header.write(&mut update, payload);
         self.stats.header_bytes = update.len() - payload.len();
         self.stats.body_bytes = self.body.len();
@@ -325,12 +325,17 @@ mod tests {
     fn format_md_example_holds() {
         let pixels = [0, 0, 0, 255].repeat(20 * 9);
         let frame = Frame::new(20, 9, pixels).unwrap();
-        let update = encoder(8).encode(&frame).unwrap();
-        assert_eq!(
-            &update[..18],
-            &[0x54, 0x51, 1, 1, 20, 0, 0, 0, 9, 0, 0, 0, 8, 0, 36, 0, 0, 0]
-        );
-        let body = zstd::bulk::decompress(&update[crate::format::HEADER_LEN..], 36).unwrap();
+        let update = Encoder::new(EncoderConfig {
+            tile_size: 32,
+            key_tile_size: 8,
+            ..EncoderConfig::default()
+        })
+        .encode(&frame)
+        .unwrap();
+        assert_eq!(&update[..9], &[0x54, 0x51, 2, 1, 20, 9, 8, 32, 36]);
+        let payload_len = usize::from(update[9]);
+        assert_eq!(update.len(), 10 + payload_len);
+        let body = zstd::bulk::decompress(&update[10..], 36).unwrap();
         let expected: Vec<u8> = (0..6u8).flat_map(|p| [p, 0, 0, 0, 0, 255]).collect();
         assert_eq!(body, expected);
     }

@@ -4,9 +4,13 @@
 //! The first byte picks the mode. Even: the rest is split into raw updates
 //! (each preceded by a little-endian u16 length). Odd: the decoder first gets
 //! a valid key update of a small frame, then each chunk of the rest is used
-//! as an update *body*, wrapped in a well-formed envelope with a valid zstd
-//! payload, so the fuzzer reaches the tile records (copies, cache
-//! references, palettes) instead of stopping at zstd.
+//! as an update *body*, wrapped in a well-formed envelope whose payload is
+//! compressed the way the encoder does it (a key update's as a zstd frame of
+//! its own, a delta's as the next flushed part of the compression stream
+//! shared with the decoder), so the fuzzer reaches the tile records
+//! (copies, cache references, palettes, patches) instead of stopping at
+//! zstd. After a rejected update the stream is started again with a valid
+//! key update, as a session would.
 //!
 //! Run from `crates/codec`: `cargo +nightly fuzz run decode`.
 
@@ -14,6 +18,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tether_codec::{Decoder, DecoderLimits, Encoder, EncoderConfig, Frame};
+use zstd::stream::raw::{CParameter, Encoder as RawEncoder, InBuffer, Operation, OutBuffer};
 
 const WIDTH: u32 = 40;
 const HEIGHT: u32 = 30;
@@ -31,25 +36,67 @@ fn next_chunk<'a>(rest: &mut &'a [u8]) -> &'a [u8] {
     chunk
 }
 
+fn varint(out: &mut Vec<u8>, mut value: u32) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// The encoder's side of the compression stream.
+struct Stream(RawEncoder<'static>);
+
+impl Stream {
+    fn new() -> Stream {
+        let mut encoder = RawEncoder::new(1).expect("zstd context");
+        encoder
+            .set_parameter(CParameter::WindowLog(22))
+            .expect("window");
+        Stream(encoder)
+    }
+
+    /// `body` as the stream's next flushed part.
+    fn compress(&mut self, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len() + 1024);
+        let mut input = InBuffer::around(body);
+        let mut output = OutBuffer::around(&mut out);
+        while input.pos() < body.len() {
+            self.0.run(&mut input, &mut output).expect("compress");
+        }
+        while self.0.flush(&mut output).expect("flush") > 0 {}
+        out
+    }
+}
+
 /// A well-formed envelope around `body`.
-fn envelope(key: bool, tile_size: u16, body: &[u8]) -> Vec<u8> {
-    let payload = zstd::bulk::compress(body, 1).unwrap_or_default();
-    let mut update = b"TQ\x01".to_vec();
+fn envelope(key: bool, tile_size: u16, body: &[u8], stream: &mut Stream) -> Vec<u8> {
+    let mut update = b"TQ\x02".to_vec();
     update.push(u8::from(key));
-    update.extend_from_slice(&WIDTH.to_le_bytes());
-    update.extend_from_slice(&HEIGHT.to_le_bytes());
-    update.extend_from_slice(&tile_size.to_le_bytes());
-    update.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    update.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    let payload = if key {
+        varint(&mut update, WIDTH);
+        varint(&mut update, HEIGHT);
+        varint(&mut update, u32::from(tile_size));
+        varint(&mut update, u32::from(tile_size));
+        zstd::bulk::compress(body, 1).unwrap_or_default()
+    } else {
+        stream.compress(body)
+    };
+    varint(&mut update, body.len() as u32);
+    varint(&mut update, payload.len() as u32);
     update.extend_from_slice(&payload);
     update
 }
 
-fn apply_checked(decoder: &mut Decoder, update: &[u8]) {
+/// Applies `update`; on rejection checks the picture is unchanged and
+/// returns false.
+fn apply_checked(decoder: &mut Decoder, update: &[u8]) -> bool {
     let before = decoder.framebuffer().cloned();
-    if decoder.apply(update).is_err() {
+    let accepted = decoder.apply(update).is_ok();
+    if !accepted {
         assert!(decoder.framebuffer().cloned() == before);
     }
+    accepted
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -60,26 +107,34 @@ fuzz_target!(|data: &[u8]| {
         max_width: 1024,
         max_height: 1024,
     });
+    let tile_size = if (mode >> 4) & 1 == 1 { 16 } else { 8 };
+    let pixels = (0..WIDTH * HEIGHT * 4)
+        .map(|i| (i % 7 * 40) as u8)
+        .collect();
+    let frame = Frame::new(WIDTH, HEIGHT, pixels).expect("valid frame");
+    let valid_key = Encoder::new(EncoderConfig {
+        tile_size: u32::from(tile_size),
+        key_tile_size: u32::from(tile_size),
+        ..EncoderConfig::default()
+    })
+    .encode(&frame)
+    .expect("first frame");
+    let mut stream = Stream::new();
     if mode & 1 == 1 {
-        let pixels = (0..WIDTH * HEIGHT * 4)
-            .map(|i| (i % 7 * 40) as u8)
-            .collect();
-        let frame = Frame::new(WIDTH, HEIGHT, pixels).expect("valid frame");
-        let mut encoder = Encoder::new(EncoderConfig {
-            tile_size: 8,
-            ..EncoderConfig::default()
-        });
-        let key = encoder.encode(&frame).expect("first frame");
-        decoder.apply(&key).expect("valid key update");
+        decoder.apply(&valid_key).expect("valid key update");
     }
     for round in 0..=(mode >> 1) % 4 {
         let chunk = next_chunk(&mut rest);
-        if mode & 1 == 1 {
+        let accepted = if mode & 1 == 1 {
             let key = (mode >> 3) & 1 == 1 && round == 0;
-            let tile_size = if (mode >> 4) & 1 == 1 { 16 } else { 8 };
-            apply_checked(&mut decoder, &envelope(key, tile_size, chunk));
+            let update = envelope(key, tile_size, chunk, &mut stream);
+            apply_checked(&mut decoder, &update)
         } else {
-            apply_checked(&mut decoder, chunk);
+            apply_checked(&mut decoder, chunk)
+        };
+        if mode & 1 == 1 && !accepted {
+            decoder.apply(&valid_key).expect("valid key update");
+            stream = Stream::new();
         }
     }
 });
