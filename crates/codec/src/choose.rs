@@ -3,6 +3,7 @@
 //! picture, XOR or blend residual against earlier pictures, palette and raw
 //! pixels.
 
+use crate::approx::ApproxMap;
 use crate::cache::{tile_hash, TileCache};
 use crate::frame::{row_ranges, Frame, Rect, BYTES_PER_PIXEL};
 use crate::motion::Vector;
@@ -21,6 +22,9 @@ pub struct Context<'a> {
     pub cache: &'a TileCache,
     /// Candidate displacements of moved content.
     pub candidates: &'a [Vector],
+    /// Where the previous and the key picture are only approximate on the
+    /// decoder's side (its lossy pixels are unknown here): never read there.
+    pub approximate: Option<(&'a ApproxMap, &'a ApproxMap)>,
 }
 
 /// What happens to the tile cache when the record is applied.
@@ -66,8 +70,14 @@ fn extract(frame: &Frame, rect: Rect) -> Vec<u8> {
 }
 
 /// The prediction of `tile` (at `rect`) from `source`, if its rectangle
-/// lies inside the picture.
-fn predict(picture: &Frame, source: Source, rect: Rect, tile: &[u8]) -> Option<Prediction> {
+/// lies inside the picture and outside its `blocked` tiles.
+fn predict(
+    picture: &Frame,
+    source: Source,
+    rect: Rect,
+    tile: &[u8],
+    blocked: Option<&ApproxMap>,
+) -> Option<Prediction> {
     let x = i64::from(rect.x) + i64::from(source.dx);
     let y = i64::from(rect.y) + i64::from(source.dy);
     let inside = x >= 0
@@ -82,6 +92,9 @@ fn predict(picture: &Frame, source: Source, rect: Rect, tile: &[u8]) -> Option<P
         y: y as u32,
         ..rect
     };
+    if blocked.is_some_and(|map| map.overlaps(from)) {
+        return None;
+    }
     let pixels = extract(picture, from);
     let row_len = rect.width as usize * BYTES_PER_PIXEL;
     let mut wrong = vec![false; tile.len() / BYTES_PER_PIXEL];
@@ -280,7 +293,11 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
             }));
         for source in sources {
             let picture = if source.key { key } else { previous };
-            let Some(prediction) = predict(picture, source, rect, &tile) else {
+            let blocked =
+                context
+                    .approximate
+                    .map(|(previous, key)| if source.key { key } else { previous });
+            let Some(prediction) = predict(picture, source, rect, &tile, blocked) else {
                 continue;
             };
             if prediction.count == 0 {

@@ -6,10 +6,12 @@ use rayon::prelude::*;
 use zstd::bulk::Decompressor;
 use zstd::zstd_safe;
 
+use crate::approx::ApproxMap;
 use crate::cache::{tile_hash, TileCache};
 use crate::error::DecodeError;
 use crate::format::{TileGrid, Update};
 use crate::frame::{row_ranges, Frame, Rect, BYTES_PER_PIXEL, MAX_DIMENSION};
+use crate::lossy;
 use crate::rebuild::{rebuild, Pictures};
 use crate::record::{parse_body, Record, TileOp};
 use crate::stream::StreamDecompressor;
@@ -71,6 +73,9 @@ pub struct Decoder {
     /// The picture of the last key update, a prediction source.
     key_picture: Option<Frame>,
     cache: TileCache,
+    /// The tiles (on the delta grid) rebuilt from a lossy picture and not
+    /// yet sent again losslessly.
+    approx: ApproxMap,
     /// Scratch: the decompressed body of one update.
     body: Vec<u8>,
     /// Scratch: the rebuilt tiles of one update, rows packed, in order.
@@ -88,6 +93,7 @@ impl Decoder {
             framebuffer: None,
             key_picture: None,
             cache: TileCache::default(),
+            approx: ApproxMap::new(TileGrid::new(1, 1, 8)),
             body: Vec::new(),
             tiles: Vec::new(),
         }
@@ -156,6 +162,10 @@ impl Decoder {
             self.stream.decompress(update.payload, &mut self.body)?;
         }
         let records = parse_body(&self.body, &grid)?;
+        let lossy = match (header.key, header.picture) {
+            (Some(key), Some(picture)) => Some(lossy::decode(picture, key.width, key.height)?),
+            _ => None,
+        };
         if header.key.is_some() {
             if records.len() as u64 != u64::from(grid.len()) {
                 return Err(DecodeError::IncompleteKeyUpdate {
@@ -191,7 +201,14 @@ impl Decoder {
             .zip(rects.par_iter())
             .zip(outputs.into_par_iter())
             .map(|((record, &rect), out)| {
-                rebuild(&record.op, rect, pictures.as_ref(), cache, out)?;
+                rebuild(
+                    &record.op,
+                    rect,
+                    pictures.as_ref(),
+                    lossy.as_ref(),
+                    cache,
+                    out,
+                )?;
                 Ok(record
                     .op
                     .is_cached()
@@ -204,6 +221,16 @@ impl Decoder {
             self.cache.clear();
             self.stream.reset();
             self.delta_tile_size = key.delta_tile_size;
+            self.approx = ApproxMap::new(TileGrid::new(width, height, key.delta_tile_size));
+        }
+        for (record, rect) in records.iter().zip(&rects) {
+            match record.op {
+                TileOp::Approx => self.approx.mark(*rect),
+                // A patch leaves the rest of its tile as it was.
+                TileOp::Patch { .. } => {}
+                _ if header.key.is_none() => self.approx.clear(record.position),
+                _ => {}
+            }
         }
         let framebuffer = match &mut self.framebuffer {
             Some(framebuffer) if framebuffer.width() == width && framebuffer.height() == height => {
@@ -243,6 +270,13 @@ impl Decoder {
             height,
             changed,
         })
+    }
+
+    /// How many tiles of the picture (on the grid of delta updates) are
+    /// still approximate: rebuilt from a key update's lossy picture and not
+    /// yet refined losslessly. 0 when the picture is bit-exact.
+    pub fn approximate_tiles(&self) -> usize {
+        self.approx.count()
     }
 
     /// The current picture; `None` until a key update arrived.

@@ -135,6 +135,13 @@ pub enum DecodeError {
     /// accepted until then.
     #[error("the compression stream was lost; waiting for a key update")]
     StreamLost,
+    /// A key update's lossy picture is not a JPEG of the frame's size, or
+    /// is corrupt.
+    #[error("lossy picture: {0}")]
+    BadPicture(String),
+    /// An approximate record in an update without a lossy picture.
+    #[error("approximate tile without a lossy picture")]
+    NoPicture,
     /// Bytes follow the payload.
     #[error("{0} trailing bytes after the payload")]
     TrailingBytes(usize),

@@ -270,6 +270,20 @@ impl TileGrid {
         self.tile_size
     }
 
+    /// Row-major positions of the tiles overlapping `rect`, which must lie
+    /// inside the frame.
+    pub fn covering(&self, rect: Rect) -> impl Iterator<Item = u32> + '_ {
+        let (left, top) = (rect.x / self.tile_size, rect.y / self.tile_size);
+        let right = (rect.x + rect.width)
+            .div_ceil(self.tile_size)
+            .min(self.columns);
+        let bottom = (rect.y + rect.height)
+            .div_ceil(self.tile_size)
+            .min(self.rows);
+        (top..bottom)
+            .flat_map(move |row| (left..right).map(move |column| row * self.columns + column))
+    }
+
     /// The pixels covered by the tile at row-major `position`, which must
     /// be below [`len`](TileGrid::len).
     pub fn rect(&self, position: u32) -> Rect {

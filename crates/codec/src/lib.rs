@@ -59,6 +59,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod approx;
 mod cache;
 mod choose;
 mod decoder;
@@ -67,6 +68,7 @@ mod encoder;
 mod error;
 mod format;
 mod frame;
+mod lossy;
 mod motion;
 mod palette;
 mod rebuild;

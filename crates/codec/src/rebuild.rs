@@ -101,11 +101,13 @@ fn paint(fill: &Fill<'_>, area: Rect, tile_width: u32, out: &mut [u8]) -> Result
 
 /// Writes the pixels of the tile covering `rect` into `out` (exactly
 /// `rect.byte_len()` bytes, rows packed). `pictures` is `None` for a key
-/// update, whose records the caller has checked do not need it.
+/// update, whose records the caller has checked do not need it; `lossy`
+/// is the update's decoded lossy picture, if it has one.
 pub fn rebuild(
     op: &TileOp<'_>,
     rect: Rect,
     pictures: Option<&Pictures<'_>>,
+    lossy: Option<&Frame>,
     cache: &TileCache,
     out: &mut [u8],
 ) -> Result<(), DecodeError> {
@@ -148,6 +150,14 @@ pub fn rebuild(
             fetch(pictures, Source::SAME, rect, whole, out)?;
             paint(&fill, area, rect.width, out)?;
         }
+        TileOp::Approx => {
+            let lossy = lossy.ok_or(DecodeError::NoPicture)?;
+            for (rows, line) in row_ranges(lossy.width(), rect)
+                .zip(out.chunks_exact_mut(rect.byte_len() / rect.height as usize))
+            {
+                line.copy_from_slice(&lossy.pixels()[rows]);
+            }
+        }
         TileOp::Raw(bytes) => out.copy_from_slice(bytes),
         TileOp::Palette { colours, indices } => {
             palette::decode(colours, indices, rect.width, out)?;
@@ -185,14 +195,14 @@ mod tests {
         let cache = TileCache::default();
         let mut out = [0u8; 16];
         let copy = TileOp::Copy(source(false, 2, 2));
-        rebuild(&copy, rect(0, 0), Some(&pictures), &cache, &mut out).unwrap();
+        rebuild(&copy, rect(0, 0), Some(&pictures), None, &cache, &mut out).unwrap();
         assert_eq!(&out[..8], &previous.pixels()[40..48]);
         assert_eq!(&out[8..], &previous.pixels()[56..64]);
         let xor = TileOp::Xor {
             source: Source::SAME,
             bytes: &[1; 16],
         };
-        rebuild(&xor, rect(0, 0), Some(&pictures), &cache, &mut out).unwrap();
+        rebuild(&xor, rect(0, 0), Some(&pictures), None, &cache, &mut out).unwrap();
         assert_eq!(out[0], 1);
         assert_eq!(out[15], 23 ^ 1);
         // Key picture everywhere but the right column, which comes from the
@@ -208,7 +218,7 @@ mod tests {
             },
             bytes: &[0; 16],
         };
-        rebuild(&blend, rect(0, 0), Some(&pictures), &cache, &mut out).unwrap();
+        rebuild(&blend, rect(0, 0), Some(&pictures), None, &cache, &mut out).unwrap();
         assert_eq!(&out[..4], &[200; 4]);
         assert_eq!(&out[4..8], &previous.pixels()[8..12]);
         assert_eq!(&out[8..12], &[200; 4]);
@@ -247,7 +257,7 @@ mod tests {
         ] {
             let mut out = [0u8; 36];
             let patch = TileOp::Patch { area, fill };
-            rebuild(&patch, tile, Some(&pictures), &cache, &mut out).unwrap();
+            rebuild(&patch, tile, Some(&pictures), None, &cache, &mut out).unwrap();
             let mut expected = Vec::new();
             for y in 1..4 {
                 for x in 1..4 {
@@ -275,12 +285,12 @@ mod tests {
         for (dx, dy) in [(3, 0), (0, -1), (i32::MAX, 0), (i32::MIN, i32::MIN)] {
             let copy = TileOp::Copy(source(false, dx, dy));
             assert!(matches!(
-                rebuild(&copy, rect(0, 0), Some(&pictures), &cache, &mut out),
+                rebuild(&copy, rect(0, 0), Some(&pictures), None, &cache, &mut out),
                 Err(DecodeError::CopyOutOfBounds { .. })
             ));
         }
         assert!(matches!(
-            rebuild(&TileOp::Cache(5), rect(0, 0), None, &cache, &mut out),
+            rebuild(&TileOp::Cache(5), rect(0, 0), None, None, &cache, &mut out),
             Err(DecodeError::CacheMiss(5))
         ));
         assert!(matches!(
@@ -288,10 +298,26 @@ mod tests {
                 &TileOp::Copy(Source::SAME),
                 rect(0, 0),
                 None,
+                None,
                 &cache,
                 &mut out
             ),
             Err(DecodeError::HistoryInKeyUpdate)
         ));
+        assert!(matches!(
+            rebuild(&TileOp::Approx, rect(0, 0), None, None, &cache, &mut out),
+            Err(DecodeError::NoPicture)
+        ));
+        let lossy = Frame::new(4, 4, vec![5; 64]).unwrap();
+        rebuild(
+            &TileOp::Approx,
+            rect(2, 2),
+            None,
+            Some(&lossy),
+            &cache,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, [5; 16]);
     }
 }

@@ -15,6 +15,7 @@ const PALETTE: u8 = 4;
 const XOR: u8 = 5;
 const BLEND: u8 = 6;
 const PATCH: u8 = 7;
+const APPROX: u8 = 8;
 
 /// The kinds of tile record, for accounting (see [`crate::UpdateStats`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,11 +36,13 @@ pub enum RecordKind {
     Blend,
     /// The previous picture with a rectangle inside the tile repainted.
     Patch,
+    /// Pixels of the key update's lossy picture.
+    Approx,
 }
 
 impl RecordKind {
     /// Every kind, in the order of their kind bytes.
-    pub const ALL: [RecordKind; 8] = [
+    pub const ALL: [RecordKind; 9] = [
         RecordKind::Solid,
         RecordKind::Cache,
         RecordKind::Copy,
@@ -48,6 +51,7 @@ impl RecordKind {
         RecordKind::Xor,
         RecordKind::Blend,
         RecordKind::Patch,
+        RecordKind::Approx,
     ];
 
     /// A short lower-case name.
@@ -61,6 +65,7 @@ impl RecordKind {
             RecordKind::Xor => "xor",
             RecordKind::Blend => "blend",
             RecordKind::Patch => "patch",
+            RecordKind::Approx => "approx",
         }
     }
 
@@ -219,12 +224,15 @@ pub enum TileOp<'a> {
         /// Its new pixels.
         fill: Fill<'a>,
     },
+    /// The pixels of the update's lossy picture: approximate until sent
+    /// again losslessly.
+    Approx,
 }
 
 impl TileOp<'_> {
     /// Whether the decoded tile enters the tile cache (see FORMAT.md).
     pub fn is_cached(&self) -> bool {
-        !matches!(self, TileOp::Solid(_) | TileOp::Cache(_))
+        !matches!(self, TileOp::Solid(_) | TileOp::Cache(_) | TileOp::Approx)
     }
 
     /// Whether this op reads earlier pictures or the cache.
@@ -278,6 +286,7 @@ impl TileOp<'_> {
                 write_area(out, area);
                 fill.write(out);
             }
+            TileOp::Approx => out.push(APPROX),
         }
     }
 }
@@ -360,6 +369,7 @@ pub fn parse_body<'a>(body: &'a [u8], grid: &TileGrid) -> Result<Vec<Record<'a>>
                         .ok_or(DecodeError::UnknownTileKind(fill_kind))?;
                     TileOp::Patch { area, fill }
                 }
+                APPROX => TileOp::Approx,
                 kind => return Err(DecodeError::UnknownTileKind(kind)),
             },
         };
@@ -461,6 +471,7 @@ mod tests {
                     fill: Fill::Raw(&[4u8; 32]),
                 },
             ),
+            (11, TileOp::Approx),
         ];
         let mut body = Vec::new();
         for (position, op) in &ops {

@@ -19,8 +19,10 @@ pub struct KindTally {
 pub struct UpdateStats {
     /// Whether it was a key update.
     pub key: bool,
-    /// Bytes of the envelope before the payload.
+    /// Bytes of the envelope, lossy picture and payload excluded.
     pub header_bytes: usize,
+    /// Bytes of the lossy picture (a progressive key update's JPEG).
+    pub picture_bytes: usize,
     /// Bytes of the uncompressed body.
     pub body_bytes: usize,
     /// Bytes of the compressed payload.

@@ -210,7 +210,7 @@ proptest! {
         zstd_level in -3..=3i32,
         steps in prop::collection::vec(step(), 1..16),
     ) {
-        let mut encoder = Encoder::new(EncoderConfig { tile_size, key_tile_size, zstd_level, key_zstd_level: zstd_level });
+        let mut encoder = Encoder::new(EncoderConfig { tile_size, key_tile_size, zstd_level, key_zstd_level: zstd_level, key_budget: None });
         let mut decoder = Decoder::new(DecoderLimits::default());
         // What the encoder should hold as its reference.
         let mut reference: Option<Frame> = None;
