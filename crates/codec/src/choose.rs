@@ -293,10 +293,9 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
             }));
         for source in sources {
             let picture = if source.key { key } else { previous };
-            let blocked =
-                context
-                    .approximate
-                    .map(|(previous, key)| if source.key { key } else { previous });
+            let blocked = context
+                .approximate
+                .map(|(previous, key)| if source.key { key } else { previous });
             let Some(prediction) = predict(picture, source, rect, &tile, blocked) else {
                 continue;
             };

@@ -258,20 +258,30 @@ impl Encoder {
             .map(|(&position, &rect)| choose::code(&context, position, rect))
             .collect();
 
-        self.assemble(&coded, key);
+        let mut picture = None;
+        let go_lossy = key
+            && self
+                .key_budget
+                .is_some_and(|budget| self.too_big_for(&coded, budget));
+        if go_lossy {
+            let delta_grid = TileGrid::new(frame.width(), frame.height(), self.tile_size);
+            self.approx = ApproxMap::new(delta_grid);
+            let budget = self.key_budget.unwrap_or(usize::MAX);
+            picture = self.go_lossy(frame, &mut coded, &positions, &rects, budget);
+        }
+        if picture.is_none() {
+            self.assemble(&coded, key);
+        }
         let key_fields = key.then_some(KeyFields {
             width: frame.width(),
             height: frame.height(),
             tile_size,
             delta_tile_size: self.tile_size,
         });
-        let mut picture = None;
         if key {
-            let delta_grid = TileGrid::new(frame.width(), frame.height(), self.tile_size);
-            self.approx = ApproxMap::new(delta_grid);
-            let lossless = self.payload.len() + DELTA_ENVELOPE_MAX + 16;
-            if let Some(budget) = self.key_budget.filter(|&budget| lossless > budget) {
-                picture = self.go_lossy(frame, &mut coded, &positions, &rects, budget);
+            if picture.is_none() {
+                let delta_grid = TileGrid::new(frame.width(), frame.height(), self.tile_size);
+                self.approx = ApproxMap::new(delta_grid);
             }
             self.key_approx = self.approx.clone();
         } else {
@@ -298,6 +308,31 @@ impl Encoder {
             }
         }
         Some(update)
+    }
+
+    /// Whether the lossless key update of `coded` would exceed `budget`
+    /// bytes. A fast compression decides the clear cases; only a body
+    /// near the budget is compressed at the key level to tell.
+    fn too_big_for(&mut self, coded: &[Coded], budget: usize) -> bool {
+        let body_len: usize = coded.iter().map(|tile| tile.record.len()).sum();
+        if body_len + 32 <= budget {
+            return false;
+        }
+        let body: Vec<u8> = coded
+            .iter()
+            .flat_map(|tile| tile.record.iter().copied())
+            .collect();
+        // A fast level compresses worse than the key level, but not by a
+        // third on screen content.
+        let quick = zstd::bulk::compress(&body, 1).map_or(body.len(), |payload| payload.len());
+        if quick + 32 <= budget {
+            return false;
+        }
+        if quick * 2 > budget * 3 {
+            return true;
+        }
+        self.assemble(coded, true);
+        self.payload.len() + 32 > budget
     }
 
     /// Turns the key update `coded` (tiles at `rects`) progressive: its

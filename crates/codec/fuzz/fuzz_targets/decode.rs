@@ -10,7 +10,10 @@
 //! shared with the decoder), so the fuzzer reaches the tile records
 //! (copies, cache references, palettes, patches) instead of stopping at
 //! zstd. After a rejected update the stream is started again with a valid
-//! key update, as a session would.
+//! key update, as a session would. With bit 5 of the first byte set, the
+//! updates are instead a real progressive key update (a JPEG picture and
+//! approximate records) and its refinements, each XORed with a chunk at an
+//! offset the chunk names, so the picture's decoder meets near-valid JPEG.
 //!
 //! Run from `crates/codec`: `cargo +nightly fuzz run decode`.
 
@@ -99,10 +102,56 @@ fn apply_checked(decoder: &mut Decoder, update: &[u8]) -> bool {
     accepted
 }
 
+/// A progressive key update of a grainy frame and its refinements.
+fn progressive() -> Vec<Vec<u8>> {
+    let mut state = 7u32;
+    let pixels = (0..WIDTH * HEIGHT * 4)
+        .map(|i| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (i % 4 * 50) as u8 ^ (state >> 27) as u8
+        })
+        .collect();
+    let frame = Frame::new(WIDTH, HEIGHT, pixels).expect("valid frame");
+    let mut encoder = Encoder::new(EncoderConfig {
+        tile_size: 8,
+        key_tile_size: 16,
+        key_budget: Some(500),
+        ..EncoderConfig::default()
+    });
+    let mut updates = vec![encoder.encode(&frame).expect("first frame")];
+    while let Some(refinement) = encoder.refine(700) {
+        updates.push(refinement);
+    }
+    updates
+}
+
+/// `update` with `chunk[2..]` XORed in at the offset `chunk[..2]` names.
+fn xored(update: &[u8], chunk: &[u8]) -> Vec<u8> {
+    let mut update = update.to_vec();
+    if let [low, high, mask @ ..] = chunk {
+        let at = usize::from(u16::from_le_bytes([*low, *high])) % update.len();
+        for (byte, m) in update[at..].iter_mut().zip(mask) {
+            *byte ^= m;
+        }
+    }
+    update
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, mut rest)) = data.split_first() else {
         return;
     };
+    if (mode >> 5) & 1 == 1 {
+        let mut decoder = Decoder::new(DecoderLimits {
+            max_width: 1024,
+            max_height: 1024,
+        });
+        for update in progressive() {
+            let chunk = next_chunk(&mut rest);
+            apply_checked(&mut decoder, &xored(&update, chunk));
+        }
+        return;
+    }
     let mut decoder = Decoder::new(DecoderLimits {
         max_width: 1024,
         max_height: 1024,
