@@ -19,6 +19,8 @@
 
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use tether_codec::{Decoder, DecoderLimits, Encoder, EncoderConfig, Frame};
 use zstd::stream::raw::{CParameter, Encoder as RawEncoder, InBuffer, Operation, OutBuffer};
@@ -91,6 +93,28 @@ fn envelope(key: bool, tile_size: u16, body: &[u8], stream: &mut Stream) -> Vec<
     update
 }
 
+/// A valid key update of a small frame with tiles of `tile_size` (8 or 16),
+/// made once.
+fn valid_key(tile_size: u16) -> &'static [u8] {
+    static KEYS: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let pixels = (0..WIDTH * HEIGHT * 4)
+            .map(|i| (i % 7 * 40) as u8)
+            .collect();
+        let frame = Frame::new(WIDTH, HEIGHT, pixels).expect("valid frame");
+        [8u32, 16].map(|size| {
+            Encoder::new(EncoderConfig {
+                tile_size: size,
+                key_tile_size: size,
+                ..EncoderConfig::default()
+            })
+            .encode(&frame)
+            .expect("first frame")
+        })
+    });
+    &keys[usize::from(tile_size == 16)]
+}
+
 /// Applies `update`; on rejection checks the picture is unchanged and
 /// returns false.
 fn apply_checked(decoder: &mut Decoder, update: &[u8]) -> bool {
@@ -102,8 +126,14 @@ fn apply_checked(decoder: &mut Decoder, update: &[u8]) -> bool {
     accepted
 }
 
-/// A progressive key update of a grainy frame and its refinements.
-fn progressive() -> Vec<Vec<u8>> {
+/// A progressive key update of a grainy frame and its refinements, made
+/// once.
+fn progressive() -> &'static [Vec<u8>] {
+    static UPDATES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    UPDATES.get_or_init(make_progressive)
+}
+
+fn make_progressive() -> Vec<Vec<u8>> {
     let mut state = 7u32;
     let pixels = (0..WIDTH * HEIGHT * 4)
         .map(|i| {
@@ -148,7 +178,7 @@ fuzz_target!(|data: &[u8]| {
         });
         for update in progressive() {
             let chunk = next_chunk(&mut rest);
-            apply_checked(&mut decoder, &xored(&update, chunk));
+            apply_checked(&mut decoder, &xored(update, chunk));
         }
         return;
     }
@@ -157,20 +187,10 @@ fuzz_target!(|data: &[u8]| {
         max_height: 1024,
     });
     let tile_size = if (mode >> 4) & 1 == 1 { 16 } else { 8 };
-    let pixels = (0..WIDTH * HEIGHT * 4)
-        .map(|i| (i % 7 * 40) as u8)
-        .collect();
-    let frame = Frame::new(WIDTH, HEIGHT, pixels).expect("valid frame");
-    let valid_key = Encoder::new(EncoderConfig {
-        tile_size: u32::from(tile_size),
-        key_tile_size: u32::from(tile_size),
-        ..EncoderConfig::default()
-    })
-    .encode(&frame)
-    .expect("first frame");
+    let valid_key = valid_key(tile_size);
     let mut stream = Stream::new();
     if mode & 1 == 1 {
-        decoder.apply(&valid_key).expect("valid key update");
+        decoder.apply(valid_key).expect("valid key update");
     }
     for round in 0..=(mode >> 1) % 4 {
         let chunk = next_chunk(&mut rest);
@@ -182,7 +202,7 @@ fuzz_target!(|data: &[u8]| {
             apply_checked(&mut decoder, chunk)
         };
         if mode & 1 == 1 && !accepted {
-            decoder.apply(&valid_key).expect("valid key update");
+            decoder.apply(valid_key).expect("valid key update");
             stream = Stream::new();
         }
     }
