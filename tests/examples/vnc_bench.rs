@@ -15,7 +15,7 @@
 //! A server display (1920x1080x24, openbox, the photo as wallpaper, an xterm running `cat`, an
 //! xterm showing a long text in `less`, and xclock) is shared by `tether-agent --screen x11`
 //! (through `tether-relay`) or by `x11vnc`; the client is `tether-viewer join --view actual` or
-//! `xtigervncviewer` on a second display (1920x1080x24, no window manager). For each system and
+//! `xtigervncviewer` on a second display (2048x1200x24, no window manager). For each system and
 //! workload a fresh client connects, waits for a complete first picture, then the workload runs:
 //!
 //! - **connect**: from starting the client until its window shows the whole server screen;
@@ -617,7 +617,8 @@ fn measure(
     tether: Option<&Tether>,
     vnc: Option<&Vnc>,
 ) -> Figures {
-    let client_xvfb = Xvfb::start(&format!("{}x{}x24", SIZE.0, SIZE.1));
+    // Larger than the server's screen, so a 1:1 window never needs scroll bars.
+    let client_xvfb = Xvfb::start(&format!("{}x{}x24", SIZE.0 + 128, SIZE.1 + 120));
     let client_x = Display::connect(&client_xvfb.display);
     proxy::wait_quiet(
         tether.map_or_else(|| &vnc.expect("vnc").proxy.down, |t| &t.viewer_proxy.down),

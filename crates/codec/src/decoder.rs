@@ -21,9 +21,11 @@ use crate::stream::StreamDecompressor;
 const RECORD_OVERHEAD: u64 = 32;
 
 /// The largest updates a [`Decoder`] accepts. They bound its memory: the
-/// framebuffer, a copy of the last key picture, one body and one tile
-/// scratch buffer of at most about `max_width * max_height * 4` bytes each, plus the fixed-size tile cache
-/// (32 MiB). Limits above [`MAX_DIMENSION`] act as [`MAX_DIMENSION`].
+/// framebuffer, a copy of the last key picture, one body, one tile scratch
+/// buffer and (for a progressive key update) one decoded lossy picture of
+/// at most about `max_width * max_height * 4` bytes each, plus the
+/// fixed-size tile cache (32 MiB) and the compression stream's 4 MiB window.
+/// Limits above [`MAX_DIMENSION`] act as [`MAX_DIMENSION`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DecoderLimits {
     /// Largest frame width accepted, in pixels. Default 8192.
