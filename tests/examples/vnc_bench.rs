@@ -240,6 +240,7 @@ struct Desktop {
     display: String,
     x: Display,
     apps: Vec<Child>,
+    typing_terminal: Child,
     typing: u32,
     clock: u32,
 }
@@ -256,20 +257,7 @@ impl Desktop {
         );
         let mut apps = vec![spawn_quiet("openbox", &[], &display)];
         thread::sleep(Duration::from_millis(500));
-        apps.push(spawn_quiet(
-            "xterm",
-            &[
-                "-title",
-                "typing",
-                "-fn",
-                "fixed",
-                "-geometry",
-                "80x24+0+0",
-                "-e",
-                "cat",
-            ],
-            &display,
-        ));
+        let typing_terminal = spawn_typing_terminal(&display);
         apps.push(spawn_quiet(
             "xterm",
             &[
@@ -312,12 +300,29 @@ impl Desktop {
             display,
             x,
             apps,
+            typing_terminal,
             typing,
             clock,
         }
     }
 
-    fn focus_typing(&self) {
+    /// Replaces the typing terminal with a fresh one (cursor on its first
+    /// line) and gives it the focus.
+    fn fresh_typing_terminal(&mut self) {
+        let _ = self.typing_terminal.kill();
+        let _ = self.typing_terminal.wait();
+        self.typing_terminal = spawn_typing_terminal(&self.display);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = xdotool(&self.display, &["search", "--name", "^typing$"]);
+            if let Some(id) = found.lines().next().and_then(|id| id.parse().ok()) {
+                self.typing = id;
+                break;
+            }
+            assert!(Instant::now() < deadline, "no typing terminal");
+            thread::sleep(Duration::from_millis(50));
+        }
+        thread::sleep(Duration::from_millis(500));
         xdotool(
             &self.display,
             &["windowactivate", "--sync", &self.typing.to_string()],
@@ -325,8 +330,27 @@ impl Desktop {
     }
 }
 
+fn spawn_typing_terminal(display: &str) -> Child {
+    spawn_quiet(
+        "xterm",
+        &[
+            "-title",
+            "typing",
+            "-fn",
+            "fixed",
+            "-geometry",
+            "80x24+0+0",
+            "-e",
+            "cat",
+        ],
+        display,
+    )
+}
+
 impl Drop for Desktop {
     fn drop(&mut self) {
+        let _ = self.typing_terminal.kill();
+        let _ = self.typing_terminal.wait();
         for app in &mut self.apps {
             let _ = app.kill();
             let _ = app.wait();
@@ -519,7 +543,6 @@ fn wait_for_picture(desktop: &Desktop, client: &Display, tolerance: f64) -> Opti
 /// than the gap), timing each until the client's window changes on the
 /// typed line.
 fn type_and_time(desktop: &Desktop, client: &Display, count: usize, figures: &mut Figures) {
-    desktop.focus_typing();
     let (tx, ty) = desktop.x.origin(desktop.typing).unwrap_or((0, 0));
     let (window, ..) = client.largest_window().expect("a client window");
     let (cx, cy) = client.origin(window).unwrap_or((0, 0));
@@ -554,7 +577,8 @@ fn type_and_time(desktop: &Desktop, client: &Display, count: usize, figures: &mu
             None => figures.missed_keys += 1,
         }
         if at_end {
-            line += 1;
+            // The terminal echoes the line, then `cat` prints it again.
+            line += 2;
             column = 0;
         } else {
             column += 1;
@@ -736,6 +760,19 @@ fn measure(
         .and_then(segments_in);
     let log = client.log.lock().expect("log");
     let (payload, packets) = log.between(from, counted_to);
+    if std::env::var_os("VNC_BENCH_DEBUG").is_some() {
+        let sizes: Vec<usize> = log
+            .events
+            .iter()
+            .filter(|(at, _, _)| *at >= from && *at < counted_to)
+            .map(|e| e.1)
+            .collect();
+        eprintln!(
+            "{} {}: packet sizes {sizes:?}",
+            system.name(),
+            workload.name()
+        );
+    }
     figures.payload = payload;
     figures.packets = packets;
     figures.wire = match system {
@@ -811,7 +848,7 @@ fn main() {
         })
         .collect();
 
-    let desktop = Desktop::start(&photo);
+    let mut desktop = Desktop::start(&photo);
     let tether = systems.contains(&System::Tether).then(Tether::start);
     let vnc = systems
         .iter()
@@ -822,6 +859,9 @@ fn main() {
     for run in 1..=runs {
         for &workload in &workloads {
             for &system in &systems {
+                if workload == Workload::Typing {
+                    desktop.fresh_typing_terminal();
+                }
                 let f = measure(
                     system,
                     workload,
