@@ -168,15 +168,13 @@ impl Display {
         let tree = self.conn.query_tree(self.root).ok()?.reply().ok()?;
         let mut best: Option<(Window, i16, i16, u16, u16)> = None;
         for window in tree.children {
-            let Ok(attributes) = self
+            let viewable = self
                 .conn
                 .get_window_attributes(window)
-                .and_then(|c| Ok(c.reply()))
-            else {
-                continue;
-            };
-            if !attributes.is_ok_and(|a| a.map_state == x11rb::protocol::xproto::MapState::VIEWABLE)
-            {
+                .ok()
+                .and_then(|cookie| cookie.reply().ok())
+                .is_some_and(|a| a.map_state == x11rb::protocol::xproto::MapState::VIEWABLE);
+            if !viewable {
                 continue;
             }
             let Some(geometry) = self
