@@ -1,4 +1,4 @@
-//! Tether's lossless frame codec, format version 2.
+//! Tether's frame codec, format version 2: lossless, but for an optional progressive first picture.
 //!
 //! The agent captures the screen as a sequence of [`Frame`]s (BGRA8, tightly
 //! packed) and feeds each one to an [`Encoder`]. The encoder keeps a copy of
@@ -16,6 +16,14 @@
 //! a few bytes). When nothing changed it emits nothing at all. The first frame, a frame whose size differs from the
 //! reference, and the first frame after [`Encoder::reset`] produce a *key
 //! update*, which rebuilds every tile from scratch.
+//!
+//! On a thin link the first picture can be sent progressively: with
+//! [`EncoderConfig::key_budget`] set, a key update larger than the budget
+//! carries its natural-image tiles as one lossy JPEG picture (approximate
+//! tiles) and the rest exactly, and [`Encoder::refine`] then sends the
+//! approximate tiles losslessly, a bounded number of bytes at a time, until
+//! [`Decoder::approximate_tiles`] is 0. The encoder never predicts from
+//! approximate pixels, so decoding stays bit-exact everywhere else.
 //!
 //! The viewer feeds each update to a [`Decoder`], which owns the framebuffer
 //! and mirrors the encoder's state. Updates must be applied in the order they
