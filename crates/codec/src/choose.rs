@@ -214,6 +214,11 @@ const PATCH_OVERHEAD: usize = 8;
 /// previous picture (`same`) is wrong, if that part is at most half the
 /// tile and the patch is estimated cheaper than `to_beat`.
 fn patch(same: &Prediction, tile: &[u8], width: u32, to_beat: usize) -> Option<Patch> {
+    // The area holds every wrong pixel: more than half of them wrong, and
+    // it is more than half the tile, without looking for it.
+    if same.count * 2 > same.wrong.len() {
+        return None;
+    }
     let area = wrong_area(same, width);
     let pixels = area.width as usize * area.height as usize;
     if pixels * 2 > same.wrong.len() || PATCH_OVERHEAD + 4 >= to_beat {

@@ -161,6 +161,9 @@ impl Decoder {
         } else {
             self.body.clear();
             self.body.resize(header.body_len as usize, 0);
+            if header.restart {
+                self.stream.restart();
+            }
             self.stream.decompress(update.payload, &mut self.body)?;
         }
         let records = parse_body(&self.body, &grid)?;

@@ -20,6 +20,10 @@ use crate::stream::{flush_bound, StreamCompressor};
 /// JPEG qualities tried for a lossy first picture, best first: the first
 /// whose key update fits the budget is sent (else the last).
 const LOSSY_QUALITIES: [u8; 4] = [70, 50, 35, 20];
+/// Delta bodies larger than this start the compression stream anew: history
+/// does not pay for them (video, full-screen changes), and compressing them
+/// against it costs zstd more.
+const RESTART_BODY: usize = 256 << 10;
 /// Bytes of a refinement update outside its compressed body, at most: the
 /// envelope of a delta update.
 const DELTA_ENVELOPE_MAX: usize = 4 + 5 + 5;
@@ -98,6 +102,8 @@ pub struct Encoder {
     payload: Vec<u8>,
     /// The composition of the last update.
     stats: UpdateStats,
+    /// Whether the last delta body started the stream anew.
+    restart: bool,
 }
 
 impl Encoder {
@@ -130,6 +136,7 @@ impl Encoder {
             body: Vec::new(),
             payload: Vec::new(),
             stats: UpdateStats::default(),
+            restart: false,
         }
     }
 
@@ -401,6 +408,10 @@ impl Encoder {
                 .expect("zstd compression into a worst-case sized buffer");
             self.stream.reset();
         } else {
+            self.restart = self.body.len() > RESTART_BODY;
+            if self.restart {
+                self.stream.reset();
+            }
             self.stream.compress(&self.body, &mut self.payload);
         }
     }
@@ -427,6 +438,7 @@ impl Encoder {
             // below 2^31 for the largest frame.
             body_len: self.body.len() as u32,
             picture,
+            restart: key.is_none() && self.restart,
         };
         let mut update = Vec::with_capacity(payload.len() + picture.map_or(0, <[u8]>::len) + 32);
         header.write(&mut update, payload);

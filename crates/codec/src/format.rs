@@ -13,6 +13,9 @@ pub const VERSION: u8 = 2;
 pub const FLAG_KEY: u8 = 1;
 /// Flag bit: the (key) update carries a lossy picture.
 pub const FLAG_LOSSY: u8 = 2;
+/// Flag bit: the (delta) update's payload starts the compression stream
+/// anew.
+pub const FLAG_RESTART: u8 = 4;
 /// Smallest tile side accepted.
 pub const MIN_TILE_SIZE: u16 = 8;
 /// Largest tile side accepted.
@@ -43,6 +46,8 @@ pub struct Header<'a> {
     pub body_len: u32,
     /// The lossy picture a (key) update carries, if any.
     pub picture: Option<&'a [u8]>,
+    /// Whether a delta update starts the compression stream anew.
+    pub restart: bool,
 }
 
 impl Header<'_> {
@@ -56,6 +61,9 @@ impl Header<'_> {
         }
         if self.picture.is_some() {
             flags |= FLAG_LOSSY;
+        }
+        if self.restart {
+            flags |= FLAG_RESTART;
         }
         out.push(flags);
         if let Some(key) = self.key {
@@ -106,10 +114,15 @@ impl<'a> Update<'a> {
         }
         let flags = reader.u8()?;
         let lossy = flags & FLAG_LOSSY != 0;
-        if flags & !(FLAG_KEY | FLAG_LOSSY) != 0 || (lossy && flags & FLAG_KEY == 0) {
+        let restart = flags & FLAG_RESTART != 0;
+        let key = flags & FLAG_KEY != 0;
+        if flags & !(FLAG_KEY | FLAG_LOSSY | FLAG_RESTART) != 0
+            || (lossy && !key)
+            || (restart && key)
+        {
             return Err(DecodeError::UnknownFlags(flags));
         }
-        let key = if flags & FLAG_KEY != 0 {
+        let key = if key {
             let width = reader.varint()?;
             let height = reader.varint()?;
             if width == 0 || height == 0 {
@@ -141,6 +154,7 @@ impl<'a> Update<'a> {
                 key,
                 body_len,
                 picture,
+                restart,
             },
             payload,
         })
@@ -315,6 +329,7 @@ mod tests {
             key: Some(KEY),
             body_len: 700,
             picture: None,
+            restart: false,
         }
         .write(&mut out, b"xyz");
         out
@@ -332,9 +347,20 @@ mod tests {
             key: None,
             body_len: 5,
             picture: None,
+            restart: false,
         }
         .write(&mut delta, b"ab");
         assert_eq!(delta, [b'T', b'Q', 2, 0, 5, 2, b'a', b'b']);
+        let mut restart = Vec::new();
+        let header = Header {
+            key: None,
+            body_len: 5,
+            picture: None,
+            restart: true,
+        };
+        header.write(&mut restart, b"ab");
+        assert_eq!(restart[3], FLAG_RESTART);
+        assert_eq!(Update::parse(&restart).unwrap().header, header);
     }
 
     #[test]
@@ -347,6 +373,7 @@ mod tests {
                 key: Some(KEY),
                 body_len: 700,
                 picture: None,
+                restart: false,
             }
         );
         assert_eq!(update.payload, b"xyz");
@@ -355,6 +382,7 @@ mod tests {
             key: Some(KEY),
             body_len: 1,
             picture: Some(b"jpeg"),
+            restart: false,
         };
         header.write(&mut lossy, b"p");
         let update = Update::parse(&lossy).unwrap();
@@ -385,6 +413,8 @@ mod tests {
             with(2, 1),
             Err(DecodeError::UnsupportedVersion(1))
         ));
+        assert!(matches!(with(3, 9), Err(DecodeError::UnknownFlags(9))));
+        // Restart with key.
         assert!(matches!(with(3, 5), Err(DecodeError::UnknownFlags(5))));
         // Lossy without key.
         assert!(matches!(with(3, 2), Err(DecodeError::UnknownFlags(2))));

@@ -103,6 +103,14 @@ impl StreamDecompressor {
         self.lost = false;
     }
 
+    /// Starts a new frame within the session, as the encoder does before a
+    /// large delta body; a lost stream stays lost.
+    pub fn restart(&mut self) {
+        if !self.lost {
+            expect_zstd(self.context.reinit(), "reset");
+        }
+    }
+
     /// Decodes `payload`, the next part of the stream, into `body`, which
     /// must come out exactly `body.len()` bytes long. zstd writes into
     /// `body` only, so a payload cannot make it allocate more than its

@@ -240,3 +240,42 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_large_update_restarts_the_stream_on_both_sides() {
+    let mut encoder = Encoder::new(EncoderConfig::default());
+    let mut decoder = Decoder::new(DecoderLimits::default());
+    let mut frame = terminal();
+    apply(&mut decoder, &encoder.encode(&frame).unwrap(), &frame);
+    let damage = type_glyph(&mut frame, 1, 1, 1);
+    apply(
+        &mut decoder,
+        &encoder.encode_with_damage(&frame, &[damage]).unwrap(),
+        &frame,
+    );
+    // A screenful of noise: a body far over the restart threshold.
+    let mut state = 1u32;
+    let noise: Vec<u8> = (0..WIDTH * HEIGHT * 4 * 16)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        })
+        .collect();
+    let big = Frame::new(WIDTH * 4, HEIGHT * 4, noise).unwrap();
+    apply(&mut decoder, &encoder.encode(&big).unwrap(), &big);
+    let mut changed = big.clone();
+    for byte in changed.pixels_mut().iter_mut().step_by(3) {
+        *byte ^= 0x55;
+    }
+    let update = encoder.encode(&changed).unwrap();
+    assert_eq!(update[3] & 4, 4, "the restart flag");
+    apply(&mut decoder, &update, &changed);
+    // Small updates go on in the new stream frame.
+    for step in 0..5u32 {
+        let at = (step * 97 * 4) as usize;
+        changed.pixels_mut()[at] ^= 1;
+        let update = encoder.encode(&changed).unwrap();
+        assert_eq!(update[3] & 4, 0);
+        apply(&mut decoder, &update, &changed);
+    }
+}
