@@ -23,7 +23,7 @@ const LOSSY_QUALITIES: [u8; 4] = [70, 50, 35, 20];
 /// Delta bodies larger than this start the compression stream anew: history
 /// does not pay for them (video, full-screen changes), and compressing them
 /// against it costs zstd more.
-const RESTART_BODY: usize = 256 << 10;
+const RESTART_BODY: usize = 1 << 20;
 /// Bytes of a refinement update outside its compressed body, at most: the
 /// envelope of a delta update.
 const DELTA_ENVELOPE_MAX: usize = 4 + 5 + 5;

@@ -255,13 +255,13 @@ fn a_large_update_restarts_the_stream_on_both_sides() {
     );
     // A screenful of noise: a body far over the restart threshold.
     let mut state = 1u32;
-    let noise: Vec<u8> = (0..WIDTH * HEIGHT * 4 * 16)
+    let noise: Vec<u8> = (0..WIDTH * HEIGHT * 4 * 36)
         .map(|_| {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             (state >> 24) as u8
         })
         .collect();
-    let big = Frame::new(WIDTH * 4, HEIGHT * 4, noise).unwrap();
+    let big = Frame::new(WIDTH * 6, HEIGHT * 6, noise).unwrap();
     apply(&mut decoder, &encoder.encode(&big).unwrap(), &big);
     let mut changed = big.clone();
     for byte in changed.pixels_mut().iter_mut().step_by(3) {
