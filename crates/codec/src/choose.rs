@@ -3,11 +3,12 @@
 //! picture, XOR or blend residual against earlier pictures, palette and raw
 //! pixels.
 
+use crate::approx::ApproxMap;
 use crate::cache::{tile_hash, TileCache};
 use crate::frame::{row_ranges, Frame, Rect, BYTES_PER_PIXEL};
 use crate::motion::Vector;
 use crate::palette;
-use crate::record::{Source, TileOp};
+use crate::record::{Fill, RecordKind, Source, TileOp};
 
 /// What the encoder knows when coding a tile.
 #[derive(Clone, Copy, Debug)]
@@ -21,6 +22,9 @@ pub struct Context<'a> {
     pub cache: &'a TileCache,
     /// Candidate displacements of moved content.
     pub candidates: &'a [Vector],
+    /// Where the previous and the key picture are only approximate on the
+    /// decoder's side (its lossy pixels are unknown here): never read there.
+    pub approximate: Option<(&'a ApproxMap, &'a ApproxMap)>,
 }
 
 /// What happens to the tile cache when the record is applied.
@@ -39,6 +43,8 @@ pub enum CacheAction {
 pub struct Coded {
     /// The record bytes.
     pub record: Vec<u8>,
+    /// The record's kind.
+    pub kind: RecordKind,
     /// The matching cache operation.
     pub cache: CacheAction,
 }
@@ -64,8 +70,14 @@ fn extract(frame: &Frame, rect: Rect) -> Vec<u8> {
 }
 
 /// The prediction of `tile` (at `rect`) from `source`, if its rectangle
-/// lies inside the picture.
-fn predict(picture: &Frame, source: Source, rect: Rect, tile: &[u8]) -> Option<Prediction> {
+/// lies inside the picture and outside its `blocked` tiles.
+fn predict(
+    picture: &Frame,
+    source: Source,
+    rect: Rect,
+    tile: &[u8],
+    blocked: Option<&ApproxMap>,
+) -> Option<Prediction> {
     let x = i64::from(rect.x) + i64::from(source.dx);
     let y = i64::from(rect.y) + i64::from(source.dy);
     let inside = x >= 0
@@ -80,6 +92,9 @@ fn predict(picture: &Frame, source: Source, rect: Rect, tile: &[u8]) -> Option<P
         y: y as u32,
         ..rect
     };
+    if blocked.is_some_and(|map| map.overlaps(from)) {
+        return None;
+    }
     let pixels = extract(picture, from);
     let row_len = rect.width as usize * BYTES_PER_PIXEL;
     let mut wrong = vec![false; tile.len() / BYTES_PER_PIXEL];
@@ -165,6 +180,76 @@ fn best_blend(predictions: &[Prediction], width: u32) -> Option<(usize, usize, R
     best
 }
 
+/// The new pixels of a patch's area, in the cheapest form.
+enum PatchFill {
+    Solid([u8; 4]),
+    Raw(Vec<u8>),
+    Palette(palette::Paletted),
+}
+
+/// A patch: the previous picture with `area` repainted.
+struct Patch {
+    area: Rect,
+    fill: PatchFill,
+}
+
+impl Patch {
+    fn fill(&self) -> Fill<'_> {
+        match &self.fill {
+            PatchFill::Solid(colour) => Fill::Solid(*colour),
+            PatchFill::Raw(bytes) => Fill::Raw(bytes),
+            PatchFill::Palette(p) => Fill::Palette {
+                colours: &p.colours,
+                indices: &p.indices,
+            },
+        }
+    }
+}
+
+/// Bytes of a patch record around its fill: kind, four area varints, fill
+/// kind.
+const PATCH_OVERHEAD: usize = 8;
+
+/// A patch repainting the part of `tile` (`width` pixels wide) where the
+/// previous picture (`same`) is wrong, if that part is at most half the
+/// tile and the patch is estimated cheaper than `to_beat`.
+fn patch(same: &Prediction, tile: &[u8], width: u32, to_beat: usize) -> Option<Patch> {
+    // The area holds every wrong pixel: more than half of them wrong, and
+    // it is more than half the tile, without looking for it.
+    if same.count * 2 > same.wrong.len() {
+        return None;
+    }
+    let area = wrong_area(same, width);
+    let pixels = area.width as usize * area.height as usize;
+    if pixels * 2 > same.wrong.len() || PATCH_OVERHEAD + 4 >= to_beat {
+        return None;
+    }
+    let row_len = width as usize * BYTES_PER_PIXEL;
+    let (left, len) = (
+        area.x as usize * BYTES_PER_PIXEL,
+        area.width as usize * BYTES_PER_PIXEL,
+    );
+    let mut bytes = Vec::with_capacity(pixels * BYTES_PER_PIXEL);
+    for y in area.y as usize..(area.y + area.height) as usize {
+        let at = y * row_len + left;
+        bytes.extend_from_slice(&tile[at..at + len]);
+    }
+    let first: [u8; 4] = [bytes[0], bytes[1], bytes[2], bytes[3]];
+    let (fill, cost) = if bytes.chunks_exact(BYTES_PER_PIXEL).all(|p| p == first) {
+        (PatchFill::Solid(first), 4)
+    } else {
+        let raw_cost = pixels * 2;
+        match palette::encode(&bytes, area.width, area.height) {
+            Some(p) if p.indices.len() / 3 + p.colours.len() < raw_cost => {
+                let cost = p.indices.len() / 3 + p.colours.len();
+                (PatchFill::Palette(p), cost)
+            }
+            _ => (PatchFill::Raw(bytes), raw_cost),
+        }
+    };
+    (cost + PATCH_OVERHEAD < to_beat).then_some(Patch { area, fill })
+}
+
 fn xor_with(mut prediction: Vec<u8>, tile: &[u8]) -> Vec<u8> {
     for (byte, new) in prediction.iter_mut().zip(tile) {
         *byte ^= new;
@@ -185,6 +270,7 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         TileOp::Solid(first).write(position, &mut record);
         return Coded {
             record,
+            kind: RecordKind::Solid,
             cache: CacheAction::Keep,
         };
     }
@@ -193,6 +279,7 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         TileOp::Cache(hash).write(position, &mut record);
         return Coded {
             record,
+            kind: RecordKind::Cache,
             cache: CacheAction::Touch(hash),
         };
     }
@@ -211,13 +298,17 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
             }));
         for source in sources {
             let picture = if source.key { key } else { previous };
-            let Some(prediction) = predict(picture, source, rect, &tile) else {
+            let blocked = context
+                .approximate
+                .map(|(previous, key)| if source.key { key } else { previous });
+            let Some(prediction) = predict(picture, source, rect, &tile, blocked) else {
                 continue;
             };
             if prediction.count == 0 {
                 TileOp::Copy(source).write(position, &mut record);
                 return Coded {
                     record,
+                    kind: RecordKind::Copy,
                     cache: CacheAction::Insert(hash, tile),
                 };
             }
@@ -241,9 +332,25 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         .map_or(usize::MAX, |p| p.indices.len() / 3 + p.colours.len());
     let raw_cost = pixels * 2;
     let cheapest = palette_cost.min(raw_cost).min(xor_cost).min(blend_cost);
+    if let Some(same) = predictions.first().filter(|p| p.source == Source::SAME) {
+        if let Some(patch) = patch(same, &tile, rect.width, cheapest) {
+            TileOp::Patch {
+                area: patch.area,
+                fill: patch.fill(),
+            }
+            .write(position, &mut record);
+            return Coded {
+                record,
+                kind: RecordKind::Patch,
+                cache: CacheAction::Insert(hash, tile),
+            };
+        }
+    }
 
+    let mut kind = RecordKind::Raw;
     if cheapest == blend_cost {
         if let Some((b, o, area, _)) = blend {
+            kind = RecordKind::Blend;
             let mut predicted = predictions[b].pixels.clone();
             let row_len = rect.width as usize * BYTES_PER_PIXEL;
             let (left, len) = (
@@ -265,6 +372,7 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         }
     } else if cheapest == xor_cost {
         if let Some((index, _)) = single {
+            kind = RecordKind::Xor;
             let prediction = predictions.swap_remove(index);
             let bytes = xor_with(prediction.pixels, &tile);
             TileOp::Xor {
@@ -274,6 +382,7 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
             .write(position, &mut record);
         }
     } else if let Some(p) = paletted.filter(|_| cheapest == palette_cost) {
+        kind = RecordKind::Palette;
         TileOp::Palette {
             colours: &p.colours,
             indices: &p.indices,
@@ -281,10 +390,12 @@ pub fn code(context: &Context<'_>, position: u32, rect: Rect) -> Coded {
         .write(position, &mut record);
     }
     if record.is_empty() {
+        kind = RecordKind::Raw;
         TileOp::Raw(&tile).write(position, &mut record);
     }
     Coded {
         record,
+        kind,
         cache: CacheAction::Insert(hash, tile),
     }
 }

@@ -6,21 +6,26 @@ use rayon::prelude::*;
 use zstd::bulk::Decompressor;
 use zstd::zstd_safe;
 
+use crate::approx::ApproxMap;
 use crate::cache::{tile_hash, TileCache};
 use crate::error::DecodeError;
 use crate::format::{TileGrid, Update};
 use crate::frame::{row_ranges, Frame, Rect, BYTES_PER_PIXEL, MAX_DIMENSION};
+use crate::lossy;
 use crate::rebuild::{rebuild, Pictures};
 use crate::record::{parse_body, Record, TileOp};
+use crate::stream::StreamDecompressor;
 
 /// Body bytes a tile record may add beyond its pixels: position varint,
-/// kind, two signed varints or a palette header.
-const RECORD_OVERHEAD: u64 = 16;
+/// kind, two sources, an area and a palette header.
+const RECORD_OVERHEAD: u64 = 32;
 
 /// The largest updates a [`Decoder`] accepts. They bound its memory: the
-/// framebuffer, a copy of the last key picture, one body and one tile
-/// scratch buffer of at most about `max_width * max_height * 4` bytes each, plus the fixed-size tile cache
-/// (32 MiB). Limits above [`MAX_DIMENSION`] act as [`MAX_DIMENSION`].
+/// framebuffer, a copy of the last key picture, one body, one tile scratch
+/// buffer and (for a progressive key update) one decoded lossy picture of
+/// at most about `max_width * max_height * 4` bytes each, plus the
+/// fixed-size tile cache (32 MiB) and the compression stream's 4 MiB window.
+/// Limits above [`MAX_DIMENSION`] act as [`MAX_DIMENSION`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DecoderLimits {
     /// Largest frame width accepted, in pixels. Default 8192.
@@ -60,11 +65,19 @@ pub struct UpdateSummary {
 /// Tiles are rebuilt in parallel on the current rayon thread pool.
 pub struct Decoder {
     limits: DecoderLimits,
+    /// Decompresses key updates.
     decompressor: Decompressor<'static>,
+    /// Decompresses delta updates, in lockstep with the encoder.
+    stream: StreamDecompressor,
+    /// Tile side of delta updates, as the last key update declared.
+    delta_tile_size: u16,
     framebuffer: Option<Frame>,
     /// The picture of the last key update, a prediction source.
     key_picture: Option<Frame>,
     cache: TileCache,
+    /// The tiles (on the delta grid) rebuilt from a lossy picture and not
+    /// yet sent again losslessly.
+    approx: ApproxMap,
     /// Scratch: the decompressed body of one update.
     body: Vec<u8>,
     /// Scratch: the rebuilt tiles of one update, rows packed, in order.
@@ -77,9 +90,12 @@ impl Decoder {
         Decoder {
             limits,
             decompressor: Decompressor::default(),
+            stream: StreamDecompressor::new(),
+            delta_tile_size: 0,
             framebuffer: None,
             key_picture: None,
             cache: TileCache::default(),
+            approx: ApproxMap::new(TileGrid::new(1, 1, 8)),
             body: Vec::new(),
             tiles: Vec::new(),
         }
@@ -102,30 +118,31 @@ impl Decoder {
     pub fn apply(&mut self, update: &[u8]) -> Result<UpdateSummary, DecodeError> {
         let update = Update::parse(update)?;
         let header = update.header;
-        let (width, height) = (header.width, header.height);
-
-        let max_width = self.limits.max_width.min(MAX_DIMENSION);
-        let max_height = self.limits.max_height.min(MAX_DIMENSION);
-        if width > max_width || height > max_height {
-            return Err(DecodeError::DimensionsTooLarge {
-                width,
-                height,
-                max_width,
-                max_height,
-            });
-        }
-        let grid = TileGrid::new(width, height, header.tile_size);
-        if !header.key {
-            let framebuffer = self.framebuffer.as_ref().ok_or(DecodeError::NoKeyFrame)?;
-            if (width, height) != (framebuffer.width(), framebuffer.height()) {
-                return Err(DecodeError::SizeMismatch {
+        let (width, height, grid) = match header.key {
+            Some(key) => {
+                let max_width = self.limits.max_width.min(MAX_DIMENSION);
+                let max_height = self.limits.max_height.min(MAX_DIMENSION);
+                if key.width > max_width || key.height > max_height {
+                    return Err(DecodeError::DimensionsTooLarge {
+                        width: key.width,
+                        height: key.height,
+                        max_width,
+                        max_height,
+                    });
+                }
+                let grid = TileGrid::new(key.width, key.height, key.tile_size);
+                (key.width, key.height, grid)
+            }
+            None => {
+                let framebuffer = self.framebuffer.as_ref().ok_or(DecodeError::NoKeyFrame)?;
+                let (width, height) = (framebuffer.width(), framebuffer.height());
+                (
                     width,
                     height,
-                    expected_width: framebuffer.width(),
-                    expected_height: framebuffer.height(),
-                });
+                    TileGrid::new(width, height, self.delta_tile_size),
+                )
             }
-        }
+        };
         let max_body = u64::from(width) * u64::from(height) * BYTES_PER_PIXEL as u64
             + u64::from(grid.len()) * RECORD_OVERHEAD;
         if u64::from(header.body_len) > max_body {
@@ -134,14 +151,27 @@ impl Decoder {
                 max: max_body,
             });
         }
-        decompress(
-            &mut self.decompressor,
-            update.payload,
-            header.body_len as usize,
-            &mut self.body,
-        )?;
+        if header.key.is_some() {
+            decompress(
+                &mut self.decompressor,
+                update.payload,
+                header.body_len as usize,
+                &mut self.body,
+            )?;
+        } else {
+            self.body.clear();
+            self.body.resize(header.body_len as usize, 0);
+            if header.restart {
+                self.stream.restart();
+            }
+            self.stream.decompress(update.payload, &mut self.body)?;
+        }
         let records = parse_body(&self.body, &grid)?;
-        if header.key {
+        let lossy = match (header.key, header.picture) {
+            (Some(key), Some(picture)) => Some(lossy::decode(picture, key.width, key.height)?),
+            _ => None,
+        };
+        if header.key.is_some() {
             if records.len() as u64 != u64::from(grid.len()) {
                 return Err(DecodeError::IncompleteKeyUpdate {
                     tile_count: records.len() as u32,
@@ -167,7 +197,7 @@ impl Decoder {
             rest = tail;
         }
         let pictures = match (&self.framebuffer, &self.key_picture) {
-            (Some(previous), Some(key)) if !header.key => Some(Pictures { previous, key }),
+            (Some(previous), Some(key)) if header.key.is_none() => Some(Pictures { previous, key }),
             _ => None,
         };
         let cache = &self.cache;
@@ -176,7 +206,14 @@ impl Decoder {
             .zip(rects.par_iter())
             .zip(outputs.into_par_iter())
             .map(|((record, &rect), out)| {
-                rebuild(&record.op, rect, pictures.as_ref(), cache, out)?;
+                rebuild(
+                    &record.op,
+                    rect,
+                    pictures.as_ref(),
+                    lossy.as_ref(),
+                    cache,
+                    out,
+                )?;
                 Ok(record
                     .op
                     .is_cached()
@@ -185,8 +222,20 @@ impl Decoder {
             .collect::<Result<_, DecodeError>>()?;
 
         // Everything is valid: from here on nothing can fail.
-        if header.key {
+        if let Some(key) = header.key {
             self.cache.clear();
+            self.stream.reset();
+            self.delta_tile_size = key.delta_tile_size;
+            self.approx = ApproxMap::new(TileGrid::new(width, height, key.delta_tile_size));
+        }
+        for (record, rect) in records.iter().zip(&rects) {
+            match record.op {
+                TileOp::Approx => self.approx.mark(*rect),
+                // A patch leaves the rest of its tile as it was.
+                TileOp::Patch { .. } => {}
+                _ if header.key.is_none() => self.approx.clear(record.position),
+                _ => {}
+            }
         }
         let framebuffer = match &mut self.framebuffer {
             Some(framebuffer) if framebuffer.width() == width && framebuffer.height() == height => {
@@ -202,7 +251,7 @@ impl Decoder {
             &rects,
             &hashes,
         );
-        if header.key {
+        if header.key.is_some() {
             match &mut self.key_picture {
                 Some(picture) if picture.same_size(framebuffer) => {
                     picture.pixels_mut().copy_from_slice(framebuffer.pixels());
@@ -210,7 +259,7 @@ impl Decoder {
                 slot => *slot = Some(framebuffer.clone()),
             }
         }
-        let changed = if header.key {
+        let changed = if header.key.is_some() {
             vec![Rect {
                 x: 0,
                 y: 0,
@@ -221,11 +270,18 @@ impl Decoder {
             rects
         };
         Ok(UpdateSummary {
-            key: header.key,
+            key: header.key.is_some(),
             width,
             height,
             changed,
         })
+    }
+
+    /// How many tiles of the picture (on the grid of delta updates) are
+    /// still approximate: rebuilt from a key update's lossy picture and not
+    /// yet refined losslessly. 0 when the picture is bit-exact.
+    pub fn approximate_tiles(&self) -> usize {
+        self.approx.count()
     }
 
     /// The current picture; `None` until a key update arrived.

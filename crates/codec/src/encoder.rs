@@ -5,12 +5,28 @@ use std::fmt;
 use rayon::prelude::*;
 use zstd::bulk::Compressor;
 
+use crate::approx::ApproxMap;
 use crate::cache::TileCache;
-use crate::choose::{self, CacheAction, Context};
+use crate::choose::{self, CacheAction, Coded, Context};
 use crate::detect::changed_tiles;
-use crate::format::{Header, TileGrid, MAX_TILE_SIZE, MIN_TILE_SIZE};
+use crate::format::{Header, KeyFields, TileGrid, MAX_TILE_SIZE, MIN_TILE_SIZE};
 use crate::frame::{row_ranges, Frame, Rect};
+use crate::lossy;
 use crate::motion;
+use crate::record::{RecordKind, TileOp};
+use crate::stats::UpdateStats;
+use crate::stream::{flush_bound, StreamCompressor};
+
+/// JPEG qualities tried for a lossy first picture, best first: the first
+/// whose key update fits the budget is sent (else the last).
+const LOSSY_QUALITIES: [u8; 4] = [70, 50, 35, 20];
+/// Delta bodies larger than this start the compression stream anew: history
+/// does not pay for them (video, full-screen changes), and compressing them
+/// against it costs zstd more.
+const RESTART_BODY: usize = 1 << 20;
+/// Bytes of a refinement update outside its compressed body, at most: the
+/// envelope of a delta update.
+const DELTA_ENVELOPE_MAX: usize = 4 + 5 + 5;
 
 /// Fewer changed tiles than this are not searched for moved content.
 const MIN_TILES_FOR_MOTION: usize = 4;
@@ -31,6 +47,12 @@ pub struct EncoderConfig {
     /// zstd compression level of key updates, which are rare and large:
     /// a slower level pays off. Clamped like `zstd_level`. Default 6.
     pub key_zstd_level: i32,
+    /// Largest key update to send losslessly, in bytes; `None` (the
+    /// default) always sends key updates losslessly. A larger key update
+    /// goes out progressively: its costly tiles (photos, gradients) as a
+    /// lossy JPEG picture within about this many bytes, the rest exact, and
+    /// [`Encoder::refine`] then sends the approximate tiles losslessly.
+    pub key_budget: Option<usize>,
 }
 
 impl Default for EncoderConfig {
@@ -40,6 +62,7 @@ impl Default for EncoderConfig {
             key_tile_size: 64,
             zstd_level: 1,
             key_zstd_level: 6,
+            key_budget: None,
         }
     }
 }
@@ -57,18 +80,30 @@ impl Default for EncoderConfig {
 pub struct Encoder {
     tile_size: u16,
     key_tile_size: u16,
-    delta_level: i32,
-    key_level: i32,
+    /// Compresses key updates, each a zstd frame of its own.
     compressor: Compressor<'static>,
+    /// Compresses delta updates: one stream from key update to key update.
+    stream: StreamCompressor,
     /// The last frame encoded; `None` at first and after `reset`.
     reference: Option<Frame>,
     /// The frame of the last key update, a prediction source.
     key_picture: Option<Frame>,
+    key_budget: Option<usize>,
+    /// Tiles (on the delta grid) the decoder holds only approximately; the
+    /// reference holds their true pixels.
+    approx: ApproxMap,
+    /// The same at the last key update: where the key picture is
+    /// approximate on the decoder's side, for good.
+    key_approx: ApproxMap,
     cache: TileCache,
     /// Scratch: the uncompressed body.
     body: Vec<u8>,
     /// Scratch: the compressed body.
     payload: Vec<u8>,
+    /// The composition of the last update.
+    stats: UpdateStats,
+    /// Whether the last delta body started the stream anew.
+    restart: bool,
 }
 
 impl Encoder {
@@ -86,18 +121,22 @@ impl Encoder {
         let key_level = config.key_zstd_level.clamp(*range.start(), *range.end());
         // Creating a context fails only when zstd cannot allocate it, and a
         // level inside zstd's own range is always accepted.
-        let compressor = Compressor::new(delta_level).expect("zstd compression context");
+        let compressor = Compressor::new(key_level).expect("zstd compression context");
         Encoder {
             tile_size,
             key_tile_size,
-            delta_level,
-            key_level,
             compressor,
+            stream: StreamCompressor::new(delta_level),
             reference: None,
             key_picture: None,
+            key_budget: config.key_budget,
+            approx: ApproxMap::new(TileGrid::new(1, 1, tile_size)),
+            key_approx: ApproxMap::new(TileGrid::new(1, 1, tile_size)),
             cache: TileCache::default(),
             body: Vec::new(),
             payload: Vec::new(),
+            stats: UpdateStats::default(),
+            restart: false,
         }
     }
 
@@ -119,11 +158,70 @@ impl Encoder {
         self.encode_inner(frame, Some(damage))
     }
 
+    /// The composition of the last update returned (empty before the
+    /// first): where its bytes went, by record kind.
+    pub fn last_stats(&self) -> &UpdateStats {
+        &self.stats
+    }
+
     /// Forgets the reference (and the tile cache) so the next
     /// [`encode`](Encoder::encode) emits a key update (e.g. a new viewer
     /// joined, or an update was lost).
     pub fn reset(&mut self) {
         self.reference = None;
+        self.approx = ApproxMap::new(TileGrid::new(1, 1, self.tile_size));
+    }
+
+    /// Changes [`EncoderConfig::key_budget`] for the key updates to come
+    /// (for example once the link's rate is known).
+    pub fn set_key_budget(&mut self, budget: Option<usize>) {
+        self.key_budget = budget;
+    }
+
+    /// How many tiles (of the delta grid) the decoder holds only
+    /// approximately, from a progressive key update; 0 once bit-exact.
+    pub fn approximate_tiles(&self) -> usize {
+        self.approx.count()
+    }
+
+    /// The next refinement of a progressive key update: a delta update
+    /// sending approximate tiles losslessly, at most `max_bytes` long (but
+    /// at least one tile), or `None` when nothing is approximate. The tiles
+    /// are sent as they were last encoded; changes since then are the next
+    /// [`encode`](Encoder::encode)'s business. Live updates should go
+    /// first: call this only when there is room to spare.
+    pub fn refine(&mut self, max_bytes: usize) -> Option<Vec<u8>> {
+        let reference = self
+            .reference
+            .as_ref()
+            .filter(|_| self.approx.count() > 0)?;
+        let key_picture = self.key_picture.as_ref()?;
+        let grid = TileGrid::new(reference.width(), reference.height(), self.tile_size);
+        let context = Context {
+            frame: reference,
+            pictures: Some((reference, key_picture)),
+            cache: &self.cache,
+            candidates: &[],
+            approximate: Some((&self.approx, &self.key_approx)),
+        };
+        let limit = max_bytes.saturating_sub(DELTA_ENVELOPE_MAX);
+        let mut coded = Vec::new();
+        let mut body_len = 0;
+        for position in self.approx.positions() {
+            let tile = choose::code(&context, position, grid.rect(position));
+            if !coded.is_empty() && flush_bound(body_len + tile.record.len()) > limit {
+                break;
+            }
+            body_len += tile.record.len();
+            coded.push((position, tile));
+        }
+        for (position, _) in &coded {
+            self.approx.clear(*position);
+        }
+        let tiles: Vec<Coded> = coded.into_iter().map(|(_, tile)| tile).collect();
+        self.assemble(&tiles, false);
+        self.apply_cache(tiles);
+        Some(self.finish_update(None, None))
     }
 
     fn encode_inner(&mut self, frame: &Frame, damage: Option<&[Rect]>) -> Option<Vec<u8>> {
@@ -158,53 +256,50 @@ impl Encoder {
             pictures,
             cache: &self.cache,
             candidates: &candidates,
+            approximate: (!key && self.approx.count() > 0)
+                .then_some((&self.approx, &self.key_approx)),
         };
-        let coded: Vec<_> = positions
+        let mut coded: Vec<Coded> = positions
             .par_iter()
             .zip(rects.par_iter())
             .map(|(&position, &rect)| choose::code(&context, position, rect))
             .collect();
 
-        self.body.clear();
-        for tile in coded {
-            self.body.extend_from_slice(&tile.record);
-            match tile.cache {
-                CacheAction::Keep => {}
-                CacheAction::Touch(hash) => {
-                    self.cache.touch(hash);
-                }
-                CacheAction::Insert(hash, pixels) => self.cache.insert(hash, pixels),
-            }
+        let mut picture = None;
+        let go_lossy = key
+            && self
+                .key_budget
+                .is_some_and(|budget| self.too_big_for(&coded, budget));
+        if go_lossy {
+            let delta_grid = TileGrid::new(frame.width(), frame.height(), self.tile_size);
+            self.approx = ApproxMap::new(delta_grid);
+            let budget = self.key_budget.unwrap_or(usize::MAX);
+            picture = self.go_lossy(frame, &mut coded, &positions, &rects, budget);
         }
-        // Setting a level inside zstd's range, and compressing into a buffer
-        // of zstd's worst-case bound (what `compress` allocates), fail only
-        // when zstd cannot allocate.
-        let level = if key {
-            self.key_level
-        } else {
-            self.delta_level
-        };
-        self.compressor
-            .set_compression_level(level)
-            .expect("zstd compression level");
-        self.payload.clear();
-        self.payload
-            .reserve(zstd::zstd_safe::compress_bound(self.body.len()));
-        self.compressor
-            .compress_to_buffer(&self.body, &mut self.payload)
-            .expect("zstd compression into a worst-case sized buffer");
-        let payload = &self.payload;
-        let header = Header {
-            key,
+        if picture.is_none() {
+            self.assemble(&coded, key);
+        }
+        let key_fields = key.then_some(KeyFields {
             width: frame.width(),
             height: frame.height(),
             tile_size,
-            // A body is at most the frame's pixels plus a few bytes per tile:
-            // below 2^31 for the largest frame.
-            body_len: self.body.len() as u32,
-        };
-        let mut update = Vec::with_capacity(crate::format::HEADER_LEN + payload.len());
-        header.write(&mut update, payload);
+            delta_tile_size: self.tile_size,
+        });
+        if key {
+            if picture.is_none() {
+                let delta_grid = TileGrid::new(frame.width(), frame.height(), self.tile_size);
+                self.approx = ApproxMap::new(delta_grid);
+            }
+            self.key_approx = self.approx.clone();
+        } else {
+            for (tile, &position) in coded.iter().zip(&positions) {
+                if tile.kind != RecordKind::Patch {
+                    self.approx.clear(position);
+                }
+            }
+        }
+        self.apply_cache(coded);
+        let update = self.finish_update(key_fields, picture.as_deref());
 
         match &mut self.reference {
             Some(reference) if !key => {
@@ -220,6 +315,138 @@ impl Encoder {
             }
         }
         Some(update)
+    }
+
+    /// Whether the lossless key update of `coded` would exceed `budget`
+    /// bytes. A fast compression decides the clear cases; only a body
+    /// near the budget is compressed at the key level to tell.
+    fn too_big_for(&mut self, coded: &[Coded], budget: usize) -> bool {
+        let body_len: usize = coded.iter().map(|tile| tile.record.len()).sum();
+        if body_len + 32 <= budget {
+            return false;
+        }
+        let body: Vec<u8> = coded
+            .iter()
+            .flat_map(|tile| tile.record.iter().copied())
+            .collect();
+        // A fast level compresses worse than the key level, but not by a
+        // third on screen content.
+        let quick = zstd::bulk::compress(&body, 1).map_or(body.len(), |payload| payload.len());
+        if quick + 32 <= budget {
+            return false;
+        }
+        if quick * 2 > budget * 3 {
+            return true;
+        }
+        self.assemble(coded, true);
+        self.payload.len() + 32 > budget
+    }
+
+    /// Turns the key update `coded` (tiles at `rects`) progressive: its
+    /// costly tiles become approximate records and a JPEG of them, of the
+    /// best quality whose update fits `budget`. Marks them approximate and
+    /// returns the picture; the body is assembled again.
+    fn go_lossy(
+        &mut self,
+        frame: &Frame,
+        coded: &mut [Coded],
+        positions: &[u32],
+        rects: &[Rect],
+        budget: usize,
+    ) -> Option<Vec<u8>> {
+        let mut kept = Vec::new();
+        for ((tile, &rect), &position) in coded.iter_mut().zip(rects).zip(positions) {
+            // Raw pixels, or a palette with a byte per pixel: natural
+            // images, which JPEG sends at a fraction of the cost.
+            let pixels = rect.width as usize * rect.height as usize;
+            let costly = tile.kind == RecordKind::Raw
+                || (tile.kind == RecordKind::Palette && tile.record.len() > pixels);
+            if costly {
+                let mut record = Vec::new();
+                TileOp::Approx.write(position, &mut record);
+                *tile = Coded {
+                    record,
+                    kind: RecordKind::Approx,
+                    cache: CacheAction::Keep,
+                };
+                kept.push(rect);
+                self.approx.mark(rect);
+            }
+        }
+        if kept.is_empty() {
+            return None;
+        }
+        self.assemble(coded, true);
+        let mut picture = Vec::new();
+        for quality in LOSSY_QUALITIES {
+            picture = lossy::encode(frame, &kept, quality);
+            if picture.len() + self.payload.len() + 32 <= budget {
+                break;
+            }
+        }
+        Some(picture)
+    }
+
+    /// Makes the body of `coded` and its payload (a key update's own zstd
+    /// frame, which also restarts the stream, or the stream's next part),
+    /// and counts it in the stats.
+    fn assemble(&mut self, coded: &[Coded], key: bool) {
+        self.body.clear();
+        self.stats = UpdateStats::new(key);
+        for tile in coded {
+            self.stats.count(tile.kind, tile.record.len());
+            self.body.extend_from_slice(&tile.record);
+        }
+        self.payload.clear();
+        if key {
+            // Compressing into a buffer of zstd's worst-case bound (what
+            // `compress` allocates) fails only when zstd cannot allocate.
+            self.payload
+                .reserve(zstd::zstd_safe::compress_bound(self.body.len()));
+            self.compressor
+                .compress_to_buffer(&self.body, &mut self.payload)
+                .expect("zstd compression into a worst-case sized buffer");
+            self.stream.reset();
+        } else {
+            self.restart = self.body.len() > RESTART_BODY;
+            if self.restart {
+                self.stream.reset();
+            }
+            self.stream.compress(&self.body, &mut self.payload);
+        }
+    }
+
+    /// Applies the cache operations of `coded`, in order, as the decoder will.
+    fn apply_cache(&mut self, coded: Vec<Coded>) {
+        for tile in coded {
+            match tile.cache {
+                CacheAction::Keep => {}
+                CacheAction::Touch(hash) => {
+                    self.cache.touch(hash);
+                }
+                CacheAction::Insert(hash, pixels) => self.cache.insert(hash, pixels),
+            }
+        }
+    }
+
+    /// The update of the assembled body.
+    fn finish_update(&mut self, key: Option<KeyFields>, picture: Option<&[u8]>) -> Vec<u8> {
+        let payload = &self.payload;
+        let header = Header {
+            key,
+            // A body is at most the frame's pixels plus a few bytes per tile:
+            // below 2^31 for the largest frame.
+            body_len: self.body.len() as u32,
+            picture,
+            restart: key.is_none() && self.restart,
+        };
+        let mut update = Vec::with_capacity(payload.len() + picture.map_or(0, <[u8]>::len) + 32);
+        header.write(&mut update, payload);
+        self.stats.picture_bytes = picture.map_or(0, <[u8]>::len);
+        self.stats.header_bytes = update.len() - payload.len() - self.stats.picture_bytes;
+        self.stats.body_bytes = self.body.len();
+        self.stats.payload_bytes = payload.len();
+        update
     }
 }
 
@@ -310,12 +537,17 @@ mod tests {
     fn format_md_example_holds() {
         let pixels = [0, 0, 0, 255].repeat(20 * 9);
         let frame = Frame::new(20, 9, pixels).unwrap();
-        let update = encoder(8).encode(&frame).unwrap();
-        assert_eq!(
-            &update[..18],
-            &[0x54, 0x51, 1, 1, 20, 0, 0, 0, 9, 0, 0, 0, 8, 0, 36, 0, 0, 0]
-        );
-        let body = zstd::bulk::decompress(&update[crate::format::HEADER_LEN..], 36).unwrap();
+        let update = Encoder::new(EncoderConfig {
+            tile_size: 32,
+            key_tile_size: 8,
+            ..EncoderConfig::default()
+        })
+        .encode(&frame)
+        .unwrap();
+        assert_eq!(&update[..9], &[0x54, 0x51, 2, 1, 20, 9, 8, 32, 36]);
+        let payload_len = usize::from(update[9]);
+        assert_eq!(update.len(), 10 + payload_len);
+        let body = zstd::bulk::decompress(&update[10..], 36).unwrap();
         let expected: Vec<u8> = (0..6u8).flat_map(|p| [p, 0, 0, 0, 0, 255]).collect();
         assert_eq!(body, expected);
     }
@@ -328,6 +560,7 @@ mod tests {
                 key_tile_size: 8,
                 zstd_level,
                 key_zstd_level: zstd_level,
+                key_budget: None,
             });
             assert!(encoder.encode(&Frame::blank(3, 3)).is_some());
         }

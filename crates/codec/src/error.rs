@@ -48,9 +48,9 @@ pub enum DecodeError {
         /// The announced height.
         height: u32,
     },
-    /// The tile size is outside 8..=256.
+    /// A tile size is outside 8..=256.
     #[error("tile size {0} outside 8..=256")]
-    BadTileSize(u16),
+    BadTileSize(u32),
     /// The update is larger than the decoder's limits (or [`MAX_DIMENSION`]).
     #[error("dimensions {width}x{height} exceed the limit of {max_width}x{max_height}")]
     DimensionsTooLarge {
@@ -66,18 +66,6 @@ pub enum DecodeError {
     /// A delta update arrived before any key update.
     #[error("delta update before any key update")]
     NoKeyFrame,
-    /// A delta update's dimensions differ from the framebuffer's.
-    #[error("delta update for {width}x{height} but the framebuffer is {expected_width}x{expected_height}")]
-    SizeMismatch {
-        /// The announced width.
-        width: u32,
-        /// The announced height.
-        height: u32,
-        /// The framebuffer's width.
-        expected_width: u32,
-        /// The framebuffer's height.
-        expected_height: u32,
-    },
     /// A key update does not rebuild every tile of its grid.
     #[error("key update rebuilds {tile_count} tiles, its grid has {grid_tiles}")]
     IncompleteKeyUpdate {
@@ -105,9 +93,10 @@ pub enum DecodeError {
     /// A prediction source names an unknown picture.
     #[error("unknown source picture {0}")]
     UnknownSource(u8),
-    /// A blend record's overlay area leaves its tile.
-    #[error("blend area outside its tile")]
-    BadBlendArea,
+    /// A blend or patch record's area leaves its tile (or a patch's is
+    /// empty).
+    #[error("record area outside its tile")]
+    BadArea,
     /// A palette index points past the palette.
     #[error("palette index past the palette")]
     BadPaletteIndex,
@@ -130,7 +119,7 @@ pub enum DecodeError {
         /// The largest length accepted.
         max: u64,
     },
-    /// The zstd payload is corrupt.
+    /// The payload is not valid zstd (or not the stream's next part).
     #[error("zstd payload: {0}")]
     Decompress(String),
     /// The payload does not decompress to exactly the announced body length.
@@ -141,6 +130,18 @@ pub enum DecodeError {
         /// The number of bytes the payload declares or decompressed to.
         actual: u64,
     },
+    /// An earlier payload could not be decompressed, so the compression
+    /// stream no longer matches the encoder's: only a key update is
+    /// accepted until then.
+    #[error("the compression stream was lost; waiting for a key update")]
+    StreamLost,
+    /// A key update's lossy picture is not a JPEG of the frame's size, or
+    /// is corrupt.
+    #[error("lossy picture: {0}")]
+    BadPicture(String),
+    /// An approximate record in an update without a lossy picture.
+    #[error("approximate tile without a lossy picture")]
+    NoPicture,
     /// Bytes follow the payload.
     #[error("{0} trailing bytes after the payload")]
     TrailingBytes(usize),

@@ -8,46 +8,78 @@ use crate::frame::{Rect, MAX_DIMENSION};
 /// The first two bytes of every update.
 pub const MAGIC: [u8; 2] = *b"TQ";
 /// The format version this crate writes and reads.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Flag bit: the update is a key update.
 pub const FLAG_KEY: u8 = 1;
+/// Flag bit: the (key) update carries a lossy picture.
+pub const FLAG_LOSSY: u8 = 2;
+/// Flag bit: the (delta) update's payload starts the compression stream
+/// anew.
+pub const FLAG_RESTART: u8 = 4;
 /// Smallest tile side accepted.
 pub const MIN_TILE_SIZE: u16 = 8;
 /// Largest tile side accepted.
 pub const MAX_TILE_SIZE: u16 = 256;
-/// Bytes of the fixed header before the payload.
-pub const HEADER_LEN: usize = 22;
 
 // The grid of the largest frame with the smallest tiles fits u16 indices.
 const _: () = assert!(MAX_DIMENSION / MIN_TILE_SIZE as u32 <= u16::MAX as u32);
 
-/// The fixed-size fields at the start of an update.
+/// What a key update declares about the frames that follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Header {
-    /// Whether this is a key update.
-    pub key: bool,
+pub struct KeyFields {
     /// Frame width in pixels.
     pub width: u32,
     /// Frame height in pixels.
     pub height: u32,
-    /// Tile side in pixels.
+    /// Tile side of this key update, in pixels.
     pub tile_size: u16,
-    /// Length of the decompressed body.
-    pub body_len: u32,
+    /// Tile side of the delta updates that follow, in pixels.
+    pub delta_tile_size: u16,
 }
 
-impl Header {
+/// The fields of an update before its payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// `Some` for a key update.
+    pub key: Option<KeyFields>,
+    /// Length of the decompressed body.
+    pub body_len: u32,
+    /// The lossy picture a (key) update carries, if any.
+    pub picture: Option<&'a [u8]>,
+    /// Whether a delta update starts the compression stream anew.
+    pub restart: bool,
+}
+
+impl Header<'_> {
     /// Appends the header and then `payload` (with its length) to `out`.
     pub fn write(&self, out: &mut Vec<u8>, payload: &[u8]) {
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
-        out.push(if self.key { FLAG_KEY } else { 0 });
-        out.extend_from_slice(&self.width.to_le_bytes());
-        out.extend_from_slice(&self.height.to_le_bytes());
-        out.extend_from_slice(&self.tile_size.to_le_bytes());
-        out.extend_from_slice(&self.body_len.to_le_bytes());
-        // Payloads are bounded by zstd's bound on a body of < 2 GiB.
-        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        let mut flags = 0;
+        if self.key.is_some() {
+            flags |= FLAG_KEY;
+        }
+        if self.picture.is_some() {
+            flags |= FLAG_LOSSY;
+        }
+        if self.restart {
+            flags |= FLAG_RESTART;
+        }
+        out.push(flags);
+        if let Some(key) = self.key {
+            write_varint(out, key.width);
+            write_varint(out, key.height);
+            write_varint(out, u32::from(key.tile_size));
+            write_varint(out, u32::from(key.delta_tile_size));
+        }
+        write_varint(out, self.body_len);
+        if let Some(picture) = self.picture {
+            // Pictures and payloads are bounded by the frame's bytes
+            // (< 2^31), as the decoder checks.
+            write_varint(out, picture.len() as u32);
+            out.extend_from_slice(picture);
+        }
+        write_varint(out, payload.len() as u32);
         out.extend_from_slice(payload);
     }
 }
@@ -55,10 +87,17 @@ impl Header {
 /// A parsed (not yet validated against a decoder's state) update.
 #[derive(Debug)]
 pub struct Update<'a> {
-    /// The fixed fields.
-    pub header: Header,
-    /// The zstd frame holding the body.
+    /// The fields before the payload.
+    pub header: Header<'a>,
+    /// The compressed body.
     pub payload: &'a [u8],
+}
+
+fn tile_size(value: u32) -> Result<u16, DecodeError> {
+    u16::try_from(value)
+        .ok()
+        .filter(|size| (MIN_TILE_SIZE..=MAX_TILE_SIZE).contains(size))
+        .ok_or(DecodeError::BadTileSize(value))
 }
 
 impl<'a> Update<'a> {
@@ -74,32 +113,48 @@ impl<'a> Update<'a> {
             return Err(DecodeError::UnsupportedVersion(version));
         }
         let flags = reader.u8()?;
-        if flags & !FLAG_KEY != 0 {
+        let lossy = flags & FLAG_LOSSY != 0;
+        let restart = flags & FLAG_RESTART != 0;
+        let key = flags & FLAG_KEY != 0;
+        if flags & !(FLAG_KEY | FLAG_LOSSY | FLAG_RESTART) != 0
+            || (lossy && !key)
+            || (restart && key)
+        {
             return Err(DecodeError::UnknownFlags(flags));
         }
-        let width = reader.u32()?;
-        let height = reader.u32()?;
-        if width == 0 || height == 0 {
-            return Err(DecodeError::ZeroDimension { width, height });
-        }
-        let tile_size = reader.u16()?;
-        if !(MIN_TILE_SIZE..=MAX_TILE_SIZE).contains(&tile_size) {
-            return Err(DecodeError::BadTileSize(tile_size));
-        }
-        let body_len = reader.u32()?;
-        let payload_len = reader.u32()?;
-        let payload_len = usize::try_from(payload_len).map_err(|_| DecodeError::Truncated)?;
-        let payload = reader.take(payload_len)?;
+        let key = if key {
+            let width = reader.varint()?;
+            let height = reader.varint()?;
+            if width == 0 || height == 0 {
+                return Err(DecodeError::ZeroDimension { width, height });
+            }
+            Some(KeyFields {
+                width,
+                height,
+                tile_size: tile_size(reader.varint()?)?,
+                delta_tile_size: tile_size(reader.varint()?)?,
+            })
+        } else {
+            None
+        };
+        let body_len = reader.varint()?;
+        let picture = if lossy {
+            let len = reader.varint()?;
+            Some(reader.take(len as usize)?)
+        } else {
+            None
+        };
+        let payload_len = reader.varint()?;
+        let payload = reader.take(payload_len as usize)?;
         if !reader.is_empty() {
             return Err(DecodeError::TrailingBytes(reader.remaining()));
         }
         Ok(Update {
             header: Header {
-                key: flags & FLAG_KEY != 0,
-                width,
-                height,
-                tile_size,
+                key,
                 body_len,
+                picture,
+                restart,
             },
             payload,
         })
@@ -148,16 +203,6 @@ impl<'a> Reader<'a> {
     /// A byte.
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.array::<1>()?[0])
-    }
-
-    /// A little-endian u16.
-    pub fn u16(&mut self) -> Result<u16, DecodeError> {
-        Ok(u16::from_le_bytes(self.array()?))
-    }
-
-    /// A little-endian u32.
-    pub fn u32(&mut self) -> Result<u32, DecodeError> {
-        Ok(u32::from_le_bytes(self.array()?))
     }
 
     /// A little-endian u64.
@@ -239,6 +284,20 @@ impl TileGrid {
         self.tile_size
     }
 
+    /// Row-major positions of the tiles overlapping `rect`, which must lie
+    /// inside the frame.
+    pub fn covering(&self, rect: Rect) -> impl Iterator<Item = u32> + '_ {
+        let (left, top) = (rect.x / self.tile_size, rect.y / self.tile_size);
+        let right = (rect.x + rect.width)
+            .div_ceil(self.tile_size)
+            .min(self.columns);
+        let bottom = (rect.y + rect.height)
+            .div_ceil(self.tile_size)
+            .min(self.rows);
+        (top..bottom)
+            .flat_map(move |row| (left..right).map(move |column| row * self.columns + column))
+    }
+
     /// The pixels covered by the tile at row-major `position`, which must
     /// be below [`len`](TileGrid::len).
     pub fn rect(&self, position: u32) -> Rect {
@@ -257,27 +316,51 @@ impl TileGrid {
 mod tests {
     use super::*;
 
+    const KEY: KeyFields = KeyFields {
+        width: 20,
+        height: 9,
+        tile_size: 8,
+        delta_tile_size: 16,
+    };
+
     fn sample() -> Vec<u8> {
         let mut out = Vec::new();
         Header {
-            key: true,
-            width: 20,
-            height: 9,
-            tile_size: 8,
+            key: Some(KEY),
             body_len: 700,
+            picture: None,
+            restart: false,
         }
         .write(&mut out, b"xyz");
         out
     }
 
     #[test]
-    fn header_layout_is_little_endian() {
+    fn header_layout_uses_varints() {
         let bytes = sample();
         assert_eq!(
-            &bytes[..HEADER_LEN],
-            &[b'T', b'Q', 1, 1, 20, 0, 0, 0, 9, 0, 0, 0, 8, 0, 0xbc, 2, 0, 0, 3, 0, 0, 0]
+            bytes,
+            [b'T', b'Q', 2, 1, 20, 9, 8, 16, 0xbc, 5, 3, b'x', b'y', b'z']
         );
-        assert_eq!(&bytes[HEADER_LEN..], b"xyz");
+        let mut delta = Vec::new();
+        Header {
+            key: None,
+            body_len: 5,
+            picture: None,
+            restart: false,
+        }
+        .write(&mut delta, b"ab");
+        assert_eq!(delta, [b'T', b'Q', 2, 0, 5, 2, b'a', b'b']);
+        let mut restart = Vec::new();
+        let header = Header {
+            key: None,
+            body_len: 5,
+            picture: None,
+            restart: true,
+        };
+        header.write(&mut restart, b"ab");
+        assert_eq!(restart[3], FLAG_RESTART);
+        assert_eq!(Update::parse(&restart).unwrap().header, header);
     }
 
     #[test]
@@ -287,14 +370,24 @@ mod tests {
         assert_eq!(
             update.header,
             Header {
-                key: true,
-                width: 20,
-                height: 9,
-                tile_size: 8,
-                body_len: 700
+                key: Some(KEY),
+                body_len: 700,
+                picture: None,
+                restart: false,
             }
         );
         assert_eq!(update.payload, b"xyz");
+        let mut lossy = Vec::new();
+        let header = Header {
+            key: Some(KEY),
+            body_len: 1,
+            picture: Some(b"jpeg"),
+            restart: false,
+        };
+        header.write(&mut lossy, b"p");
+        let update = Update::parse(&lossy).unwrap();
+        assert_eq!(update.header, header);
+        assert_eq!(update.payload, b"p");
     }
 
     #[test]
@@ -317,18 +410,30 @@ mod tests {
         };
         assert!(matches!(with(1, b'X'), Err(DecodeError::BadMagic)));
         assert!(matches!(
-            with(2, 0),
-            Err(DecodeError::UnsupportedVersion(0))
+            with(2, 1),
+            Err(DecodeError::UnsupportedVersion(1))
         ));
-        assert!(matches!(with(3, 3), Err(DecodeError::UnknownFlags(3))));
+        assert!(matches!(with(3, 9), Err(DecodeError::UnknownFlags(9))));
+        // Restart with key.
+        assert!(matches!(with(3, 5), Err(DecodeError::UnknownFlags(5))));
+        // Lossy without key.
+        assert!(matches!(with(3, 2), Err(DecodeError::UnknownFlags(2))));
         assert!(matches!(with(4, 0), Err(DecodeError::ZeroDimension { .. })));
-        assert!(matches!(with(12, 7), Err(DecodeError::BadTileSize(7))));
-        assert!(matches!(with(13, 1), Err(DecodeError::BadTileSize(264))));
+        assert!(matches!(with(6, 7), Err(DecodeError::BadTileSize(7))));
+        assert!(matches!(with(7, 5), Err(DecodeError::BadTileSize(5))));
         let mut long = sample();
         long.extend_from_slice(&[0, 0]);
         assert!(matches!(
             Update::parse(&long),
             Err(DecodeError::TrailingBytes(2))
+        ));
+        let mut wide = b"TQ\x02\x01".to_vec();
+        write_varint(&mut wide, 8);
+        write_varint(&mut wide, 8);
+        write_varint(&mut wide, 300);
+        assert!(matches!(
+            Update::parse(&wide),
+            Err(DecodeError::BadTileSize(300))
         ));
     }
 

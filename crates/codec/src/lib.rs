@@ -1,4 +1,4 @@
-//! Tether's lossless frame codec, format version 1.
+//! Tether's frame codec, format version 2: lossless, but for an optional progressive first picture.
 //!
 //! The agent captures the screen as a sequence of [`Frame`]s (BGRA8, tightly
 //! packed) and feeds each one to an [`Encoder`]. The encoder keeps a copy of
@@ -8,16 +8,29 @@
 //! capturer's damage rectangles), looks for content that moved (scrolls,
 //! dragged windows) and codes each changed tile with the cheapest of: a
 //! solid fill, a reference to a cached tile, a copy from an earlier picture,
-//! a residual against one or two earlier pictures, a palette, or raw pixels.
-//! The records are compressed with zstd. When nothing changed it emits
-//! nothing at all. The first frame, a frame whose size differs from the
+//! a residual against one or two earlier pictures, a palette, raw pixels, or
+//! a patch of just the changed rectangle inside the tile. A key update's
+//! records are compressed as a zstd frame of their own; the delta updates
+//! between two key updates share one zstd stream, each flushed, so that an
+//! update can refer to the bytes of earlier ones (a glyph typed before costs
+//! a few bytes). When nothing changed it emits nothing at all. The first frame, a frame whose size differs from the
 //! reference, and the first frame after [`Encoder::reset`] produce a *key
 //! update*, which rebuilds every tile from scratch.
+//!
+//! On a thin link the first picture can be sent progressively: with
+//! [`EncoderConfig::key_budget`] set, a key update larger than the budget
+//! carries its natural-image tiles as one lossy JPEG picture (approximate
+//! tiles) and the rest exactly, and [`Encoder::refine`] then sends the
+//! approximate tiles losslessly, a bounded number of bytes at a time, until
+//! [`Decoder::approximate_tiles`] is 0. The encoder never predicts from
+//! approximate pixels, so decoding stays bit-exact everywhere else.
 //!
 //! The viewer feeds each update to a [`Decoder`], which owns the framebuffer
 //! and mirrors the encoder's state. Updates must be applied in the order they
 //! were produced, without gaps; after a loss, the sender calls
-//! [`Encoder::reset`] so that the next update is a key update.
+//! [`Encoder::reset`] so that the next update is a key update, which
+//! restarts the compression stream on both sides. A decoder that could not
+//! decompress a delta refuses further deltas until a key update.
 //!
 //! The decoder treats its input as untrusted: it validates the whole update
 //! and rebuilds every tile in scratch memory before changing anything, never
@@ -54,6 +67,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod approx;
 mod cache;
 mod choose;
 mod decoder;
@@ -62,12 +76,17 @@ mod encoder;
 mod error;
 mod format;
 mod frame;
+mod lossy;
 mod motion;
 mod palette;
 mod rebuild;
 mod record;
+mod stats;
+mod stream;
 
 pub use decoder::{Decoder, DecoderLimits, UpdateSummary};
 pub use encoder::{Encoder, EncoderConfig};
 pub use error::{DecodeError, FrameError};
 pub use frame::{Frame, Rect, MAX_DIMENSION};
+pub use record::RecordKind;
+pub use stats::{KindTally, UpdateStats};

@@ -5,7 +5,7 @@ use crate::cache::TileCache;
 use crate::error::DecodeError;
 use crate::frame::{row_ranges, Frame, Rect, BYTES_PER_PIXEL};
 use crate::palette;
-use crate::record::{Source, TileOp};
+use crate::record::{Fill, Source, TileOp};
 
 /// The pictures a delta update predicts from (same size as the frame).
 #[derive(Clone, Copy, Debug)]
@@ -64,13 +64,50 @@ fn xor_in(out: &mut [u8], bytes: &[u8]) {
     }
 }
 
+/// Writes `fill` into `area` (tile coordinates, inside the tile) of `out`,
+/// the bytes of a tile `tile_width` pixels wide, rows packed.
+fn paint(fill: &Fill<'_>, area: Rect, tile_width: u32, out: &mut [u8]) -> Result<(), DecodeError> {
+    let tile_row = tile_width as usize * BYTES_PER_PIXEL;
+    let left = area.x as usize * BYTES_PER_PIXEL;
+    let len = area.width as usize * BYTES_PER_PIXEL;
+    let rows = out
+        .chunks_exact_mut(tile_row)
+        .skip(area.y as usize)
+        .take(area.height as usize)
+        .map(|row| &mut row[left..left + len]);
+    match *fill {
+        Fill::Solid(colour) => {
+            for row in rows {
+                for pixel in row.chunks_exact_mut(BYTES_PER_PIXEL) {
+                    pixel.copy_from_slice(&colour);
+                }
+            }
+        }
+        Fill::Raw(bytes) => {
+            for (row, line) in rows.zip(bytes.chunks_exact(len)) {
+                row.copy_from_slice(line);
+            }
+        }
+        Fill::Palette { colours, indices } => {
+            let mut pixels = vec![0; area.byte_len()];
+            palette::decode(colours, indices, area.width, &mut pixels)?;
+            for (row, line) in rows.zip(pixels.chunks_exact(len)) {
+                row.copy_from_slice(line);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes the pixels of the tile covering `rect` into `out` (exactly
 /// `rect.byte_len()` bytes, rows packed). `pictures` is `None` for a key
-/// update, whose records the caller has checked do not need it.
+/// update, whose records the caller has checked do not need it; `lossy`
+/// is the update's decoded lossy picture, if it has one.
 pub fn rebuild(
     op: &TileOp<'_>,
     rect: Rect,
     pictures: Option<&Pictures<'_>>,
+    lossy: Option<&Frame>,
     cache: &TileCache,
     out: &mut [u8],
 ) -> Result<(), DecodeError> {
@@ -107,6 +144,19 @@ pub fn rebuild(
             fetch(pictures, base, rect, whole, out)?;
             fetch(pictures, overlay, rect, area, out)?;
             xor_in(out, bytes);
+        }
+        TileOp::Patch { area, fill } => {
+            let pictures = pictures.ok_or(DecodeError::HistoryInKeyUpdate)?;
+            fetch(pictures, Source::SAME, rect, whole, out)?;
+            paint(&fill, area, rect.width, out)?;
+        }
+        TileOp::Approx => {
+            let lossy = lossy.ok_or(DecodeError::NoPicture)?;
+            for (rows, line) in row_ranges(lossy.width(), rect)
+                .zip(out.chunks_exact_mut(rect.byte_len() / rect.height as usize))
+            {
+                line.copy_from_slice(&lossy.pixels()[rows]);
+            }
         }
         TileOp::Raw(bytes) => out.copy_from_slice(bytes),
         TileOp::Palette { colours, indices } => {
@@ -145,14 +195,14 @@ mod tests {
         let cache = TileCache::default();
         let mut out = [0u8; 16];
         let copy = TileOp::Copy(source(false, 2, 2));
-        rebuild(&copy, rect(0, 0), Some(&pictures), &cache, &mut out).unwrap();
+        rebuild(&copy, rect(0, 0), Some(&pictures), None, &cache, &mut out).unwrap();
         assert_eq!(&out[..8], &previous.pixels()[40..48]);
         assert_eq!(&out[8..], &previous.pixels()[56..64]);
         let xor = TileOp::Xor {
             source: Source::SAME,
             bytes: &[1; 16],
         };
-        rebuild(&xor, rect(0, 0), Some(&pictures), &cache, &mut out).unwrap();
+        rebuild(&xor, rect(0, 0), Some(&pictures), None, &cache, &mut out).unwrap();
         assert_eq!(out[0], 1);
         assert_eq!(out[15], 23 ^ 1);
         // Key picture everywhere but the right column, which comes from the
@@ -168,11 +218,59 @@ mod tests {
             },
             bytes: &[0; 16],
         };
-        rebuild(&blend, rect(0, 0), Some(&pictures), &cache, &mut out).unwrap();
+        rebuild(&blend, rect(0, 0), Some(&pictures), None, &cache, &mut out).unwrap();
         assert_eq!(&out[..4], &[200; 4]);
         assert_eq!(&out[4..8], &previous.pixels()[8..12]);
         assert_eq!(&out[8..12], &[200; 4]);
         assert_eq!(&out[12..16], &previous.pixels()[24..28]);
+    }
+
+    #[test]
+    fn patches_repaint_an_area_of_the_previous_picture() {
+        let pixels: Vec<u8> = (0..4 * 4 * 4).map(|i| i as u8).collect();
+        let previous = Frame::new(4, 4, pixels).unwrap();
+        let pictures = Pictures {
+            previous: &previous,
+            key: &previous,
+        };
+        let cache = TileCache::default();
+        let tile = Rect {
+            x: 1,
+            y: 1,
+            width: 3,
+            height: 3,
+        };
+        let area = Rect {
+            x: 1,
+            y: 1,
+            width: 2,
+            height: 1,
+        };
+        let colours = [9, 9, 9, 9, 7, 7, 7, 7];
+        for fill in [
+            Fill::Solid([7; 4]),
+            Fill::Raw(&[7; 8]),
+            Fill::Palette {
+                colours: &colours,
+                indices: &[0b1100_0000],
+            },
+        ] {
+            let mut out = [0u8; 36];
+            let patch = TileOp::Patch { area, fill };
+            rebuild(&patch, tile, Some(&pictures), None, &cache, &mut out).unwrap();
+            let mut expected = Vec::new();
+            for y in 1..4 {
+                for x in 1..4 {
+                    if y == 2 && (2..4).contains(&x) {
+                        expected.extend_from_slice(&[7; 4]);
+                    } else {
+                        let at = (y * 4 + x) * 4;
+                        expected.extend_from_slice(&previous.pixels()[at..at + 4]);
+                    }
+                }
+            }
+            assert_eq!(out.to_vec(), expected, "{fill:?}");
+        }
     }
 
     #[test]
@@ -187,12 +285,12 @@ mod tests {
         for (dx, dy) in [(3, 0), (0, -1), (i32::MAX, 0), (i32::MIN, i32::MIN)] {
             let copy = TileOp::Copy(source(false, dx, dy));
             assert!(matches!(
-                rebuild(&copy, rect(0, 0), Some(&pictures), &cache, &mut out),
+                rebuild(&copy, rect(0, 0), Some(&pictures), None, &cache, &mut out),
                 Err(DecodeError::CopyOutOfBounds { .. })
             ));
         }
         assert!(matches!(
-            rebuild(&TileOp::Cache(5), rect(0, 0), None, &cache, &mut out),
+            rebuild(&TileOp::Cache(5), rect(0, 0), None, None, &cache, &mut out),
             Err(DecodeError::CacheMiss(5))
         ));
         assert!(matches!(
@@ -200,10 +298,26 @@ mod tests {
                 &TileOp::Copy(Source::SAME),
                 rect(0, 0),
                 None,
+                None,
                 &cache,
                 &mut out
             ),
             Err(DecodeError::HistoryInKeyUpdate)
         ));
+        assert!(matches!(
+            rebuild(&TileOp::Approx, rect(0, 0), None, None, &cache, &mut out),
+            Err(DecodeError::NoPicture)
+        ));
+        let lossy = Frame::new(4, 4, vec![5; 64]).unwrap();
+        rebuild(
+            &TileOp::Approx,
+            rect(2, 2),
+            None,
+            Some(&lossy),
+            &cache,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, [5; 16]);
     }
 }

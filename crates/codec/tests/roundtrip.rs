@@ -152,6 +152,15 @@ fn apply_checked(decoder: &mut Decoder, update: &[u8]) -> Result<UpdateSummary, 
     result
 }
 
+/// Appends `value` as an unsigned LEB128 varint, as FORMAT.md says.
+fn varint(out: &mut Vec<u8>, mut value: u32) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
 #[derive(Clone, Debug)]
 enum Mutation {
     Flip { at: usize, xor: u8 },
@@ -201,7 +210,7 @@ proptest! {
         zstd_level in -3..=3i32,
         steps in prop::collection::vec(step(), 1..16),
     ) {
-        let mut encoder = Encoder::new(EncoderConfig { tile_size, key_tile_size, zstd_level, key_zstd_level: zstd_level });
+        let mut encoder = Encoder::new(EncoderConfig { tile_size, key_tile_size, zstd_level, key_zstd_level: zstd_level, key_budget: None });
         let mut decoder = Decoder::new(DecoderLimits::default());
         // What the encoder should hold as its reference.
         let mut reference: Option<Frame> = None;
@@ -284,13 +293,16 @@ proptest! {
         body_len in 0..=64u32,
         tail in prop::collection::vec(any::<u8>(), 0..128),
     ) {
-        let mut update = b"TQ\x01".to_vec();
+        let mut update = b"TQ\x02".to_vec();
         update.push(flags);
-        update.extend_from_slice(&width.to_le_bytes());
-        update.extend_from_slice(&height.to_le_bytes());
-        update.extend_from_slice(&tile_size.to_le_bytes());
-        update.extend_from_slice(&body_len.to_le_bytes());
-        update.extend_from_slice(&(tail.len() as u32).to_le_bytes());
+        if flags == 1 {
+            varint(&mut update, width);
+            varint(&mut update, height);
+            varint(&mut update, u32::from(tile_size));
+            varint(&mut update, u32::from(tile_size));
+        }
+        varint(&mut update, body_len);
+        varint(&mut update, tail.len() as u32);
         update.extend_from_slice(&tail);
         let mut decoder = Decoder::new(DecoderLimits::default());
         let key = Encoder::new(EncoderConfig { tile_size: 8, ..EncoderConfig::default() })

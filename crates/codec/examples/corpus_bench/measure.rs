@@ -8,6 +8,7 @@ use image::{ExtendedColorType, ImageEncoder};
 use rayon::ThreadPool;
 use tether_codec::{Decoder, DecoderLimits, Encoder, EncoderConfig, Frame};
 
+use crate::accounting::Accounting;
 use crate::corpus::{Frames, Sequence};
 use crate::report::{CodecFigures, TetherExtras};
 
@@ -40,6 +41,7 @@ pub struct InProcess {
     pub zstd1: Option<CodecFigures>,
     pub png: Option<CodecFigures>,
     pub extras: TetherExtras,
+    pub accounting: Accounting,
 }
 
 fn timed<T>(total: &mut Duration, f: impl FnOnce() -> T) -> T {
@@ -97,6 +99,7 @@ pub fn measure(
         nondeterministic_frames: 0,
         threads: all.current_num_threads(),
     };
+    let mut accounting = Accounting::default();
     let mut count = 0usize;
     while frames.next_into(current.pixels_mut())? {
         let repeat = count > 0 && timed(&mut memcmp, || current == previous);
@@ -116,6 +119,7 @@ pub fn measure(
             extras.nondeterministic_frames += 1;
         }
         if let Some(update) = &update {
+            accounting.add(encoder.last_stats(), update.len(), count as u64);
             tether.bytes += update.len() as u64;
             let applied = one.install(|| timed(&mut tether.decode, || decoder.apply(update)));
             if let Err(error) = applied {
@@ -168,5 +172,6 @@ pub fn measure(
         zstd1: baselines.then(|| zstd1.figures(count, false)),
         png: baselines.then(|| png.figures(count, false)),
         extras,
+        accounting,
     })
 }

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::accounting::{self, Accounting};
+
 /// One codec's figures on one sequence, per frame.
 #[derive(Debug, Clone, Serialize)]
 pub struct CodecFigures {
@@ -36,6 +38,7 @@ pub struct SequenceReport {
     pub memcmp_ms: f64,
     pub codecs: Codecs,
     pub tether_extras: TetherExtras,
+    pub accounting: Accounting,
 }
 
 /// The codecs of the issue, by name; baselines are `None` when skipped
@@ -122,5 +125,6 @@ pub fn print_text(report: &SequenceReport) {
         extras.mismatched_frames,
         extras.nondeterministic_frames
     );
+    accounting::print_text(&report.accounting);
     println!();
 }
