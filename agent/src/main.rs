@@ -115,7 +115,8 @@ const MACHINE_COMMANDS: [&str; 2] = ["enroll", "run"];
 enum Command {
     /// Enrolls this machine with an organisation's relay, using a one-time enrollment credential
     /// (`tether-certs enroll MACHINE`). Generates the machine's key (kept in the state
-    /// directory, owner-only) and prints its fingerprint. Exit codes: 0 enrolled, 1 error, 3
+    /// directory, owner-only) and prints its fingerprint, and keeps the technicians' roles the
+    /// credential names (the machine serves no other). Exit codes: 0 enrolled, 1 error, 3
     /// refused by the relay.
     Enroll(EnrollArgs),
     /// Keeps this enrolled machine online for technicians' shells, reconnecting with backoff
@@ -194,6 +195,7 @@ async fn enroll(args: EnrollArgs) -> ExitCode {
                 args.relay
             );
             println!("machine key: {}", enrolled.key_fingerprint);
+            println!("accepts technicians of {}", enrolled.accepted_roles);
             println!("state: {}", state_dir.display());
             ExitCode::from(exit::SUCCESS)
         }

@@ -4,7 +4,7 @@ use std::{path::Path, time::Duration};
 
 use anyhow::{bail, Context};
 use rustls::pki_types::{pem::PemObject, CertificateDer};
-use tether_certs::{endorsement_message, CertKind, Credential, OrgTrust};
+use tether_certs::{endorsement_message, AcceptedRoles, CertKind, Credential, OrgTrust};
 use tether_e2e::MachineKey;
 use tether_proto::control::{ClientMessage, RelayMessage};
 use tether_transport::{close_and_wait, connect_to_org_relay, open_control};
@@ -26,6 +26,8 @@ pub struct Enrollment {
     pub group: String,
     /// The new machine key's fingerprint.
     pub key_fingerprint: String,
+    /// The technicians' roles the machine serves, as the credential named them.
+    pub accepted_roles: AcceptedRoles,
 }
 
 /// Enrolls this machine with `relay` using the credential in `credential_file` (the bundle
@@ -57,10 +59,12 @@ pub async fn enroll(
     let (key, pkcs8) = MachineKey::generate()?;
     let machine_key = key.public_key();
     let (_, endorsement) = credential.sign(&endorsement_message(&machine, &machine_key))?;
+    let accepted_roles = info.accepted_roles;
     let record = MachineRecord {
         relay: relay.to_owned(),
         machine: machine.clone(),
         group: group.clone(),
+        accept_roles: accepted_roles.names().map(<[String]>::to_vec),
     };
     // Saved first, so a machine enrolled at the relay never lacks its key here.
     MachineState::save(state_dir, &record, &pkcs8, &ca_pem)?;
@@ -94,6 +98,7 @@ pub async fn enroll(
             machine,
             group,
             key_fingerprint: tether_e2e::machine_key_fingerprint(&machine_key),
+            accepted_roles,
         }),
         other => {
             MachineState::discard(state_dir);

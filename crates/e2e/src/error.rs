@@ -95,6 +95,13 @@ pub enum E2eError {
     /// The technician's certificate or signature did not verify.
     #[error("technician rejected: {0}")]
     TechnicianRejected(String),
+    /// The technician's certificate is valid, but the machine does not serve its role: its
+    /// enrollment names the roles it accepts.
+    #[error("this machine does not accept technicians of role {role:?}")]
+    RoleNotAccepted {
+        /// The technician's role.
+        role: String,
+    },
     /// The technician's key could not sign.
     #[error("cannot sign with the technician's key: {0}")]
     SigningFailed(String),
@@ -113,6 +120,7 @@ impl E2eError {
             }
             E2eError::ConfirmationFailed => Some(AbortReason::ConfirmationFailed),
             E2eError::CommitmentMismatch => Some(AbortReason::CommitmentMismatch),
+            E2eError::RoleNotAccepted { .. } => Some(AbortReason::RoleNotAccepted),
             E2eError::ResumeRejected => Some(AbortReason::ResumeRejected),
             E2eError::MachineKeyMismatch | E2eError::TechnicianRejected(_) => {
                 Some(AbortReason::IdentityRejected)

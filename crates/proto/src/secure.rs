@@ -146,6 +146,8 @@ pub enum AbortReason {
     /// The viewer's SPAKE2 message is not the one it committed to: someone in between changed
     /// it after seeing the agent's.
     CommitmentMismatch,
+    /// The machine does not serve technicians of this side's role (its enrollment says which).
+    RoleNotAccepted,
 }
 
 impl std::fmt::Display for AbortReason {
@@ -167,6 +169,9 @@ impl std::fmt::Display for AbortReason {
                 "the key-exchange message the agent received is not the one this side committed \
                  to: someone in between changed it",
             ),
+            AbortReason::RoleNotAccepted => {
+                f.write_str("the machine does not accept technicians of this side's role")
+            }
         }
     }
 }
