@@ -177,7 +177,8 @@ fn handshake_failure(error: TransportError, machine: &str) -> anyhow::Error {
 }
 
 /// The machine the relay put us through to must be the one asked for, with the key its
-/// enrollment credential (issued by the organisation's CA) endorsed.
+/// enrollment credential (issued by the organisation's CA) endorsed, and the organisation's
+/// revocation list must not have withdrawn that credential (revoked or superseded).
 fn check_identity(
     trust: &tether_certs::OrgTrust,
     machine: &str,
@@ -190,14 +191,16 @@ fn check_identity(
         );
     }
     trust
-        .verify_endorsement(
+        .verify_standing_endorsement(
             &CertificateDer::from(identity.enrollment_cert.as_slice()),
             &identity.name,
             &identity.machine_key,
             &identity.endorsement,
         )
         .with_context(|| {
-            format!("the relay presented a key for {machine} that the organisation never endorsed")
+            format!(
+                "the relay presented a key for {machine} that the organisation does not endorse"
+            )
         })?;
     Ok(())
 }
