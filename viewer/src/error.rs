@@ -36,9 +36,10 @@ pub enum ViewerError {
 /// What a technician must know after a failed handshake. The agent burns its code on any
 /// handshake that does not finish, and one in the middle (a relay posing as the agent) gets a
 /// guess at the code from each attempt without the agent seeing it: so a code is tried once.
-pub(crate) const CODE_SPENT: &str = "That code is spent: the user's agent discards a code after a \
-     failed secure handshake and shows a new one. Ask the user to read you the new code; do not \
-     try this one again (each attempt could give whoever is tampering another guess).";
+pub(crate) const CODE_SPENT: &str = "That code is spent: do not try it again (each attempt \
+     could give whoever tampered with the handshake another guess at it). Ask the user to read \
+     you a new code: their agent shows one after a failed handshake, and if it still shows this \
+     one (the handshake never reached it), restarting it gives a new one.";
 
 impl ViewerError {
     /// The process exit code ([`tether_cli::exit`]): refused by the relay or the user, ended
@@ -81,7 +82,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("That code is spent"), "{text}");
-        assert!(text.contains("do not try this one again"), "{text}");
+        assert!(text.contains("do not try it again"), "{text}");
         // A record tampered with mid-session is insecure too, without a code to spend.
         let tampered = ViewerError::Insecure(E2eError::RecordRejected { seq: 3 });
         assert_eq!(tampered.exit_code(), ExitCode::from(exit::INSECURE));
