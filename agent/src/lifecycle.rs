@@ -31,9 +31,6 @@ use anyhow::bail;
 use tether_proto::control::{EndReason, RelayMessage};
 use tether_transport::{is_disconnect, TransportError};
 
-/// How long the viewer may take from pairing to a confirmed key and its hello (and a returning
-/// viewer to prove itself).
-pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest a session waits for a lost viewer, whatever the relay says (the relay's own
 /// longest grace period).
 const MAX_SUSPENSION: Duration = Duration::from_secs(3600);

@@ -115,8 +115,9 @@ const MACHINE_COMMANDS: [&str; 2] = ["enroll", "run"];
 enum Command {
     /// Enrolls this machine with an organisation's relay, using a one-time enrollment credential
     /// (`tether-certs enroll MACHINE`). Generates the machine's key (kept in the state
-    /// directory, owner-only) and prints its fingerprint. Exit codes: 0 enrolled, 1 error, 3
-    /// refused by the relay.
+    /// directory, owner-only) and prints its fingerprint, keeps the technicians' roles the
+    /// credential names (the machine serves no other), and deletes the credential (it refuses
+    /// to start where it could not). Exit codes: 0 enrolled, 1 error, 3 refused by the relay.
     Enroll(EnrollArgs),
     /// Keeps this enrolled machine online for technicians' shells, reconnecting with backoff
     /// whenever the relay goes away. Runs until stopped (e.g. as a systemd service). Exit
@@ -131,7 +132,8 @@ struct EnrollArgs {
     #[arg(long, env = "TETHER_RELAY")]
     relay: String,
 
-    /// The enrollment credential (certificate, CA and key in one PEM file). It works once.
+    /// The enrollment credential (certificate, CA and key in one PEM file). It works once, and
+    /// is deleted once the machine has enrolled.
     #[arg(long, env = "TETHER_ENROLLMENT_CREDENTIAL")]
     credential: PathBuf,
 
@@ -194,7 +196,22 @@ async fn enroll(args: EnrollArgs) -> ExitCode {
                 args.relay
             );
             println!("machine key: {}", enrolled.key_fingerprint);
+            println!("accepts technicians of {}", enrolled.accepted_roles);
             println!("state: {}", state_dir.display());
+            let credential = args.credential.display();
+            match &enrolled.credential_deleted {
+                Ok(()) => println!(
+                    "deleted {credential}: the credential (its private key with it) works once \
+                     and has done its job; the organisation's admin now runs `tether-certs \
+                     enrolled {}`",
+                    Printable(&enrolled.machine)
+                ),
+                Err(e) => eprintln!(
+                    "tether-agent: WARNING: could not delete {credential} ({e}): delete it now, \
+                     since whoever copies its key can pose as this machine until the \
+                     organisation retires it (`tether-certs enrolled`)"
+                ),
+            }
             ExitCode::from(exit::SUCCESS)
         }
         Err(e) => machine_failure(&e),

@@ -13,14 +13,14 @@ use quinn::{Connection, RecvStream, SendStream};
 use tether_e2e::AgentResumption;
 use tether_proto::control::{RelayMessage, StreamHeader};
 use tether_transport::{
-    agent_resume, race, stopped, MessageReceiver, Raced, SecureStream, Trailing,
+    agent_resume, race, stopped, MessageReceiver, Raced, SecureStream, Trailing, HANDSHAKE_TIMEOUT,
 };
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
     control::relay_ends,
     events::AgentEvent,
-    lifecycle::{Lifecycle, HANDSHAKE_TIMEOUT},
+    lifecycle::Lifecycle,
     pipeline::Pipeline,
     stream::{stream_frames, SessionStream, SessionTerms},
 };

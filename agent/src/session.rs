@@ -15,14 +15,13 @@ use tether_proto::{
 use tether_screen::ScreenSource;
 use tether_transport::{
     agent_handshake, connect_to_relay, open_control, Backoff, MessageReceiver, RelayTarget,
-    SecureStream,
+    SecureStream, HANDSHAKE_TIMEOUT,
 };
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
-    consent::ConsentPolicy, events::AgentEvent, lifecycle::HANDSHAKE_TIMEOUT, pipeline::Pipeline,
-    resume::LiveSession, screen::InputTarget, shell_session::serve_shell_session,
-    stream::SessionTerms,
+    consent::ConsentPolicy, events::AgentEvent, pipeline::Pipeline, resume::LiveSession,
+    screen::InputTarget, shell_session::serve_shell_session, stream::SessionTerms,
 };
 
 /// Codes that may be spent without a session before the agent gives up: each failed

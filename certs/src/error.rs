@@ -118,6 +118,18 @@ pub enum CertError {
         /// The verifier's reason.
         reason: String,
     },
+    /// The organisation's revocation list withdrew an endorsement: its credential was revoked,
+    /// or superseded by a later enrollment of the machine.
+    #[error(
+        "the organisation withdrew the endorsement of this key for {machine}: {why} (see \
+         `tether-certs list`)"
+    )]
+    EndorsementWithdrawn {
+        /// The machine.
+        machine: String,
+        /// Why the endorsement no longer stands.
+        why: &'static str,
+    },
     /// An enrollment certificate endorses a machine other than the one enrolling.
     #[error("the enrollment certificate is for {certified:?}, not for machine {machine:?}")]
     MachineMismatch {

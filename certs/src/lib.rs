@@ -31,8 +31,8 @@ pub use fingerprint::Fingerprint;
 pub use identity::{RelayIdentity, RELAY_SERVER_NAME};
 pub use known_relays::KnownRelays;
 pub use org::{
-    describe, endorsement_message, verify_signature, CertInfo, CertKind, Credential, OrgTrust,
-    Technician,
+    describe, endorsement_message, verify_signature, AcceptedRoles, CertInfo, CertKind, Credential,
+    OrgTrust, Technician,
 };
 pub use signatures::HandshakeSignatures;
 pub use verifier::{PinnedRelayVerifier, RelayTrust};

@@ -11,7 +11,7 @@ use std::{
 use clap::{Parser, Subcommand, ValueEnum};
 use tether_certs::{
     pki::{format_time, Issued, LedgerEntry, Pki, RevocableKind},
-    CertError, CertKind,
+    AcceptedRoles, CertError, CertKind,
 };
 
 const AFTER_HELP: &str = "\
@@ -21,7 +21,8 @@ Files in DIR (keep DIR private and out of version control: it holds the CA key):
   crl.pem                   the CA-signed revocation list the relay loads
   relay.pem, relay.key      the relay's certificate (followed by the CA's) and key (0600)
   technicians/NAME.pem/.key a technician's certificate (followed by the CA's) and key (0600)
-  enrollments/MACHINE.pem   an enrollment bundle: certificate, CA certificate and key (0600)
+  enrollments/MACHINE.pem   an enrollment bundle: certificate, CA certificate and key (0600),
+                            deleted by `enrolled MACHINE` once the machine has enrolled
 
 Durations are like 90d, 24h, 10y, 1h30m. Names, roles and groups are 1 to 64 of A-Z a-z 0-9 . _ -
 Exit status: 0 done, 1 error, 2 bad usage.";
@@ -79,16 +80,34 @@ enum Command {
     /// Issue a server's enrollment credential: enrollments/MACHINE.pem.
     ///
     /// One 0600 file with the certificate, the CA certificate and the key: hand it to the
-    /// machine, which uses it once to enroll.
+    /// machine, which uses it once to enroll (and then deletes it), then run `tether-certs
+    /// enrolled MACHINE`.
     Enroll {
         /// The machine's name.
         machine: String,
         /// The machine group it joins.
         #[arg(long, default_value = "default")]
         group: String,
+        /// A technicians' role the machine serves (repeat for several). The machine keeps the
+        /// list from its enrollment and refuses every other role itself, whatever the relay's
+        /// access policy lets through. Without it, the machine serves any role.
+        #[arg(long = "accept-role", value_name = "ROLE")]
+        accept_roles: Vec<String>,
         /// How long the credential can be used to enroll.
         #[arg(long, default_value = "24h", value_parser = parse_validity, value_name = "DURATION")]
         valid_for: Duration,
+    },
+    /// Retire MACHINE's enrollment credential once `tether-agent enroll` has succeeded.
+    ///
+    /// Lists it on the CRL as used (no relay takes it again; viewers keep accepting the key it
+    /// endorsed), lists the machine's earlier credentials as superseded (viewers refuse the
+    /// keys they endorsed, as after a re-enrollment), deletes enrollments/MACHINE.pem (this
+    /// directory's copy of its key) and rewrites crl.pem: give the new crl.pem to the relay
+    /// and to technicians, next to their ca.pem.
+    Enrolled {
+        /// The machine's name, or the credential's serial (hex, as `list` shows it).
+        #[arg(value_name = "MACHINE_OR_SERIAL")]
+        target: String,
     },
     /// List everything issued: serial, kind, name, role or group, not-after, status.
     List {
@@ -147,8 +166,30 @@ fn run(cli: Cli) -> Result<(), CertError> {
         Command::Enroll {
             machine,
             group,
+            accept_roles,
             valid_for,
-        } => print_issued(&Pki::open(&dir)?.issue_enrollment(&machine, &group, valid_for)?),
+        } => {
+            let accepted = AcceptedRoles::from_names(&accept_roles)?;
+            let issued =
+                Pki::open(&dir)?.issue_enrollment(&machine, &group, &accepted, valid_for)?;
+            print_issued(&issued);
+            println!("the machine will accept technicians of {accepted}");
+        }
+        Command::Enrolled { target } => {
+            let mut pki = Pki::open(&dir)?;
+            let (entry, deleted) = pki.mark_enrolled(&target)?;
+            println!(
+                "enrollment credential of {} (serial {}) marked used",
+                entry.name, entry.serial
+            );
+            if let Some(path) = deleted {
+                println!(
+                    "deleted {} (the credential and its private key)",
+                    path.display()
+                );
+            }
+            print_crl(&pki);
+        }
         Command::List { json } => {
             let pki = Pki::open(&dir)?;
             let entries = &pki.ledger().certificates;
@@ -293,6 +334,9 @@ fn print_json(entries: &[LedgerEntry]) {
             }
             if let (Some(at), Some(object)) = (entry.revoked_at, item.as_object_mut()) {
                 object.insert("revoked_at".to_owned(), format_time(at).into());
+            }
+            if let (Some(because), Some(object)) = (entry.revoked_because, item.as_object_mut()) {
+                object.insert("revoked_because".to_owned(), serde_json::json!(because));
             }
             item
         })

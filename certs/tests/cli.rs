@@ -195,6 +195,7 @@ fn the_directory_comes_from_the_environment_too() {
         "relay",
         "technician",
         "enroll",
+        "enrolled",
         "list",
         "revoke",
         "crl",
@@ -205,4 +206,67 @@ fn the_directory_comes_from_the_environment_too() {
             "{needle} missing from --help:\n{help}"
         );
     }
+}
+
+#[test]
+fn an_enrollment_names_the_roles_it_accepts_and_is_retired_once_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    ok(&dir, &["init", "--org", "Example Ltd"]);
+    let out = ok(
+        &dir,
+        &[
+            "enroll",
+            "web-01",
+            "--group",
+            "prod",
+            "--accept-role",
+            "support",
+            "--accept-role",
+            "admin",
+        ],
+    );
+    assert!(
+        out.contains("the machine will accept technicians of admin, support"),
+        "{out}"
+    );
+    let bundle = dir.join("enrollments/web-01.pem");
+    let credential = tether_certs::Credential::load(&bundle, None).unwrap();
+    let accepted = credential.info().unwrap().accepted_roles;
+    assert!(accepted.accepts("admin") && accepted.accepts("support"));
+    assert!(!accepted.accepts("intern"));
+    let out = tool(&dir, &["enroll", "db-01", "--accept-role", "no role"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid role"));
+    let out = ok(&dir, &["enroll", "db-01"]);
+    assert!(
+        out.contains("the machine will accept technicians of any role"),
+        "{out}"
+    );
+
+    let out = ok(&dir, &["enrolled", "web-01"]);
+    assert!(out.contains("enrollment credential of web-01"), "{out}");
+    assert!(out.contains("marked used"), "{out}");
+    assert!(out.contains("deleted"), "{out}");
+    assert!(!bundle.exists());
+    let entries = list(&dir);
+    let web = entries.iter().find(|e| e["name"] == "web-01").unwrap();
+    assert_eq!(web["status"], "used");
+    assert_eq!(web["revoked_because"], "used");
+    let table = ok(&dir, &["list"]);
+    let row = table.lines().find(|l| l.contains(" web-01 ")).unwrap();
+    assert!(row.ends_with("used"), "{table}");
+
+    // Re-enrolled: the first credential is superseded.
+    ok(&dir, &["enroll", "web-01", "--group", "prod"]);
+    ok(&dir, &["enrolled", "web-01"]);
+    let statuses: Vec<String> = list(&dir)
+        .iter()
+        .filter(|e| e["name"] == "web-01")
+        .map(|e| e["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["superseded", "used"]);
+    let out = tool(&dir, &["enrolled", "web-01"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already revoked"));
 }

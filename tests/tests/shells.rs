@@ -302,10 +302,13 @@ fn only_allowed_valid_technicians_reach_enrolled_machines_and_every_refusal_is_a
 fn an_enrollment_credential_works_once_and_machines_list_what_a_role_may_reach() {
     let org = Organisation::new();
     let credential = org.enrollment("web-01", "prod");
+    // `enroll` deletes the credential it used; a copy kept elsewhere still works only once.
+    let copy = org.relay.path("credential-copy.pem");
+    std::fs::copy(&credential, &copy).expect("copy the credential");
     let first = org.enroll(&credential, &org.relay.path("state-a"));
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert!(text(&first.stdout).contains("enrolled: web-01 (group prod)"));
-    let again = org.enroll(&credential, &org.relay.path("state-b"));
+    let again = org.enroll(&copy, &org.relay.path("state-b"));
     assert_eq!(again.status.code(), Some(3), "{}", text(&again.stderr));
     assert!(
         text(&again.stderr).contains("already used"),

@@ -195,7 +195,9 @@ pub(crate) async fn pair_and_secure(
     let raced = race(handshake, link.next(ticket), |_| Some(Trailing::Outcome)).await;
     let stream = match handshake_or_news(raced)? {
         Ok(secured) => secured,
-        Err(e @ TransportError::E2e(_)) => return Err(e.into()),
+        Err(e @ (TransportError::E2e(_) | TransportError::HandshakeTimeout(_))) => {
+            return Err(ViewerError::HandshakeFailed(e))
+        }
         Err(e) => {
             return Err(link
                 .explain(ticket, StreamBroke::unexplained(e.into()))

@@ -21,7 +21,8 @@ use tokio::runtime::Runtime;
 ///
 /// Exit codes: 0 done, 1 error, 2 bad usage, 3 join refused (wrong, expired or used code, or
 /// the user declined), 4 the session ended from the other side, 5 the relay is unreachable or
-/// not trusted, 6 the session could not be secured (wrong code or tampering).
+/// not trusted, 6 the session could not be secured (wrong code or tampering; the code is then
+/// spent: ask the user for the new one their agent shows).
 #[derive(Debug, Parser)]
 #[command(name = "tether-viewer", version)]
 struct Cli {

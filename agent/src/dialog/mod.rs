@@ -3,8 +3,10 @@
 //!
 //! Drawn with core X requests and a server font through x11rb, no toolkit. The windows live on
 //! a thread of their own, which blocks on X events; the async side talks to it through
-//! channels. What is drawn where is decided by pure code ([`layout`], [`text`]).
+//! channels. What is drawn where is decided by pure code ([`layout`], [`text`]), and so is how
+//! the live band stays in sight ([`band`]).
 
+mod band;
 mod buttons;
 mod layout;
 mod serve;

@@ -1,10 +1,11 @@
 //! The dialog's own thread: shows what the async side asks for and reports what the user does.
 //!
 //! It owns the windows. Its inputs are commands from the async side and the X events that a
-//! second thread reads off the connection, so it blocks on one channel for both.
+//! second thread reads off the connection, so it blocks on one channel for both (with a
+//! timeout while the live band is out of sight: see [`super::band`]).
 
 use std::{
-    sync::mpsc::{Receiver, Sender},
+    sync::mpsc::{Receiver, RecvTimeoutError, Sender},
     time::{Duration, Instant},
 };
 
@@ -13,11 +14,15 @@ use tokio::sync::mpsc::UnboundedSender;
 use x11rb::{
     connection::Connection,
     errors::ConnectionError,
-    protocol::{xproto::Window, Event},
+    protocol::{
+        xproto::{Visibility, Window},
+        Event,
+    },
     rust_connection::RustConnection,
 };
 
 use super::{
+    band::{BandFacts, BandGuard, Verdict},
     buttons::Button,
     layout::{live_scene, request_scene},
     text::{live_line, request_lines},
@@ -95,12 +100,21 @@ struct Request {
     armed_at: Instant,
 }
 
+/// The live indicator and what is known of its being in sight.
+struct Live {
+    window: SceneWindow,
+    facts: BandFacts,
+    guard: BandGuard,
+    /// Whether this band has asked to end its session already (it asks once).
+    ending: bool,
+}
+
 /// The dialog thread's state.
 struct Ui {
     x: X,
     actions: UnboundedSender<Action>,
     request: Option<Request>,
-    live: Option<SceneWindow>,
+    live: Option<Live>,
 }
 
 /// Reads X events off the connection until it fails, handing each to the dialog thread.
@@ -126,13 +140,33 @@ pub(crate) fn run(
         request: None,
         live: None,
     };
-    for input in inputs {
+    loop {
+        let deadline = ui.live.as_ref().and_then(|live| live.guard.deadline());
+        let input = match deadline {
+            Some(deadline) => {
+                match inputs.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(input) => Some(input),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                }
+            }
+            None => match inputs.recv() {
+                Ok(input) => Some(input),
+                Err(_) => return Ok(()),
+            },
+        };
         match input {
-            Input::Command(command) => ui.command(command)?,
-            Input::Event(event) => ui.event(event?)?,
+            Some(Input::Command(command)) => ui.command(command)?,
+            Some(Input::Event(event)) => ui.event(event?)?,
+            None => {
+                let verdict = ui
+                    .live
+                    .as_ref()
+                    .map(|live| live.guard.check(Instant::now()));
+                ui.judge_band(verdict.unwrap_or(Verdict::Fine))?;
+            }
         }
     }
-    Ok(())
 }
 
 impl Ui {
@@ -171,12 +205,13 @@ impl Ui {
             } => {
                 self.hide_live()?;
                 let scene = live_scene(&live_line(&technician, granted), self.x.metrics);
-                self.live = Some(SceneWindow::open(
-                    &self.x,
-                    Kind::Indicator,
-                    LIVE_TITLE,
-                    scene,
-                )?);
+                let window = SceneWindow::open(&self.x, Kind::Indicator, LIVE_TITLE, scene)?;
+                self.live = Some(Live {
+                    window,
+                    facts: BandFacts::SHOWN,
+                    guard: BandGuard::default(),
+                    ending: false,
+                });
             }
             Command::HideLive => self.hide_live()?,
         }
@@ -211,6 +246,26 @@ impl Ui {
                     self.send(Action::EndSession);
                 }
             }
+            Event::UnmapNotify(unmap) if self.is_live(unmap.window) => {
+                self.band_news(|facts| facts.mapped = false)?;
+            }
+            Event::MapNotify(map) if self.is_live(map.window) => {
+                self.band_news(|facts| facts.mapped = true)?;
+            }
+            Event::VisibilityNotify(visibility) if self.is_live(visibility.window) => {
+                let covered = visibility.state == Visibility::FULLY_OBSCURED;
+                self.band_news(|facts| facts.covered = covered)?;
+            }
+            Event::PropertyNotify(property)
+                if self.is_live(property.window)
+                    && [self.x.atoms.WM_STATE, self.x.atoms._NET_WM_STATE]
+                        .contains(&property.atom) =>
+            {
+                if let Some(live) = &self.live {
+                    let minimised = live.window.minimised(&self.x)?;
+                    self.band_news(|facts| facts.minimised = minimised)?;
+                }
+            }
             Event::MappingNotify(_) => self.x.reload_keymap()?,
             Event::Error(error) => return Err(error.into()),
             _ => {}
@@ -241,7 +296,7 @@ impl Ui {
         let on_live = self
             .live
             .as_ref()
-            .and_then(|live| live.button_at(window, x, y));
+            .and_then(|live| live.window.button_at(window, x, y));
         if on_live == Some(Button::EndSession) {
             self.send(Action::EndSession);
         }
@@ -271,15 +326,48 @@ impl Ui {
     }
 
     fn is_live(&self, window: Window) -> bool {
-        self.live.as_ref().is_some_and(|live| live.window == window)
+        self.live
+            .as_ref()
+            .is_some_and(|live| live.window.window == window)
     }
 
     fn window(&self, window: Window) -> Option<&SceneWindow> {
         let request = self.request.as_ref().map(|request| &request.window);
         request
             .into_iter()
-            .chain(self.live.as_ref())
+            .chain(self.live.as_ref().map(|live| &live.window))
             .find(|shown| shown.window == window)
+    }
+
+    /// The server said something of the live band: `update` its facts, then do what the
+    /// guard decides.
+    fn band_news(&mut self, update: impl FnOnce(&mut BandFacts)) -> Result<(), DialogError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        update(&mut live.facts);
+        let verdict = live.guard.observe(live.facts, Instant::now());
+        self.judge_band(verdict)
+    }
+
+    fn judge_band(&mut self, verdict: Verdict) -> Result<(), DialogError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        match verdict {
+            Verdict::Fine => {}
+            Verdict::Restore => {
+                tracing::info!("the live band was hidden or covered: putting it back");
+                live.window.restore(&self.x)?;
+            }
+            Verdict::EndSession if !live.ending => {
+                live.ending = true;
+                tracing::warn!("the live band cannot be kept in sight: ending the session");
+                let _ = self.actions.send(Action::EndSession);
+            }
+            Verdict::EndSession => {}
+        }
+        Ok(())
     }
 
     fn close_request(&mut self) -> Result<(), DialogError> {
@@ -291,7 +379,7 @@ impl Ui {
 
     fn hide_live(&mut self) -> Result<(), DialogError> {
         match self.live.take() {
-            Some(live) => live.close(&self.x),
+            Some(live) => live.window.close(&self.x),
             None => Ok(()),
         }
     }

@@ -8,8 +8,8 @@ use x11rb::{
     connection::Connection,
     properties::{WmHints, WmSizeHints, WmSizeHintsSpecification},
     protocol::xproto::{
-        AtomEnum, ChangeGCAux, ConnectionExt as _, CreateWindowAux, EventMask, PropMode, Rectangle,
-        Window, WindowClass,
+        AtomEnum, ChangeGCAux, ConfigureWindowAux, ConnectionExt as _, CreateWindowAux, EventMask,
+        PropMode, Rectangle, StackMode, Window, WindowClass,
     },
     wrapper::ConnectionExt as _,
     COPY_DEPTH_FROM_PARENT, COPY_FROM_PARENT,
@@ -50,6 +50,17 @@ impl SceneWindow {
             Kind::Indicator => Placement::TopCentre,
         };
         let (left, top) = place(x.monitor()?, (scene.width, scene.height), placement);
+        // The indicator also hears of being unmapped, minimised or covered, to come back.
+        let events = match kind {
+            Kind::Request => EventMask::EXPOSURE | EventMask::KEY_PRESS,
+            Kind::Indicator => {
+                EventMask::EXPOSURE
+                    | EventMask::KEY_PRESS
+                    | EventMask::STRUCTURE_NOTIFY
+                    | EventMask::VISIBILITY_CHANGE
+                    | EventMask::PROPERTY_CHANGE
+            }
+        };
         let window = conn.generate_id()?;
         conn.create_window(
             COPY_DEPTH_FROM_PARENT,
@@ -64,7 +75,7 @@ impl SceneWindow {
             COPY_FROM_PARENT,
             &CreateWindowAux::new()
                 .background_pixel(x.pixel(Colour::Background))
-                .event_mask(EventMask::EXPOSURE | EventMask::KEY_PRESS),
+                .event_mask(events),
         )?;
         name(x, window, title)?;
         conn.change_property8(
@@ -183,6 +194,46 @@ impl SceneWindow {
         }
         conn.flush()?;
         Ok(())
+    }
+
+    /// Maps the window again and raises it above its siblings (with a window manager, asks it
+    /// to: mapping a minimised window is how a client restores it).
+    pub(crate) fn restore(&self, x: &X) -> Result<(), DialogError> {
+        x.conn.map_window(self.window)?;
+        x.conn.configure_window(
+            self.window,
+            &ConfigureWindowAux::new().stack_mode(StackMode::ABOVE),
+        )?;
+        x.conn.flush()?;
+        Ok(())
+    }
+
+    /// Whether the window manager has minimised the window: `WM_STATE` iconic (ICCCM), or
+    /// `_NET_WM_STATE_HIDDEN` (EWMH).
+    pub(crate) fn minimised(&self, x: &X) -> Result<bool, DialogError> {
+        const ICONIC_STATE: u32 = 3;
+        let conn = &*x.conn;
+        let wm_state = conn
+            .get_property(false, self.window, x.atoms.WM_STATE, x.atoms.WM_STATE, 0, 1)?
+            .reply()?;
+        let iconic = wm_state
+            .value32()
+            .and_then(|mut values| values.next())
+            .is_some_and(|state| state == ICONIC_STATE);
+        let net_state = conn
+            .get_property(
+                false,
+                self.window,
+                x.atoms._NET_WM_STATE,
+                AtomEnum::ATOM,
+                0,
+                32,
+            )?
+            .reply()?;
+        let hidden = net_state
+            .value32()
+            .is_some_and(|mut atoms| atoms.any(|atom| atom == x.atoms._NET_WM_STATE_HIDDEN));
+        Ok(iconic || hidden)
     }
 
     /// Destroys the window (and its buttons).

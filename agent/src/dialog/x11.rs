@@ -28,10 +28,12 @@ x11rb::atom_manager! {
     pub(crate) Atoms: AtomsCookie {
         WM_PROTOCOLS,
         WM_DELETE_WINDOW,
+        WM_STATE,
         UTF8_STRING,
         _NET_WM_NAME,
         _NET_WM_STATE,
         _NET_WM_STATE_ABOVE,
+        _NET_WM_STATE_HIDDEN,
         _NET_WM_STATE_STICKY,
         _NET_WM_WINDOW_TYPE,
         _NET_WM_WINDOW_TYPE_DIALOG,

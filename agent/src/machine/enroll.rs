@@ -3,8 +3,9 @@
 use std::{path::Path, time::Duration};
 
 use anyhow::{bail, Context};
+use nix::unistd::{access, AccessFlags};
 use rustls::pki_types::{pem::PemObject, CertificateDer};
-use tether_certs::{endorsement_message, CertKind, Credential, OrgTrust};
+use tether_certs::{endorsement_message, AcceptedRoles, CertKind, Credential, OrgTrust};
 use tether_e2e::MachineKey;
 use tether_proto::control::{ClientMessage, RelayMessage};
 use tether_transport::{close_and_wait, connect_to_org_relay, open_control};
@@ -26,11 +27,17 @@ pub struct Enrollment {
     pub group: String,
     /// The new machine key's fingerprint.
     pub key_fingerprint: String,
+    /// The technicians' roles the machine serves, as the credential named them.
+    pub accepted_roles: AcceptedRoles,
+    /// Whether the credential file (its private key with it) is gone; `Err` says why not.
+    pub credential_deleted: Result<(), String>,
 }
 
 /// Enrolls this machine with `relay` using the credential in `credential_file` (the bundle
-/// `tether-certs enroll` wrote: certificate, CA and key), and keeps the new identity in
-/// `state_dir`.
+/// `tether-certs enroll` wrote: certificate, CA and key), keeps the new identity in
+/// `state_dir`, and deletes the credential: it works once, and whoever copied its key could
+/// endorse a machine key of their own for this machine until the organisation retires it.
+/// Refuses to start when the credential could not be deleted afterwards.
 pub async fn enroll(
     relay: &str,
     credential_file: &Path,
@@ -43,6 +50,7 @@ pub async fn enroll(
         );
     }
     let credential = Credential::load(credential_file, None)?;
+    ensure_deletable(credential_file)?;
     let info = credential.info()?;
     let CertKind::Enrollment { group } = info.kind else {
         bail!(
@@ -57,10 +65,12 @@ pub async fn enroll(
     let (key, pkcs8) = MachineKey::generate()?;
     let machine_key = key.public_key();
     let (_, endorsement) = credential.sign(&endorsement_message(&machine, &machine_key))?;
+    let accepted_roles = info.accepted_roles;
     let record = MachineRecord {
         relay: relay.to_owned(),
         machine: machine.clone(),
         group: group.clone(),
+        accept_roles: accepted_roles.names().map(<[String]>::to_vec),
     };
     // Saved first, so a machine enrolled at the relay never lacks its key here.
     MachineState::save(state_dir, &record, &pkcs8, &ca_pem)?;
@@ -94,6 +104,8 @@ pub async fn enroll(
             machine,
             group,
             key_fingerprint: tether_e2e::machine_key_fingerprint(&machine_key),
+            accepted_roles,
+            credential_deleted: std::fs::remove_file(credential_file).map_err(|e| e.to_string()),
         }),
         other => {
             MachineState::discard(state_dir);
@@ -104,6 +116,23 @@ pub async fn enroll(
             }
         }
     }
+}
+
+/// Fails unless this account may delete `file` (write access to its directory), so that an
+/// enrollment never leaves its credential behind.
+fn ensure_deletable(file: &Path) -> anyhow::Result<()> {
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    access(dir, AccessFlags::W_OK).with_context(|| {
+        format!(
+            "{} could not be deleted after enrolling (no write access to {}): the credential \
+             works once and must not stay behind; move it where this account may delete it",
+            file.display(),
+            dir.display()
+        )
+    })
 }
 
 /// The organisation's CA certificate from a credential bundle, as PEM.

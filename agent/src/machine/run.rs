@@ -1,6 +1,12 @@
 //! `tether-agent run`: keeps an enrolled machine online and serves technicians' shells.
 
-use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    pin::pin,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use anyhow::{bail, Context};
 use quinn::{Connection, RecvStream, SendStream};
@@ -18,7 +24,7 @@ use tether_transport::{
     direct::{agent_direct, DirectLink, Negotiation},
     identity::OrgAuthority,
     machine_handshake, open_control, race, Backoff, MessageReceiver, MessageSender,
-    RelayConnection, SecureStream,
+    RelayConnection, SecureStream, HANDSHAKE_TIMEOUT,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -31,8 +37,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The first and the longest wait between attempts to reach the relay.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(30);
-/// How long a technician may take from opening a stream to a verified handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a finished shell waits for the viewer to close the session stream.
 const SESSION_CLOSE_WAIT: Duration = Duration::from_secs(5);
 /// How long a stopping agent waits for the relay to acknowledge its goodbye.
@@ -75,7 +79,8 @@ pub enum MachineEvent {
         /// (else on the stream the relay forwards).
         data_path: bool,
     },
-    /// A shell ended.
+    /// A shell ended (its program exited, the session broke, or the technician's certificate
+    /// expired).
     ShellEnded {
         /// The relay's session id.
         session_id: u64,
@@ -89,7 +94,8 @@ pub enum MachineEvent {
         revoked: usize,
     },
     /// A stream was refused before a shell started (a technician the CA does not vouch for,
-    /// a tampered handshake, or a malformed request).
+    /// one of a role the machine does not accept, a tampered handshake, or a malformed
+    /// request).
     ShellRefused {
         /// The relay's session id.
         session_id: u64,
@@ -247,7 +253,8 @@ async fn serve_stream(
     let trust = config.state.trust.current();
     let authority = OrgAuthority {
         trust: &trust,
-        now: std::time::SystemTime::now(),
+        now: SystemTime::now(),
+        accepted_roles: &config.state.accepted_roles,
     };
     let session_id = header.session_id;
     let handshake = tokio::time::timeout(
@@ -290,14 +297,29 @@ async fn serve_stream(
         role: technician.role,
         data_path: direct.is_some(),
     });
-    let outcome = match shell(config, negotiation, direct).await {
-        Ok(status) => format!("exit code {}", status.code),
-        Err(e) => format!("{e:#}"),
+    // A session lasts no longer than the certificate that opened it: when it expires, the
+    // shell is dropped, which kills its process group and hangs up its streams.
+    let outcome = tokio::select! {
+        ended = shell(config, negotiation, direct) => match ended {
+            Ok(status) => format!("exit code {}", status.code),
+            Err(e) => format!("{e:#}"),
+        },
+        () = tokio::time::sleep(until(technician.expires_at, SystemTime::now())) => {
+            CERTIFICATE_EXPIRED.to_owned()
+        }
     };
     let _ = events.send(MachineEvent::ShellEnded {
         session_id,
         outcome,
     });
+}
+
+/// Why a shell ended when its technician's certificate expired, in words for the log.
+const CERTIFICATE_EXPIRED: &str = "the technician's certificate expired";
+
+/// How long from `now` until `deadline` (nothing once it has passed).
+fn until(deadline: SystemTime, now: SystemTime) -> Duration {
+    deadline.duration_since(now).unwrap_or(Duration::ZERO)
 }
 
 /// Serves one shell on the data path (`direct`) or on the session stream.

@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tether_certs::{
     files::{read_bounded, read_bounded_text, write_private},
-    OrgTrust,
+    AcceptedRoles, OrgTrust,
 };
 use tether_e2e::MachineKey;
 
@@ -25,6 +25,8 @@ pub struct MachineState {
     pub dir: PathBuf,
     /// What `machine.toml` says.
     pub record: MachineRecord,
+    /// The technicians' roles it serves.
+    pub accepted_roles: AcceptedRoles,
     /// The machine key.
     pub key: MachineKey,
     /// The organisation's CA, which technicians' certificates must chain to, and the newest
@@ -42,6 +44,24 @@ pub struct MachineRecord {
     pub machine: String,
     /// Its group.
     pub group: String,
+    /// The technicians' roles it serves, as its enrollment credential named them; absent when
+    /// the credential named none (any role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_roles: Option<Vec<String>>,
+}
+
+impl MachineRecord {
+    /// The technicians' roles the machine serves.
+    pub fn accepted_roles(&self) -> anyhow::Result<AcceptedRoles> {
+        let names = self.accept_roles.as_deref().unwrap_or_default();
+        let roles = AcceptedRoles::from_names(names)
+            .context("machine.toml names an invalid accepted role")?;
+        anyhow::ensure!(
+            self.accept_roles.is_none() || roles != AcceptedRoles::Any,
+            "machine.toml lists no accepted role: leave accept_roles out to accept any"
+        );
+        Ok(roles)
+    }
 }
 
 impl MachineState {
@@ -61,10 +81,14 @@ impl MachineState {
             .with_context(|| format!("cannot read {}", key_file.display()))?;
         let key = MachineKey::from_pkcs8(&pkcs8)
             .with_context(|| format!("{} is not a machine key", key_file.display()))?;
+        let accepted_roles = record
+            .accepted_roles()
+            .with_context(|| format!("in {}", machine_file.display()))?;
         let trust = MachineTrust::load(dir, OrgTrust::load(&dir.join(CA_FILE), None)?)?;
         Ok(Self {
             dir: dir.to_owned(),
             record,
+            accepted_roles,
             key,
             trust,
         })

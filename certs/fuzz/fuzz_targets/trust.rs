@@ -1,7 +1,8 @@
 //! Feeds hostile certificates and revocation lists to everything in `tether-certs` that reads
 //! them from the network: the agent's check of a technician's chain (the unattended
-//! handshake), the viewer's check of a machine's endorsement (the relay's `Opened`), the
-//! agent's take of a relay-sent CRL (`Revocations`), and what a certificate says of itself.
+//! handshake), the viewer's check of a machine's endorsement and of its standing in the CRL
+//! (the relay's `Opened`), the agent's take of a relay-sent CRL (`Revocations`), and what a
+//! certificate says of itself (its accepted roles included).
 //!
 //! Random bytes rarely get past DER's first tag, so most inputs are edits of real ones: at
 //! start the target makes a fresh PKI (a CA, a technician, an enrollment, a CRL revoking
@@ -17,7 +18,7 @@ use std::{path::PathBuf, sync::OnceLock, time::Duration};
 
 use libfuzzer_sys::fuzz_target;
 use rustls_pki_types::{CertificateDer, UnixTime};
-use tether_certs::{describe, endorsement_message, pki::Pki, Credential, OrgTrust};
+use tether_certs::{describe, endorsement_message, pki::Pki, AcceptedRoles, Credential, OrgTrust};
 
 const MACHINE: &str = "web-01";
 const MACHINE_KEY: [u8; 32] = [7; 32];
@@ -26,6 +27,8 @@ const MACHINE_KEY: [u8; 32] = [7; 32];
 struct Samples {
     /// The CA without a CRL, so that any list it signed is newer.
     trust: OrgTrust,
+    /// The CA with its CRL, as a viewer judges endorsements.
+    with_crl: OrgTrust,
     now: UnixTime,
     ca: Vec<u8>,
     technician: Vec<u8>,
@@ -52,7 +55,8 @@ impl Samples {
             .expect("technician");
         pki.issue_technician("bob", "admin", year)
             .expect("technician");
-        pki.issue_enrollment(MACHINE, "prod", year)
+        let roles = AcceptedRoles::from_names(&["admin", "support"]).expect("roles");
+        pki.issue_enrollment(MACHINE, "prod", &roles, year)
             .expect("enrollment");
         pki.revoke("bob", None).expect("revoke");
         let crl_path = pki.write_crl().expect("CRL");
@@ -67,6 +71,7 @@ impl Samples {
         let with_crl = OrgTrust::load(&pki.ca_cert_path(), Some(&crl_path)).expect("trust");
         Self {
             trust: OrgTrust::load(&pki.ca_cert_path(), None).expect("trust"),
+            with_crl: with_crl.clone(),
             now: UnixTime::now(),
             ca: with_crl.ca_certificate().to_vec(),
             technician: technician.chain()[0].to_vec(),
@@ -91,6 +96,12 @@ impl Samples {
         let endorsed =
             self.trust
                 .verify_endorsement(&cert, MACHINE, &MACHINE_KEY, &self.endorsement);
+        let standing = self.with_crl.verify_standing_endorsement(
+            &cert,
+            MACHINE,
+            &MACHINE_KEY,
+            &self.endorsement,
+        );
         let newer_crl = self.trust.with_newer_crl(input);
 
         if unedited {
@@ -103,6 +114,11 @@ impl Samples {
             }
             if original == self.enrollment.as_slice() {
                 assert!(endorsed.is_ok(), "{endorsed:?}");
+                assert!(standing.is_ok(), "{standing:?}");
+                let roles = described
+                    .as_ref()
+                    .map(|info| info.accepted_roles.to_string());
+                assert_eq!(roles.ok().as_deref(), Some("admin, support"));
             }
             if original == self.crl.as_slice() {
                 assert!(matches!(newer_crl, Ok(Some(_))), "{newer_crl:?}");

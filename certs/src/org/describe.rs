@@ -5,8 +5,12 @@ use std::time::SystemTime;
 use rustls::pki_types::{CertificateDer, ServerName};
 use x509_parser::{certificate::X509Certificate, extensions::GeneralName};
 
-use super::profile::{
-    check_name, ENROLLMENT_URN, GROUP_URN_PREFIX, RELAY_URN, ROLE_URN_PREFIX, TECHNICIAN_URN,
+use super::{
+    profile::{
+        check_name, ACCEPT_ROLE_URN_PREFIX, ENROLLMENT_URN, GROUP_URN_PREFIX, RELAY_URN,
+        ROLE_URN_PREFIX, TECHNICIAN_URN,
+    },
+    AcceptedRoles,
 };
 use crate::{times, CertError};
 
@@ -56,6 +60,9 @@ pub struct CertInfo {
     pub not_before: SystemTime,
     /// End of validity.
     pub not_after: SystemTime,
+    /// For an enrollment credential, the technicians' roles the machine accepts; for every
+    /// other kind, [`AcceptedRoles::Any`] (the kind has no say in it).
+    pub accepted_roles: AcceptedRoles,
 }
 
 /// What a certificate says about itself (no trust implied). Fails on anything that is not a
@@ -69,10 +76,11 @@ pub fn describe(cert: &CertificateDer<'_>) -> Result<CertInfo, CertError> {
         .and_then(|cn| cn.as_str().ok())
         .ok_or_else(|| CertError::BadCertificate("no UTF-8 subject common name".into()))?
         .to_owned();
-    let kind = kind_of(&x509).map_err(|reason| CertError::NotOrgCertificate {
+    let not_org = |reason: &str| CertError::NotOrgCertificate {
         name: printable(&name),
         reason: reason.into(),
-    })?;
+    };
+    let (kind, accepted_roles) = kind_of(&x509).map_err(not_org)?;
     check_subject_name(&kind, &name)?;
     let validity = x509.validity();
     let time = |t: i64| {
@@ -84,6 +92,7 @@ pub fn describe(cert: &CertificateDer<'_>) -> Result<CertInfo, CertError> {
         not_after: time(validity.not_after.timestamp())?,
         kind,
         name,
+        accepted_roles,
     })
 }
 
@@ -99,8 +108,9 @@ pub(crate) fn parse<'a>(cert: &'a CertificateDer<'_>) -> Result<X509Certificate<
     Ok(x509)
 }
 
-/// The kind from basic constraints and the `urn:tether:` SAN URIs; exactly one marker allowed.
-fn kind_of(x509: &X509Certificate<'_>) -> Result<CertKind, &'static str> {
+/// The kind from basic constraints and the `urn:tether:` SAN URIs (exactly one marker allowed),
+/// and the roles an enrollment credential accepts (only enrollment credentials may name any).
+fn kind_of(x509: &X509Certificate<'_>) -> Result<(CertKind, AcceptedRoles), &'static str> {
     let san = x509
         .subject_alternative_name()
         .map_err(|_| "malformed subject alternative names")?;
@@ -127,19 +137,29 @@ fn kind_of(x509: &X509Certificate<'_>) -> Result<CertKind, &'static str> {
             (Some(_), Some(_)) => Err("several roles or groups"),
         }
     };
-    match (x509.is_ca(), markers.as_slice()) {
-        (true, []) => Ok(CertKind::Ca),
-        (true, _) => Err("a CA certificate with an end-entity kind marker"),
-        (false, [RELAY_URN]) => Ok(CertKind::Relay),
-        (false, [TECHNICIAN_URN]) => Ok(CertKind::Technician {
+    let accepted: Vec<&str> = uris
+        .iter()
+        .filter_map(|u| u.strip_prefix(ACCEPT_ROLE_URN_PREFIX))
+        .collect();
+    let kind = match (x509.is_ca(), markers.as_slice()) {
+        (true, []) => CertKind::Ca,
+        (true, _) => return Err("a CA certificate with an end-entity kind marker"),
+        (false, [RELAY_URN]) => CertKind::Relay,
+        (false, [TECHNICIAN_URN]) => CertKind::Technician {
             role: only(ROLE_URN_PREFIX)?,
-        }),
-        (false, [ENROLLMENT_URN]) => Ok(CertKind::Enrollment {
+        },
+        (false, [ENROLLMENT_URN]) => CertKind::Enrollment {
             group: only(GROUP_URN_PREFIX)?,
-        }),
-        (false, []) => Err("no urn:tether kind marker"),
-        (false, _) => Err("several urn:tether kind markers"),
+        },
+        (false, []) => return Err("no urn:tether kind marker"),
+        (false, _) => return Err("several urn:tether kind markers"),
+    };
+    if !accepted.is_empty() && !matches!(kind, CertKind::Enrollment { .. }) {
+        return Err("accepted roles on a certificate other than an enrollment credential");
     }
+    let accepted_roles =
+        AcceptedRoles::from_names(&accepted).map_err(|_| "an invalid accepted role")?;
+    Ok((kind, accepted_roles))
 }
 
 /// Names end up in file names, logs and messages: hold them to what the tool issues.

@@ -8,7 +8,7 @@
 //! | CA | CN = O = organisation | — (basic constraints CA, path length 0; key usage certSign, cRLSign) | — | 10 years |
 //! | relay | CN = first name, O = organisation | DNS names / IPs, URI `urn:tether:relay` | serverAuth | 825 days |
 //! | technician | CN = name, O = organisation | URI `urn:tether:technician`, URI `urn:tether:role:ROLE` | clientAuth | 90 days |
-//! | enrollment | CN = machine, O = organisation | URI `urn:tether:enrollment`, URI `urn:tether:group:GROUP` | clientAuth | 24 hours |
+//! | enrollment | CN = machine, O = organisation | URI `urn:tether:enrollment`, URI `urn:tether:group:GROUP`, and one URI `urn:tether:accept-role:ROLE` per role the machine accepts (none: any) | clientAuth | 24 hours |
 //!
 //! The kind is read from the SAN URIs (exactly one `urn:tether:` kind marker, and for
 //! technicians and enrollments exactly one role or group); the CA is the certificate with
@@ -28,11 +28,13 @@ mod credential;
 mod describe;
 pub(crate) mod pem;
 pub(crate) mod profile;
+mod roles;
 mod signature;
 mod trust;
 
 pub use credential::Credential;
 pub use describe::{describe, CertInfo, CertKind};
 pub(crate) use describe::{is_org_name, parse as parse_certificate};
+pub use roles::AcceptedRoles;
 pub use signature::{endorsement_message, verify_signature};
 pub use trust::{OrgTrust, Technician};

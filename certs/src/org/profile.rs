@@ -12,6 +12,8 @@ pub(crate) const ENROLLMENT_URN: &str = "urn:tether:enrollment";
 pub(crate) const ROLE_URN_PREFIX: &str = "urn:tether:role:";
 /// Prefix of the SAN URI carrying an enrollment's machine group.
 pub(crate) const GROUP_URN_PREFIX: &str = "urn:tether:group:";
+/// Prefix of the SAN URIs carrying the technicians' roles an enrolled machine accepts.
+pub(crate) const ACCEPT_ROLE_URN_PREFIX: &str = "urn:tether:accept-role:";
 
 /// Checks a name that becomes a file name or part of a URN: `[A-Za-z0-9._-]{1,64}`.
 pub(crate) fn check_name(what: &'static str, value: &str) -> Result<(), CertError> {

@@ -9,7 +9,9 @@ use rustls::{
     server::{danger::ClientCertVerifier, WebPkiClientVerifier},
     RootCertStore,
 };
-use webpki::{CertRevocationList, EndEntityCert, KeyUsage, RevocationOptionsBuilder};
+use webpki::{
+    CertRevocationList, EndEntityCert, KeyUsage, RevocationOptionsBuilder, RevocationReason,
+};
 use x509_parser::num_bigint::BigUint;
 
 use super::{
@@ -209,6 +211,48 @@ impl OrgTrust {
         }
         verify_with_key_scheme(cert, &endorsement_message(machine, machine_key), signature)?;
         Ok(group)
+    }
+
+    /// Verifies an endorsement as a viewer must before trusting the machine key it endorses:
+    /// [`OrgTrust::verify_endorsement`], and the revocation list in force (if any) must not
+    /// list the credential for any reason but its use (`tether-certs enrolled`). So an
+    /// endorsement by a credential revoked outright (leaked, or its machine retired) or
+    /// superseded by a later enrollment of the machine is refused, whatever the relay says.
+    /// Returns the group.
+    ///
+    /// The credential's expiry is not checked: it normally expired long ago, and a date in the
+    /// endorsement would prove nothing, since whoever holds the key could write any date. What
+    /// withdraws an endorsement is the CRL.
+    pub fn verify_standing_endorsement(
+        &self,
+        cert: &CertificateDer<'_>,
+        machine: &str,
+        machine_key: &[u8; 32],
+        signature: &[u8],
+    ) -> Result<String, CertError> {
+        let group = self.verify_endorsement(cert, machine, machine_key, signature)?;
+        let Some(crl) = &self.crl else {
+            return Ok(group);
+        };
+        let serial = parse(cert)?.raw_serial().to_vec();
+        let listed = crl
+            .parsed
+            .find_serial(&serial)
+            .map_err(|e| CertError::BadCrl(format!("{e:?}")))?;
+        let Some(listed) = listed else {
+            return Ok(group);
+        };
+        match listed.reason_code {
+            Some(RevocationReason::CessationOfOperation) => Ok(group),
+            Some(RevocationReason::Superseded) => Err(CertError::EndorsementWithdrawn {
+                machine: machine.to_owned(),
+                why: "the machine enrolled again since, with a newer credential",
+            }),
+            _ => Err(CertError::EndorsementWithdrawn {
+                machine: machine.to_owned(),
+                why: "its enrollment credential was revoked",
+            }),
+        }
     }
 
     /// This trust with `crl_der` as its revocation list, if the CA signed it and it is newer

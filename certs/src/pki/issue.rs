@@ -23,9 +23,10 @@ use crate::{
     org::{
         describe, is_org_name,
         profile::{
-            check_name, ENROLLMENT_URN, GROUP_URN_PREFIX, RELAY_URN, ROLE_URN_PREFIX,
-            TECHNICIAN_URN,
+            check_name, ACCEPT_ROLE_URN_PREFIX, ENROLLMENT_URN, GROUP_URN_PREFIX, RELAY_URN,
+            ROLE_URN_PREFIX, TECHNICIAN_URN,
         },
+        AcceptedRoles,
     },
     times, CertError, Fingerprint,
 };
@@ -149,20 +150,26 @@ impl Pki {
         Ok(issued(entry, cert_path, Some(key_path)))
     }
 
-    /// Issues an enrollment credential for `machine` in `group`: one 0600 bundle
-    /// `enrollments/MACHINE.pem` holding the certificate, the CA's certificate and the key.
+    /// Issues an enrollment credential for `machine` in `group`, which will serve technicians
+    /// of the `accepted` roles: one 0600 bundle `enrollments/MACHINE.pem` holding the
+    /// certificate, the CA's certificate and the key.
     pub fn issue_enrollment(
         &mut self,
         machine: &str,
         group: &str,
+        accepted: &AcceptedRoles,
         valid_for: Duration,
     ) -> Result<Issued, CertError> {
         check_name("machine name", machine)?;
         check_name("group", group)?;
-        let sans = vec![
+        let mut sans = vec![
             uri(ENROLLMENT_URN)?,
             uri(&format!("{GROUP_URN_PREFIX}{group}"))?,
         ];
+        for role in accepted.names().unwrap_or_default() {
+            check_name("role", role)?;
+            sans.push(uri(&format!("{ACCEPT_ROLE_URN_PREFIX}{role}"))?);
+        }
         let path = self.enrollment_path(machine);
         refuse_existing(&[&path])?;
         create_private_dir(&self.dir.join(ENROLLMENTS_DIR))?;
@@ -227,6 +234,7 @@ impl Pki {
             not_after: info.not_after,
             fingerprint: Fingerprint::of_der(cert).to_string(),
             revoked_at: None,
+            revoked_because: None,
         };
         self.ledger.certificates.push(entry.clone());
         self.ledger.save(&self.ledger_path())?;

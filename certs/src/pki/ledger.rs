@@ -33,8 +33,9 @@ const VERSION: u32 = 1;
 /// ```
 ///
 /// `kind` is `ca`, `relay` (with `names`), `technician` (with `role`) or `enrollment` (with
-/// `group`); `revoked_at` is present once revoked. `crl_number` is the number of the last CRL
-/// written.
+/// `group`); `revoked_at` is present once revoked, and `revoked_because` when an enrollment
+/// credential was revoked for being `used` or `superseded` rather than outright. `crl_number`
+/// is the number of the last CRL written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
     /// The format version, 1.
@@ -82,6 +83,22 @@ pub struct LedgerEntry {
         with = "opt_time_serde"
     )]
     pub revoked_at: Option<SystemTime>,
+    /// Why an enrollment credential was revoked, when not outright.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_because: Option<RevokedBecause>,
+}
+
+/// Why an enrollment credential went on the revocation list without being revoked outright.
+/// Viewers still accept the machine key a `used` credential endorsed, and no other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevokedBecause {
+    /// The machine enrolled with it (`tether-certs enrolled`): it must not enroll again, and
+    /// its endorsement of the machine's key stands. CRL reason `cessationOfOperation`.
+    Used,
+    /// The machine enrolled again with a newer credential: the key this one endorsed is not
+    /// the machine's any more. CRL reason `superseded`.
+    Superseded,
 }
 
 /// Where a certificate stands at some moment.
@@ -93,6 +110,10 @@ pub enum Status {
     Expired,
     /// Revoked (whatever its validity).
     Revoked,
+    /// An enrollment credential its machine has used.
+    Used,
+    /// An enrollment credential replaced by a newer one of its machine.
+    Superseded,
 }
 
 impl Status {
@@ -102,6 +123,8 @@ impl Status {
             Status::Valid => "valid",
             Status::Expired => "expired",
             Status::Revoked => "revoked",
+            Status::Used => "used",
+            Status::Superseded => "superseded",
         }
     }
 }
@@ -110,7 +133,11 @@ impl LedgerEntry {
     /// The entry's status at `now`.
     pub fn status(&self, now: SystemTime) -> Status {
         if self.revoked_at.is_some() {
-            Status::Revoked
+            match self.revoked_because {
+                None => Status::Revoked,
+                Some(RevokedBecause::Used) => Status::Used,
+                Some(RevokedBecause::Superseded) => Status::Superseded,
+            }
         } else if now > self.not_after {
             Status::Expired
         } else {
@@ -268,11 +295,20 @@ mod tests {
             not_after: t + Duration::from_secs(60),
             fingerprint: "sha256:00".into(),
             revoked_at: Some(t + Duration::from_secs(30)),
+            revoked_because: None,
         });
         ledger.certificates.push(LedgerEntry {
             kind: CertKind::Relay,
             names: vec!["relay.example".into()],
             revoked_at: None,
+            ..ledger.certificates[0].clone()
+        });
+        ledger.certificates.push(LedgerEntry {
+            kind: CertKind::Enrollment {
+                group: "prod".into(),
+            },
+            name: "web-01".into(),
+            revoked_because: Some(RevokedBecause::Used),
             ..ledger.certificates[0].clone()
         });
         let json = serde_json::to_string(&ledger).unwrap();
@@ -284,10 +320,16 @@ mod tests {
             json.contains(r#""not_before":"2027-01-15T08:00:00Z""#),
             "{json}"
         );
-        assert_eq!(json.matches("revoked_at").count(), 1, "{json}");
+        assert_eq!(json.matches("revoked_at").count(), 2, "{json}");
+        assert_eq!(
+            json.matches(r#""revoked_because":"used""#).count(),
+            1,
+            "{json}"
+        );
         let back: Ledger = serde_json::from_str(&json).unwrap();
         assert_eq!(back, ledger);
         assert_eq!(back.certificates[0].status(t), Status::Revoked);
+        assert_eq!(back.certificates[2].status(t), Status::Used);
         assert_eq!(back.certificates[1].status(t), Status::Valid);
         assert_eq!(
             back.certificates[1].status(t + Duration::from_secs(61)),

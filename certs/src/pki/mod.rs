@@ -24,7 +24,7 @@ mod revoke;
 
 use std::path::{Path, PathBuf};
 
-pub use ledger::{Ledger, LedgerEntry, Status};
+pub use ledger::{Ledger, LedgerEntry, RevokedBecause, Status};
 pub use revoke::{RevocableKind, CRL_VALIDITY};
 
 /// Formats a time as the ledger and the tool write it: RFC 3339 in seconds, UTC.

@@ -1,6 +1,6 @@
 //! `describe`: every kind is recognisable from the certificate alone.
 
-use tether_certs::{describe, CertError, CertKind, OrgTrust, RelayIdentity};
+use tether_certs::{describe, AcceptedRoles, CertError, CertKind, OrgTrust, RelayIdentity};
 
 use crate::support::{Org, DAY};
 
@@ -103,4 +103,52 @@ fn a_credential_key_must_match_its_certificate() {
     // A certificate file without a key, read as a bundle.
     let err = tether_certs::Credential::load(&alice_cert, None).unwrap_err();
     assert!(matches!(err, CertError::BadPem { .. }), "{err}");
+}
+
+#[test]
+fn an_enrollment_credential_names_the_roles_its_machine_accepts() {
+    let mut org = Org::new("Example Ltd");
+    let roles = AcceptedRoles::from_names(&["support", "admin"]).unwrap();
+    org.pki
+        .issue_enrollment("web-01", "web", &roles, DAY)
+        .unwrap();
+    let web = tether_certs::Credential::load(&org.pki.enrollment_path("web-01"), None).unwrap();
+    let info = web.info().unwrap();
+    assert_eq!(
+        info.kind,
+        CertKind::Enrollment {
+            group: "web".into()
+        }
+    );
+    assert_eq!(info.accepted_roles, roles);
+    assert!(info.accepted_roles.accepts("admin") && !info.accepted_roles.accepts("intern"));
+    // Without any, the machine serves every role; other kinds have no say.
+    let db = org.enrollment("db-01", "db", DAY);
+    assert_eq!(db.info().unwrap().accepted_roles, AcceptedRoles::Any);
+    let alice = org.technician("alice", "admin", DAY);
+    assert_eq!(alice.info().unwrap().accepted_roles, AcceptedRoles::Any);
+}
+
+#[test]
+fn only_enrollment_credentials_may_name_accepted_roles() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "alice");
+    params.subject_alt_names = [
+        "urn:tether:technician",
+        "urn:tether:role:admin",
+        "urn:tether:accept-role:admin",
+    ]
+    .iter()
+    .map(|uri| rcgen::SanType::URI((*uri).try_into().unwrap()))
+    .collect();
+    let cert = params.self_signed(&key).unwrap();
+    let err = describe(cert.der()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("accepted roles on a certificate other than an enrollment credential"),
+        "{err}"
+    );
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use rustls::SignatureScheme;
-use tether_certs::{endorsement_message, verify_signature, CertError};
+use tether_certs::{endorsement_message, pki::Status, verify_signature, CertError, OrgTrust};
 
 use crate::support::{Org, DAY};
 
@@ -160,4 +160,109 @@ fn signatures_round_trip_and_tampering_is_detected() {
             "{unsupported:?}: {err}"
         );
     }
+}
+
+/// What a viewer checks: an endorsement stands while its credential is unlisted or listed as
+/// used; a credential revoked outright or superseded by a later enrollment endorses nothing,
+/// not even a key it endorsed before.
+#[test]
+fn viewers_accept_endorsements_by_used_credentials_and_refuse_revoked_or_superseded_ones() {
+    let mut org = Org::new("Example Ltd");
+    let first = org.enrollment("web-01", "web", DAY);
+    let endorse = |credential: &tether_certs::Credential, key: &[u8; 32]| {
+        credential
+            .sign(&endorsement_message("web-01", key))
+            .unwrap()
+            .1
+    };
+    let first_key = [1; 32];
+    let first_endorsement = endorse(&first, &first_key);
+    let standing = |org: &Org,
+                    credential: &tether_certs::Credential,
+                    key: &[u8; 32],
+                    signature: &[u8]| {
+        org.trust()
+            .verify_standing_endorsement(&credential.chain()[0], "web-01", key, signature)
+    };
+    assert_eq!(
+        standing(&org, &first, &first_key, &first_endorsement).unwrap(),
+        "web"
+    );
+
+    // Marked used: it stays good for its key, and the directory's copy of its key is gone.
+    let (used, deleted) = org.pki.mark_enrolled("web-01").unwrap();
+    assert_eq!(used.serial, first.info().unwrap().serial);
+    assert_eq!(used.status(std::time::SystemTime::now()), Status::Used);
+    assert_eq!(
+        deleted.as_deref(),
+        Some(org.pki.enrollment_path("web-01").as_path())
+    );
+    assert!(!org.pki.enrollment_path("web-01").exists());
+    assert_eq!(
+        standing(&org, &first, &first_key, &first_endorsement).unwrap(),
+        "web"
+    );
+    // A relay no longer takes it as a client certificate.
+    let err = org
+        .trust()
+        .verify_technician(first.chain(), crate::support::now())
+        .unwrap_err();
+    assert!(matches!(err, CertError::Revoked { .. }), "{err}");
+
+    // The machine enrolls again: the first credential is superseded, for its old key and for
+    // any key a leaked copy of it would endorse now.
+    let second = org.enrollment("web-01", "web", DAY);
+    let second_key = [2; 32];
+    let second_endorsement = endorse(&second, &second_key);
+    org.pki.mark_enrolled("web-01").unwrap();
+    for (key, signature) in [
+        (first_key, first_endorsement.clone()),
+        ([3; 32], endorse(&first, &[3; 32])),
+    ] {
+        let err = standing(&org, &first, &key, &signature).unwrap_err();
+        assert!(
+            matches!(err, CertError::EndorsementWithdrawn { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("enrolled again"), "{err}");
+    }
+    assert_eq!(
+        standing(&org, &second, &second_key, &second_endorsement).unwrap(),
+        "web"
+    );
+
+    // The second credential is revoked outright (say, a copy leaked): nothing it endorsed
+    // stands, and the machine must enroll again.
+    org.pki.revoke(&serial(&second), None).unwrap();
+    let err = standing(&org, &second, &second_key, &second_endorsement).unwrap_err();
+    assert!(err.to_string().contains("was revoked"), "{err}");
+    // Without a revocation list, a viewer can tell none of this.
+    let without_crl = OrgTrust::load(&org.pki.ca_cert_path(), None).unwrap();
+    assert!(without_crl
+        .verify_standing_endorsement(
+            &second.chain()[0],
+            "web-01",
+            &second_key,
+            &second_endorsement
+        )
+        .is_ok());
+}
+
+fn serial(credential: &tether_certs::Credential) -> String {
+    credential.info().unwrap().serial
+}
+
+#[test]
+fn only_an_unused_credential_can_be_marked_used() {
+    let mut org = Org::new("Example Ltd");
+    let err = org.pki.mark_enrolled("web-01").unwrap_err();
+    assert!(matches!(err, CertError::NotFound(_)), "{err}");
+    org.enrollment("web-01", "web", DAY);
+    org.pki.mark_enrolled("web-01").unwrap();
+    let err = org.pki.mark_enrolled("web-01").unwrap_err();
+    assert!(matches!(err, CertError::AlreadyRevoked { .. }), "{err}");
+    // A technician is not an enrollment credential.
+    org.technician("alice", "admin", DAY);
+    let err = org.pki.mark_enrolled("alice").unwrap_err();
+    assert!(matches!(err, CertError::NotFound(_)), "{err}");
 }

@@ -4,7 +4,7 @@ use std::{fs, time::Duration};
 
 use tether_certs::{
     pki::{Pki, CA_KEY_FILE, CRL_FILE, LEDGER_FILE},
-    CertError,
+    AcceptedRoles, CertError,
 };
 
 use crate::support::{Org, DAY};
@@ -79,7 +79,10 @@ fn issuing_never_overwrites_and_checks_names_and_validity() {
         let err = org.pki.issue_technician(name, role, DAY).unwrap_err();
         assert!(matches!(err, CertError::BadName { .. }), "{err}");
     }
-    let err = org.pki.issue_enrollment("web/01", "web", DAY).unwrap_err();
+    let err = org
+        .pki
+        .issue_enrollment("web/01", "web", &AcceptedRoles::Any, DAY)
+        .unwrap_err();
     assert!(matches!(err, CertError::BadName { .. }), "{err}");
 
     let err = org

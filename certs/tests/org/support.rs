@@ -7,7 +7,7 @@ use std::{
 
 use rustls::pki_types::UnixTime;
 use tempfile::TempDir;
-use tether_certs::{pki::Pki, Credential, OrgTrust};
+use tether_certs::{pki::Pki, AcceptedRoles, Credential, OrgTrust};
 
 pub const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -46,7 +46,7 @@ impl Org {
 
     pub fn enrollment(&mut self, machine: &str, group: &str, valid_for: Duration) -> Credential {
         self.pki
-            .issue_enrollment(machine, group, valid_for)
+            .issue_enrollment(machine, group, &AcceptedRoles::Any, valid_for)
             .unwrap();
         Credential::load(&self.pki.enrollment_path(machine), None).unwrap()
     }

@@ -34,6 +34,24 @@ pub enum E2eError {
          tampered with the handshake"
     )]
     ConfirmationFailed,
+    /// Where the agent's key confirmation was due, something else came (such as a second
+    /// reply from a party in the middle trying another message): the agent never proved the
+    /// key.
+    #[error(
+        "key confirmation failed: {got} came instead of the agent's key confirmation; someone \
+         between the two sides is tampering with the handshake"
+    )]
+    NotConfirmed {
+        /// What came.
+        got: &'static str,
+    },
+    /// The viewer's revealed SPAKE2 message is not the one it committed to: a party in the
+    /// middle changed it after seeing the agent's reply.
+    #[error(
+        "the viewer's key-exchange message does not match its commitment: someone between the \
+         two sides changed it"
+    )]
+    CommitmentMismatch,
     /// A resume request was not made with this session's resumption secret: it was forged
     /// (e.g. by a relay that knows only its own ticket) or replayed after a later resume.
     #[error(
@@ -77,6 +95,13 @@ pub enum E2eError {
     /// The technician's certificate or signature did not verify.
     #[error("technician rejected: {0}")]
     TechnicianRejected(String),
+    /// The technician's certificate is valid, but the machine does not serve its role: its
+    /// enrollment names the roles it accepts.
+    #[error("this machine does not accept technicians of role {role:?}")]
+    RoleNotAccepted {
+        /// The technician's role.
+        role: String,
+    },
     /// The technician's key could not sign.
     #[error("cannot sign with the technician's key: {0}")]
     SigningFailed(String),
@@ -94,6 +119,8 @@ impl E2eError {
                 Some(AbortReason::VersionMismatch { ours: *ours })
             }
             E2eError::ConfirmationFailed => Some(AbortReason::ConfirmationFailed),
+            E2eError::CommitmentMismatch => Some(AbortReason::CommitmentMismatch),
+            E2eError::RoleNotAccepted { .. } => Some(AbortReason::RoleNotAccepted),
             E2eError::ResumeRejected => Some(AbortReason::ResumeRejected),
             E2eError::MachineKeyMismatch | E2eError::TechnicianRejected(_) => {
                 Some(AbortReason::IdentityRejected)

@@ -4,11 +4,16 @@
 //! alone; the whole 12-digit [`SessionCode`](tether_proto::SessionCode) is the password of a
 //! SPAKE2 exchange between the two endpoints ([`handshake`]). An eavesdropper learns nothing
 //! from it, and an active attacker (the relay included) gets one guess at the secret half per
-//! code, which the agent burns on any failed confirmation. From the shared key come:
+//! code, which the agent burns on any failed confirmation. The viewer commits to its SPAKE2
+//! message before the agent answers, so even a party in the middle that knows the code cannot
+//! choose its messages to make both sides' digits agree: they match for it with probability
+//! 10⁻⁶ per session ([`handshake`] says why, for every order in which it may run the two legs).
+//! From the shared key come:
 //!
 //! - key-confirmation MACs, so both sides know the other holds the same key before any session
 //!   data flows;
-//! - a [`ShortAuthString`] the user and technician can compare on the phone;
+//! - a [`ShortAuthString`] the user and technician can compare on the phone: if they match,
+//!   nobody in the middle knew the code (or one who did won a one-in-a-million draw);
 //! - one AEAD key per direction for [`Sealer`] / [`Opener`]: ChaCha20-Poly1305 records with
 //!   implicit sequence numbers, so a flipped, dropped, replayed or reordered record, or a stream
 //!   cut short, is detected.

@@ -6,7 +6,8 @@
 //! viewer (technician)                             agent (machine)
 //! TechnicianHandshake::start ─ TechnicianStart ─▶ MachineHandshake::respond
 //!                  on_reply ◀── MachineReply ───── (signed by the machine key)
-//! TechnicianConfirming ────── TechnicianProof ──▶ on_proof (certificate checked against the CA)
+//! TechnicianConfirming ────── TechnicianProof ──▶ on_proof (certificate checked against the CA,
+//!                                                  then its role against the machine's)
 //!                on_confirm ◀───── Confirm ─────── Established
 //! Established
 //! ```
@@ -16,6 +17,15 @@
 //! The session keys come from the X25519 secret and that transcript, through the same key
 //! schedule as attended sessions. Certificate checks are the caller's (through
 //! [`TechnicianAuthority`]), so this module stays free of clocks and files.
+//!
+//! A machine serves only the roles its enrollment named ([`TechnicianAuthority::accepts_role`]):
+//! the relay's access policy decides who may open a session, and the machine checks the role
+//! the CA signed again, so a relay that lets everyone through still gets no one a shell on a
+//! machine that does not accept their role. The check comes after the certificate and its
+//! signature, so only a proven role is ever judged, and its refusal is an abort the viewer can
+//! explain ([`E2eError::RoleNotAccepted`]).
+
+use std::time::SystemTime;
 
 use ring::{
     agreement::{self, EphemeralPrivateKey, UnparsedPublicKey, X25519},
@@ -44,6 +54,8 @@ pub struct Technician {
     pub name: String,
     /// The role the certificate grants.
     pub role: String,
+    /// When the certificate expires: a session it opened must end then.
+    pub expires_at: SystemTime,
 }
 
 /// The technician's side of its identity: a certificate chain and its private key.
@@ -65,6 +77,9 @@ pub trait TechnicianAuthority {
         message: &[u8],
         signature: &[u8],
     ) -> Result<Technician, String>;
+
+    /// Whether this machine serves technicians of `role` (a role already verified).
+    fn accepts_role(&self, role: &str) -> bool;
 }
 
 /// The viewer's first step: it has sent [`Handshake::TechnicianStart`].
@@ -216,7 +231,7 @@ pub struct MachineAwaitingProof {
 
 impl MachineAwaitingProof {
     /// Verifies the technician's certificate (through `authority`) and its signature over the
-    /// transcript; returns the established stream, the verified technician, and the agent's
+    /// transcript, then that the machine accepts its role; returns the established stream, the verified technician, and the agent's
     /// key confirmation to send.
     pub fn on_proof(
         self,
@@ -231,6 +246,11 @@ impl MachineAwaitingProof {
         let technician = authority
             .verify(&self.chain, scheme, &signed, &signature)
             .map_err(E2eError::TechnicianRejected)?;
+        if !authority.accepts_role(&technician.role) {
+            return Err(E2eError::RoleNotAccepted {
+                role: technician.role,
+            });
+        }
         let confirm = Handshake::Confirm {
             mac: self.keys.confirmation(Role::Agent).as_ref().to_vec(),
         };

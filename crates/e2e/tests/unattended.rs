@@ -2,6 +2,8 @@
 //! without any IO. The technician's "certificate" here is a stand-in (an ed25519 key with a
 //! name); the real CA checks are tested where they live (`tether-certs`, and end to end).
 
+use std::time::{Duration, SystemTime};
+
 use tether_e2e::{
     unattended::{
         MachineHandshake, Technician, TechnicianAuthority, TechnicianHandshake, TechnicianKey,
@@ -40,9 +42,11 @@ impl TechnicianKey for FakeTechnician {
     }
 }
 
-/// Accepts chains of the form name ‖ key for the names it knows, checking the signature.
+/// Accepts chains of the form name ‖ key for the names it knows, checking the signature; every
+/// technician is an admin, and the machine serves the roles in `accepts`.
 struct FakeAuthority {
     known: Vec<String>,
+    accepts: Vec<String>,
 }
 
 impl TechnicianAuthority for FakeAuthority {
@@ -68,13 +72,19 @@ impl TechnicianAuthority for FakeAuthority {
         Ok(Technician {
             name,
             role: "admin".to_owned(),
+            expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000),
         })
+    }
+
+    fn accepts_role(&self, role: &str) -> bool {
+        self.accepts.iter().any(|accepted| accepted == role)
     }
 }
 
 fn authority() -> FakeAuthority {
     FakeAuthority {
         known: vec!["alice".to_owned()],
+        accepts: vec!["admin".to_owned()],
     }
 }
 
@@ -83,12 +93,29 @@ fn run(
     technician: &FakeTechnician,
     expected_machine_key: [u8; 32],
     machine: &MachineKey,
+    tamper: impl FnMut(Handshake) -> Handshake,
+) -> Result<(Established, Established, Technician), E2eError> {
+    run_with(
+        &authority(),
+        technician,
+        expected_machine_key,
+        machine,
+        tamper,
+    )
+}
+
+/// [`run`] with the machine judging technicians by `authority`.
+fn run_with(
+    authority: &FakeAuthority,
+    technician: &FakeTechnician,
+    expected_machine_key: [u8; 32],
+    machine: &MachineKey,
     mut tamper: impl FnMut(Handshake) -> Handshake,
 ) -> Result<(Established, Established, Technician), E2eError> {
     let (viewer, start) = TechnicianHandshake::start(technician, expected_machine_key, SESSION)?;
     let (agent, reply) = MachineHandshake::respond(machine, SESSION, tamper(start))?;
     let (viewer, proof) = viewer.on_reply(technician, tamper(reply))?;
-    let (agent, verified, confirm) = agent.on_proof(&authority(), tamper(proof))?;
+    let (agent, verified, confirm) = agent.on_proof(authority, tamper(proof))?;
     let viewer = viewer.on_confirm(tamper(confirm))?;
     Ok((viewer, agent, verified))
 }
@@ -133,6 +160,37 @@ fn a_technician_the_ca_does_not_know_is_refused_by_the_machine() {
         "{error}"
     );
     assert_eq!(error.abort_reason(), Some(AbortReason::IdentityRejected));
+}
+
+#[test]
+fn a_machine_refuses_a_valid_technician_of_a_role_it_does_not_accept_and_says_so() {
+    let machine = MachineKey::generate().unwrap().0;
+    let alice = FakeTechnician::new("alice");
+    let support_only = FakeAuthority {
+        known: vec!["alice".to_owned()],
+        accepts: vec!["support".to_owned()],
+    };
+    let (viewer, start) =
+        TechnicianHandshake::start(&alice, machine.public_key(), SESSION).unwrap();
+    let (agent, reply) = MachineHandshake::respond(&machine, SESSION, start).unwrap();
+    let (viewer, proof) = viewer.on_reply(&alice, reply).unwrap();
+    let error = agent.on_proof(&support_only, proof).err().unwrap();
+    assert_eq!(
+        error,
+        E2eError::RoleNotAccepted {
+            role: "admin".to_owned()
+        }
+    );
+    // The machine aborts with that reason rather than confirming, and the viewer reads it.
+    let reason = error.abort_reason().unwrap();
+    assert_eq!(reason, AbortReason::RoleNotAccepted);
+    assert_eq!(
+        viewer.on_confirm(Handshake::Abort { reason }).err(),
+        Some(E2eError::Aborted(AbortReason::RoleNotAccepted))
+    );
+    // The same technician is served where its role is accepted.
+    let admins = authority();
+    assert!(run_with(&admins, &alice, machine.public_key(), &machine, |m| m).is_ok());
 }
 
 #[test]

@@ -32,7 +32,7 @@ pub use framing::{encode_message, Deframer, MAX_MESSAGE_SIZE};
 pub use printable::Printable;
 
 /// The protocol version both ends of every conversation announce; a mismatch ends the connection.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The QUIC/TLS application protocol name (ALPN) of this protocol version.
 pub const ALPN: &[u8] = b"tether/1";

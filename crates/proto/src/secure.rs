@@ -2,10 +2,16 @@
 //!
 //! On every session stream the viewer opens (after the relay's [`crate::control::StreamHeader`]):
 //!
-//! 1. viewer → agent [`Handshake::Start`]: its SPAKE2 message, keyed by the whole session code;
+//! 1. viewer → agent [`Handshake::Commit`]: a hash of its SPAKE2 message (keyed by the whole
+//!    session code), which it does not show yet;
 //! 2. agent → viewer [`Handshake::Reply`]: the agent's SPAKE2 message;
-//! 3. viewer → agent [`Handshake::Confirm`]: proof that the viewer derived the same key;
+//! 3. viewer → agent [`Handshake::Reveal`]: the committed SPAKE2 message, and proof that the
+//!    viewer derived the key;
 //! 4. agent → viewer [`Handshake::Confirm`]: the agent's proof.
+//!
+//! The commitment keeps a party in the middle from choosing its message toward either side
+//! after seeing that side's (see the `tether-e2e` crate for why that makes the security digits
+//! worth comparing).
 //!
 //! Sessions with an enrolled machine (no code, nobody at the machine) authenticate both ends
 //! by their long-term keys instead, over an ephemeral X25519 exchange:
@@ -37,13 +43,16 @@ use serde::{Deserialize, Serialize};
 /// Handshake messages, in the clear (their content is safe for the relay to see).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Handshake {
-    /// Viewer → agent: opens the handshake.
-    Start {
+    /// Viewer → agent: opens the handshake, committing to the viewer's SPAKE2 message. (First,
+    /// with the version first, as every protocol version's opening message is, so that a peer
+    /// of another version is told so rather than sent a malformed message.)
+    Commit {
         /// The viewer's [`crate::PROTOCOL_VERSION`].
         version: u16,
-        /// The viewer's SPAKE2 message (role A).
+        /// SHA-256 of a domain string, the relay's session id and the viewer's SPAKE2 message
+        /// (role A), which [`Handshake::Reveal`] shows later.
         #[serde(with = "serde_bytes")]
-        pake: Vec<u8>,
+        commitment: Vec<u8>,
     },
     /// Agent → viewer: the agent's SPAKE2 message (role B).
     Reply {
@@ -109,6 +118,15 @@ pub enum Handshake {
         #[serde(with = "serde_bytes")]
         mac: Vec<u8>,
     },
+    /// Viewer → agent: the SPAKE2 message the viewer committed to, and its key confirmation.
+    Reveal {
+        /// The viewer's SPAKE2 message (role A).
+        #[serde(with = "serde_bytes")]
+        pake: Vec<u8>,
+        /// HMAC-SHA256 under the viewer's confirmation key.
+        #[serde(with = "serde_bytes")]
+        mac: Vec<u8>,
+    },
 }
 
 /// Why a side aborted the handshake.
@@ -125,6 +143,11 @@ pub enum AbortReason {
     IdentityRejected,
     /// The agent did not accept the viewer's proof for taking the session back.
     ResumeRejected,
+    /// The viewer's SPAKE2 message is not the one it committed to: someone in between changed
+    /// it after seeing the agent's.
+    CommitmentMismatch,
+    /// The machine does not serve technicians of this side's role (its enrollment says which).
+    RoleNotAccepted,
 }
 
 impl std::fmt::Display for AbortReason {
@@ -141,6 +164,13 @@ impl std::fmt::Display for AbortReason {
             }
             AbortReason::ResumeRejected => {
                 f.write_str("the agent did not accept this side's proof for resuming the session")
+            }
+            AbortReason::CommitmentMismatch => f.write_str(
+                "the key-exchange message the agent received is not the one this side committed \
+                 to: someone in between changed it",
+            ),
+            AbortReason::RoleNotAccepted => {
+                f.write_str("the machine does not accept technicians of this side's role")
             }
         }
     }

@@ -25,6 +25,10 @@ pub enum TransportError {
     /// The end-to-end layer failed: a bad handshake or a tampered record.
     #[error(transparent)]
     E2e(#[from] tether_e2e::E2eError),
+    /// The peer did not complete the end-to-end handshake in time: it is gone, or someone in
+    /// between is stalling it.
+    #[error("the peer did not complete the end-to-end handshake within {} s", .0.as_secs())]
+    HandshakeTimeout(std::time::Duration),
     /// The peer broke the data path's negotiation (see [`crate::direct`]).
     #[error("data path negotiation: {0}")]
     DirectPath(&'static str),

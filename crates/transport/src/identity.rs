@@ -7,7 +7,7 @@ use rustls::{
     pki_types::{CertificateDer, UnixTime},
     SignatureScheme,
 };
-use tether_certs::{Credential, OrgTrust};
+use tether_certs::{AcceptedRoles, Credential, OrgTrust};
 use tether_e2e::unattended::{Technician, TechnicianAuthority, TechnicianKey};
 
 /// A technician's certificate and key, signing the handshake.
@@ -24,12 +24,15 @@ impl TechnicianKey for TechnicianCredential<'_> {
     }
 }
 
-/// The organisation's CA, judging technicians at the time the handshake runs.
+/// The organisation's CA, judging technicians at the time the handshake runs, and the roles
+/// the machine accepts.
 pub struct OrgAuthority<'a> {
     /// The organisation's trust (CA and, if the machine has one, a revocation list).
     pub trust: &'a OrgTrust,
     /// The time certificates must be valid at.
     pub now: SystemTime,
+    /// The technicians' roles the machine serves, as its enrollment named them.
+    pub accepted_roles: &'a AcceptedRoles,
 }
 
 impl TechnicianAuthority for OrgAuthority<'_> {
@@ -59,6 +62,11 @@ impl TechnicianAuthority for OrgAuthority<'_> {
         Ok(Technician {
             name: technician.name,
             role: technician.role,
+            expires_at: technician.not_after,
         })
+    }
+
+    fn accepts_role(&self, role: &str) -> bool {
+        self.accepted_roles.accepts(role)
     }
 }

@@ -39,6 +39,6 @@ pub use race::{race, Raced, Trailing};
 pub use resume::{agent_resume, viewer_resume};
 pub use secure::{
     agent_handshake, machine_handshake, technician_handshake, viewer_handshake, SecureReceiver,
-    SecureSender, SecureStream, CLOSE_LINGER,
+    SecureSender, SecureStream, CLOSE_LINGER, HANDSHAKE_TIMEOUT,
 };
 pub use stop::stopped;

@@ -1,7 +1,7 @@
 //! Session streams secured end to end: the handshake over a QUIC stream, then typed messages in
 //! sealed records. The relay in between sees only the handshake's public values and ciphertext.
 
-use std::{marker::PhantomData, time::Duration};
+use std::{future::Future, marker::PhantomData, time::Duration};
 
 use quinn::{RecvStream, SendStream};
 use rand::rngs::OsRng;
@@ -24,6 +24,11 @@ use crate::{MessageReceiver, MessageSender, TransportError};
 /// be read before it may close the connection.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
+/// How long either side gives its peer to complete an end-to-end handshake. Each answers at
+/// once, so only a peer that is gone, or a party in the middle that stalls, takes longer; the
+/// agent burns its code when the viewer's time is up, and the viewer gives up too.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Both halves of an established session stream and the digits to compare.
 pub struct SecureStream<Out, In> {
     /// Sends to the peer.
@@ -36,7 +41,8 @@ pub struct SecureStream<Out, In> {
     pub resumption: ResumptionSecret,
 }
 
-/// Runs the viewer's side of the handshake on a stream it opened to the agent.
+/// Runs the viewer's side of the handshake on a stream it opened to the agent, for at most
+/// [`HANDSHAKE_TIMEOUT`].
 pub async fn viewer_handshake<Out: Serialize, In: DeserializeOwned>(
     (send, recv): (SendStream, RecvStream),
     code: SessionCode,
@@ -44,15 +50,24 @@ pub async fn viewer_handshake<Out: Serialize, In: DeserializeOwned>(
 ) -> Result<SecureStream<Out, In>, TransportError> {
     let mut send = MessageSender::<Handshake>::new(send);
     let mut recv = MessageReceiver::<Handshake>::new(recv);
-    let (viewer, start) = ViewerHandshake::start(code, session_id, &mut OsRng);
-    send.send(&start).await?;
-    let result = async {
-        let (viewer, confirm) = viewer.on_reply(expect_message(&mut recv).await?)?;
-        send.send(&confirm).await?;
+    let result = within_timeout(async {
+        let (viewer, commit) = ViewerHandshake::start(code, session_id, &mut OsRng);
+        send.send(&commit).await?;
+        let (viewer, reveal) = viewer.on_reply(expect_message(&mut recv).await?)?;
+        send.send(&reveal).await?;
         Ok(viewer.on_confirm(expect_message(&mut recv).await?)?)
-    }
+    })
     .await;
     established(send, recv, result).await
+}
+
+/// `handshake`, or [`TransportError::HandshakeTimeout`] once [`HANDSHAKE_TIMEOUT`] has passed.
+async fn within_timeout<T>(
+    handshake: impl Future<Output = Result<T, TransportError>>,
+) -> Result<T, TransportError> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+        .await
+        .unwrap_or(Err(TransportError::HandshakeTimeout(HANDSHAKE_TIMEOUT)))
 }
 
 /// Runs the agent's side of the handshake on a stream the relay forwarded from the viewer
@@ -77,7 +92,7 @@ pub async fn agent_handshake<Out: Serialize, In: DeserializeOwned>(
 }
 
 /// Runs the technician's side of an unattended handshake on a stream it opened to an enrolled
-/// machine whose (CA-endorsed) key is `machine_key`.
+/// machine whose (CA-endorsed) key is `machine_key`, for at most [`HANDSHAKE_TIMEOUT`].
 pub async fn technician_handshake<Out: Serialize, In: DeserializeOwned, K: TechnicianKey + Sync>(
     (send, recv): (SendStream, RecvStream),
     key: &K,
@@ -86,7 +101,7 @@ pub async fn technician_handshake<Out: Serialize, In: DeserializeOwned, K: Techn
 ) -> Result<SecureStream<Out, In>, TransportError> {
     let mut send = MessageSender::<Handshake>::new(send);
     let mut recv = MessageReceiver::<Handshake>::new(recv);
-    let result = async {
+    let result = within_timeout(async {
         let (technician, start) = TechnicianHandshake::start(key, machine_key, session_id)?;
         send.send(&start).await?;
         // Awaited before the call, so no `&dyn` (which is not `Send`) is held across it.
@@ -94,7 +109,7 @@ pub async fn technician_handshake<Out: Serialize, In: DeserializeOwned, K: Techn
         let (technician, proof) = technician.on_reply(key, reply)?;
         send.send(&proof).await?;
         Ok(technician.on_confirm(expect_message(&mut recv).await?)?)
-    }
+    })
     .await;
     established(send, recv, result).await
 }

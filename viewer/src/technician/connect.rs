@@ -32,6 +32,13 @@ pub struct TechnicianArgs {
     /// The organisation's CA certificate (PEM) [default: ~/.config/tether/ca.pem].
     #[arg(long, env = "TETHER_CA")]
     pub ca: Option<PathBuf>,
+
+    /// The organisation's revocation list (PEM, `tether-certs`' crl.pem) [default: crl.pem
+    /// beside the CA certificate, if there is one]. Machines whose enrollment the organisation
+    /// revoked or superseded are refused by it, whatever the relay says; keep it as current as
+    /// the admin publishes it.
+    #[arg(long, env = "TETHER_CRL")]
+    pub crl: Option<PathBuf>,
 }
 
 /// A technician's open control conversation with the relay.
@@ -46,7 +53,7 @@ pub struct TechnicianConnection {
     pub recv: MessageReceiver<RelayMessage>,
     /// The technician's certificate and key.
     pub credential: Credential,
-    /// The organisation's CA.
+    /// The organisation's CA, and its revocation list if there is one.
     pub trust: OrgTrust,
 }
 
@@ -80,8 +87,18 @@ impl TechnicianArgs {
         );
         let credential = Credential::load(&cert, Some(&key))
             .with_context(|| format!("cannot load your certificate {}", cert.display()))?;
-        let trust = OrgTrust::load(&ca, None)
-            .with_context(|| format!("cannot load the organisation CA {}", ca.display()))?;
+        let crl = self.crl.clone().or_else(|| {
+            let beside = ca.with_file_name("crl.pem");
+            beside.exists().then_some(beside)
+        });
+        let trust = OrgTrust::load(&ca, crl.as_deref()).with_context(|| match &crl {
+            Some(crl) => format!(
+                "cannot load the organisation CA {} and its revocation list {}",
+                ca.display(),
+                crl.display()
+            ),
+            None => format!("cannot load the organisation CA {}", ca.display()),
+        })?;
         let client_auth = (credential.chain().to_vec(), credential.private_key());
         let relay = connect_to_org_relay(&self.relay, trust.server_verifier()?, Some(client_auth))
             .await

@@ -1,6 +1,9 @@
 //! `tether-viewer shell MACHINE [-t] [-- CMD...]`: a shell on an enrolled machine, like ssh.
 
-use std::io::IsTerminal;
+use std::{
+    io::IsTerminal,
+    time::{Duration, SystemTime},
+};
 
 use anyhow::{bail, Context};
 use rustls::pki_types::CertificateDer;
@@ -70,6 +73,7 @@ pub async fn open_shell(
         other => bail!("unexpected answer from the relay: {other:?}"),
     };
     check_identity(&relay.trust, machine, &identity)?;
+    let expires_at = relay.credential.info()?.not_after;
     let stream = relay.connection.open_bi().await?;
     let mut negotiation: Negotiation = technician_handshake(
         stream,
@@ -107,10 +111,29 @@ pub async fn open_shell(
             (out.retype(), outcome)
         }
     };
-    let outcome = outcome?;
+    let outcome = outcome.map_err(|e| explain_end(e.into(), expires_at, SystemTime::now()))?;
     let _ = session_stream.close().await;
     relay.close().await;
     Ok(outcome)
+}
+
+/// How far the machine's clock may be ahead of this one's when it ends a session for the
+/// certificate's expiry.
+const CLOCK_SKEW: Duration = Duration::from_secs(5);
+
+/// Why a shell broke, in terms a technician can act on: a certificate that has expired (at
+/// `now`, give or take [`CLOCK_SKEW`]) is why, since machines (and the relay) end a session
+/// when the certificate that opened it expires.
+fn explain_end(error: anyhow::Error, expires_at: SystemTime, now: SystemTime) -> anyhow::Error {
+    if now + CLOCK_SKEW < expires_at {
+        return error;
+    }
+    error.context(format!(
+        "the session ended because your technician certificate expired at {}: a session lasts \
+         no longer than the certificate that opened it; ask the organisation's admin for a new \
+         one",
+        tether_certs::pki::format_time(expires_at)
+    ))
 }
 
 /// Runs `program` over a shell stream.
@@ -137,18 +160,25 @@ pub(crate) async fn run_program(
 
 /// Why the session with `machine` could not be secured, in terms a technician can act on.
 fn handshake_failure(error: TransportError, machine: &str) -> anyhow::Error {
-    if let TransportError::E2e(E2eError::Aborted(AbortReason::IdentityRejected)) = error {
-        anyhow::anyhow!(
+    match error {
+        TransportError::E2e(E2eError::Aborted(AbortReason::IdentityRejected)) => anyhow::anyhow!(
             "{machine} refused your certificate: machines check it against the organisation's \
              CA and revocation list themselves (their `tether-agent run` output says why)"
-        )
-    } else {
-        anyhow::Error::new(error).context(format!("cannot secure the session with {machine}"))
+        ),
+        TransportError::E2e(E2eError::Aborted(AbortReason::RoleNotAccepted)) => anyhow::anyhow!(
+            "{machine} does not accept technicians of your role: its enrollment names the roles \
+             it serves (`tether-certs enroll --accept-role`), and it checks them itself whatever \
+             the relay allows"
+        ),
+        error => {
+            anyhow::Error::new(error).context(format!("cannot secure the session with {machine}"))
+        }
     }
 }
 
 /// The machine the relay put us through to must be the one asked for, with the key its
-/// enrollment credential (issued by the organisation's CA) endorsed.
+/// enrollment credential (issued by the organisation's CA) endorsed, and the organisation's
+/// revocation list must not have withdrawn that credential (revoked or superseded).
 fn check_identity(
     trust: &tether_certs::OrgTrust,
     machine: &str,
@@ -161,14 +191,44 @@ fn check_identity(
         );
     }
     trust
-        .verify_endorsement(
+        .verify_standing_endorsement(
             &CertificateDer::from(identity.enrollment_cert.as_slice()),
             &identity.name,
             &identity.machine_key,
             &identity.endorsement,
         )
         .with_context(|| {
-            format!("the relay presented a key for {machine} that the organisation never endorsed")
+            format!(
+                "the relay presented a key for {machine} that the organisation does not endorse"
+            )
         })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shell_that_breaks_once_the_certificate_expired_says_why() {
+        let expires_at = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        let broke = || anyhow::anyhow!("the stream ended without the peer's close record");
+        let early = explain_end(broke(), expires_at, expires_at - Duration::from_secs(60));
+        assert_eq!(
+            format!("{early:#}"),
+            "the stream ended without the peer's close record"
+        );
+        // The machine's clock may run a little ahead of this one.
+        for now in [expires_at - CLOCK_SKEW, expires_at + Duration::from_secs(1)] {
+            let expired = format!("{:#}", explain_end(broke(), expires_at, now));
+            assert!(
+                expired.starts_with(
+                    "the session ended because your technician certificate expired at \
+                     2033-05-18T03:33:20Z"
+                ),
+                "{expired}"
+            );
+            assert!(expired.ends_with("close record"), "{expired}");
+        }
+    }
 }

@@ -2,14 +2,19 @@
 //! the peer's word: the attended (code) and unattended (certificate) handshakes on both sides,
 //! resumption on both sides, and the records that follow. Honest messages lead up to the step
 //! under attack, so it runs in its real state. Any message may be refused and none may panic;
-//! where the step checks a key confirmation, a MAC or a signature, a forged message must be
-//! refused.
+//! where the step checks a commitment, a key confirmation, a MAC or a signature, a forged
+//! message must be refused. The attended handshake's commitment is attacked whole (any
+//! message as the reveal) and by its key confirmation alone (the honest message revealed with
+//! the input as its MAC).
 //!
 //! Run from `crates/e2e`: `RUSTC_BOOTSTRAP=1 cargo fuzz run handshake`.
 
 #![no_main]
 
-use std::sync::OnceLock;
+use std::{
+    sync::OnceLock,
+    time::{Duration, SystemTime},
+};
 
 use libfuzzer_sys::fuzz_target;
 use rand::{rngs::StdRng, SeedableRng};
@@ -53,7 +58,8 @@ impl TechnicianKey for FuzzTechnician {
     }
 }
 
-/// Accepts a chain that is one ed25519 public key, if the signature is that key's.
+/// Accepts a chain that is one ed25519 public key, if the signature is that key's, as an admin,
+/// on a machine that serves admins.
 struct SignatureAuthority;
 
 impl TechnicianAuthority for SignatureAuthority {
@@ -74,19 +80,42 @@ impl TechnicianAuthority for SignatureAuthority {
         Ok(Technician {
             name: "fuzz".into(),
             role: "admin".into(),
+            expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000),
         })
+    }
+
+    fn accepts_role(&self, role: &str) -> bool {
+        role == "admin"
     }
 }
 
 /// An honest attended handshake up to the agent's reply: the viewer awaiting it, the agent
-/// awaiting the viewer's confirmation, and the reply.
+/// awaiting the viewer's reveal, and the reply.
 fn attended_replied(
     code: SessionCode,
     rng: &mut StdRng,
 ) -> (ViewerHandshake, AgentConfirming, Handshake) {
-    let (viewer, start) = ViewerHandshake::start(code, SESSION, rng);
-    let (agent, reply) = AgentHandshake::respond(code, SESSION, start, rng).expect("start");
+    let (viewer, commit) = ViewerHandshake::start(code, SESSION, rng);
+    let (agent, reply) = AgentHandshake::respond(code, SESSION, commit, rng).expect("commit");
     (viewer, agent, reply)
+}
+
+/// The agent takes the viewer's honest revealed message with `mac` as its key confirmation:
+/// only the viewer's own MAC may pass.
+fn forged_confirmation(mac: &[u8], code: SessionCode, rng: &mut StdRng) {
+    let (viewer, agent, reply) = attended_replied(code, rng);
+    let (_, reveal) = viewer.on_reply(reply).expect("reply");
+    let Handshake::Reveal { pake, mac: honest } = reveal else {
+        panic!("the viewer reveals its message");
+    };
+    let forged = Handshake::Reveal {
+        pake,
+        mac: mac.to_vec(),
+    };
+    assert!(
+        agent.on_confirm(forged).is_err() || mac == honest.as_slice(),
+        "a forged key confirmation"
+    );
 }
 
 /// An honest attended handshake: the viewer's and the agent's established streams.
@@ -131,23 +160,27 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut rng = StdRng::seed_from_u64(u64::from(step));
     let code = SessionCode::generate(Nameplate::generate(&mut rng), &mut rng);
-    if step % 11 == 10 {
-        return records(rest, code, &mut rng);
+    match step % 12 {
+        10 => return forged_confirmation(rest, code, &mut rng),
+        11 => return records(rest, code, &mut rng),
+        _ => {}
     }
     let Ok(message) = postcard::from_bytes::<Handshake>(rest) else {
         return;
     };
     let keys = keys();
-    match step % 11 {
-        // The agent takes a viewer's start, then its key confirmation.
+    match step % 12 {
+        // The agent takes a viewer's commitment, then its reveal: nothing but the message
+        // committed to, with the viewer's MAC, may pass.
         0 => {
             let _ = AgentHandshake::respond(code, SESSION, message, &mut rng);
         }
         1 => {
             let (_, agent, _) = attended_replied(code, &mut rng);
-            assert!(agent.on_confirm(message).is_err(), "a forged confirmation");
+            assert!(agent.on_confirm(message).is_err(), "a forged reveal");
         }
-        // The viewer takes an agent's reply, then its key confirmation.
+        // The viewer takes an agent's reply, then its key confirmation (a second reply
+        // included).
         2 => {
             let (viewer, _) = ViewerHandshake::start(code, SESSION, &mut rng);
             let _ = viewer.on_reply(message);
