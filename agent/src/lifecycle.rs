@@ -4,12 +4,13 @@
 //! tests run every ordering on a clock of their own.
 //!
 //! ```text
-//! Streaming ── the stream ends first: the viewer's close ──▶ Over("the viewer disconnected")
-//!    ▲   │                            the user's stop ────▶ Over(USER_ENDED)
+//! Streaming ── the stream ends first: the viewer's close ──▶ Over(TechnicianEnded)
+//!    ▲   │                            the user's stop ────▶ Over(USER_ENDED), after saying
+//!    │   │                                                  Leaving, then the close
 //!    │   │                            lost (no close) ────▶ Suspended { lost_at }
 //!    │   └──── the relay's news first (Ended, a broken control stream), then the
-//!    │         stream's own end within Trailing::OwnClose:
-//!    │                                the user's stop ────▶ Over(USER_ENDED)
+//!    │         stream's own end within Trailing::PeerLeaving:
+//!    │                                the viewer's close ─▶ Over(TechnicianEnded)
 //!    │                                anything else ──────▶ Over(the news)
 //!    │
 //! Suspended ── the relay's Suspended { grace } ───────────▶ the deadline moves
@@ -20,6 +21,12 @@
 //!    │         a resume refused end to end ───────────────▶ Over, with the error
 //!    └──────── a returning viewer proves the secret
 //! ```
+//!
+//! The viewer's authenticated close means the technician ended the session, and the relay's
+//! `Ended { reason }` says who else did (in the agent's words: the user is "you"); a stream
+//! that breaks without that close is a lost connection, which the technician may come back
+//! from. The user's own stop is told to the relay first and then end to end (see
+//! `resume.rs`), so both hear it as the user's.
 //!
 //! The deadline is the relay's grace period (from its `Suspended`, and never above
 //! [`MAX_SUSPENSION`]) counted from the loss, plus [`RELAY_SLACK`]: the relay ends the session
@@ -41,6 +48,15 @@ const RELAY_SLACK: Duration = Duration::from_secs(2);
 pub(crate) const USER_ENDED: &str = "you ended the session";
 /// Why a session ended when its lost viewer did not come back, in words for the user.
 const NOT_BACK: &str = "the viewer did not come back in time";
+
+/// Why the session ended, as the relay (or the viewer's close) says it, in words for the
+/// user: the technician's words, except that the user is "you".
+pub(crate) fn told(reason: EndReason) -> String {
+    match reason {
+        EndReason::UserEnded => USER_ENDED.to_owned(),
+        other => other.to_string(),
+    }
+}
 
 /// Why streaming stopped without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +123,7 @@ impl Lifecycle {
             }
             Ok(Some(RelayMessage::Ended { reason })) => {
                 self.phase = Phase::Over;
-                Ok(Some(reason.to_string()))
+                Ok(Some(told(reason)))
             }
             Ok(None) if suspended => {
                 bail!("the relay went away while the session waited for its viewer")
@@ -121,7 +137,7 @@ impl Lifecycle {
     /// session is over, or `None` when the viewer may come back (its connection was lost).
     pub fn stream_ended(&mut self, end: StreamEnd, now: Instant) -> Option<String> {
         let over = match end {
-            StreamEnd::ViewerLeft => EndReason::ViewerDisconnected.to_string(),
+            StreamEnd::ViewerLeft => told(EndReason::TechnicianEnded),
             StreamEnd::Stopped => USER_ENDED.to_owned(),
             StreamEnd::Lost => {
                 self.phase = Phase::Suspended { lost_at: now };
@@ -134,9 +150,10 @@ impl Lifecycle {
 
     /// The relay's `news` (why it ended the session, or why its control stream failed) came
     /// while the stream was still open, and the stream ended with `trailing` within
-    /// [`tether_transport::Trailing::OwnClose`] (`None`: it did not, or failed). A user who
-    /// ended the session waits for the viewer to take the close, and the relay's news of the
-    /// hang-up that follows can come first: the user's end is the one to report.
+    /// [`tether_transport::Trailing::PeerLeaving`] (`None`: it did not, or failed). A
+    /// technician who ends the session tells the relay, which tells this side at once, before
+    /// the viewer's close reaches it: that close, end to end, is the one to report. The user's
+    /// stop after the news comes too late: the session was over.
     pub fn news_overtook(
         &mut self,
         news: anyhow::Result<String>,
@@ -144,7 +161,7 @@ impl Lifecycle {
     ) -> anyhow::Result<String> {
         self.phase = Phase::Over;
         match trailing {
-            Some(StreamEnd::Stopped) => Ok(USER_ENDED.to_owned()),
+            Some(StreamEnd::ViewerLeft) => Ok(told(EndReason::TechnicianEnded)),
             _ => news,
         }
     }
@@ -228,7 +245,7 @@ mod tests {
         let now = Instant::now();
         let mut left = Lifecycle::new();
         let reason = left.stream_ended(StreamEnd::ViewerLeft, now);
-        assert_eq!(reason.as_deref(), Some("the viewer disconnected"));
+        assert_eq!(reason.as_deref(), Some("the technician ended the session"));
         assert_eq!(left.phase(), Phase::Over);
         let mut stopped = Lifecycle::new();
         let reason = stopped.stream_ended(StreamEnd::Stopped, now);
@@ -237,19 +254,20 @@ mod tests {
     }
 
     #[test]
-    fn the_users_end_wins_over_the_relays_news_of_the_hang_up_it_caused() {
-        // The user ended it; the viewer took the close and hung up; the relay's news of that
-        // hang-up arrived while this side's close still lingered.
+    fn the_viewers_close_trailing_the_relays_news_means_the_technician_ended_it() {
+        // The technician ended it; the relay heard so first and told this side before the
+        // viewer's close came through.
         let mut lifecycle = Lifecycle::new();
-        let news = Ok(EndReason::ViewerDisconnected.to_string());
-        let reason = lifecycle.news_overtook(news, Some(StreamEnd::Stopped));
-        assert_eq!(reason.unwrap(), USER_ENDED);
+        let news = Ok(told(EndReason::ViewerDisconnected));
+        let reason = lifecycle.news_overtook(news, Some(StreamEnd::ViewerLeft));
+        assert_eq!(reason.unwrap(), "the technician ended the session");
         assert_eq!(lifecycle.phase(), Phase::Over);
     }
 
     #[test]
-    fn the_relays_news_stands_when_no_stop_trailed_it() {
-        for trailing in [None, Some(StreamEnd::ViewerLeft), Some(StreamEnd::Lost)] {
+    fn the_relays_news_stands_when_no_close_trailed_it() {
+        // A stop after the news comes after the end.
+        for trailing in [None, Some(StreamEnd::Stopped), Some(StreamEnd::Lost)] {
             let mut lifecycle = Lifecycle::new();
             let news = Ok(EndReason::AgentDisconnected.to_string());
             let reason = lifecycle.news_overtook(news, trailing).unwrap();
@@ -262,6 +280,21 @@ mod tests {
         let mut lifecycle = Lifecycle::new();
         let broken = lifecycle.news_overtook(Err(anyhow::anyhow!("lost the relay")), None);
         assert_eq!(broken.unwrap_err().to_string(), "lost the relay");
+    }
+
+    #[test]
+    fn the_relays_reason_reads_as_the_technician_reads_it_but_the_user_is_you() {
+        for (reason, words) in [
+            (EndReason::UserEnded, "you ended the session"),
+            (EndReason::TechnicianEnded, "the technician ended the session"),
+            (EndReason::ViewerLost, "the technician's connection was lost"),
+            (EndReason::RelayShutdown, "the relay shut down"),
+        ] {
+            let mut lifecycle = Lifecycle::new();
+            let said = lifecycle.relay_said(ended(reason)).unwrap();
+            assert_eq!(said.as_deref(), Some(words), "{reason:?}");
+            assert_eq!(lifecycle.phase(), Phase::Over);
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub mod view;
 pub mod window;
 
 pub use error::ViewerError;
-pub use frame_stream::ViewOutcome;
+pub use frame_stream::{Finished, ViewOutcome, Viewing};
 pub use join::{join, AppliedUpdate, CursorObserver, FrameObserver, JoinEvent, JoinOptions};
 pub use join_shell::join_shell;
 pub use snapshot::write_png;
