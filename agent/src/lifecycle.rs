@@ -13,6 +13,8 @@
 //!    │                                the viewer's close ─▶ Over(TechnicianEnded)
 //!    │                                anything else ──────▶ Over(the news)
 //!    │
+//! any live phase ── the relay's connection lost ─────────▶ Over(AGENT_LOST)
+//!
 //! Suspended ── the relay's Suspended { grace } ───────────▶ the deadline moves
 //!    │   │     the relay's Ended { reason } ──────────────▶ Over(reason)
 //!    │   │     the deadline passes ───────────────────────▶ Over("… did not come back …")
@@ -46,6 +48,9 @@ const MAX_SUSPENSION: Duration = Duration::from_secs(3600);
 const RELAY_SLACK: Duration = Duration::from_secs(2);
 /// Why a session ended when its user ended it, in words for the user.
 pub(crate) const USER_ENDED: &str = "you ended the session";
+/// Why a session ended when this side's connection to the relay was lost, in words for the
+/// user: what the technician hears as [`EndReason::AgentLost`].
+const AGENT_LOST: &str = "your connection was lost";
 /// Why a session ended when its lost viewer did not come back, in words for the user.
 const NOT_BACK: &str = "the viewer did not come back in time";
 
@@ -54,8 +59,24 @@ const NOT_BACK: &str = "the viewer did not come back in time";
 pub(crate) fn told(reason: EndReason) -> String {
     match reason {
         EndReason::UserEnded => USER_ENDED.to_owned(),
+        EndReason::AgentLost => AGENT_LOST.to_owned(),
         other => other.to_string(),
     }
+}
+
+/// Whether `error` says the connection to the relay was lost (it timed out, or the network
+/// reset it) rather than closed by either side.
+fn connection_lost(error: &TransportError) -> bool {
+    let connection = match error {
+        TransportError::Connection(e)
+        | TransportError::Read(quinn::ReadError::ConnectionLost(e))
+        | TransportError::Write(quinn::WriteError::ConnectionLost(e)) => e,
+        _ => return false,
+    };
+    matches!(
+        connection,
+        quinn::ConnectionError::TimedOut | quinn::ConnectionError::Reset
+    )
 }
 
 /// Why streaming stopped without an error.
@@ -129,8 +150,19 @@ impl Lifecycle {
                 bail!("the relay went away while the session waited for its viewer")
             }
             Ok(other) => bail!("unexpected message from the relay: {other:?}"),
-            Err(e) => bail!("lost the relay: {e}"),
+            Err(e) => self.relay_failed(e).map(Some),
         }
+    }
+
+    /// The connection to the relay failed with `error` (its control stream, or waiting for a
+    /// stream on it): a lost connection ends the session as the network's doing, as the
+    /// relay tells the technician; anything else is an error.
+    pub fn relay_failed(&mut self, error: TransportError) -> anyhow::Result<String> {
+        self.phase = Phase::Over;
+        if connection_lost(&error) {
+            return Ok(AGENT_LOST.to_owned());
+        }
+        bail!("lost the relay: {error}")
     }
 
     /// A stream of the session ended at `now`, before any news of the relay's: returns why the
@@ -321,8 +353,32 @@ mod tests {
         let other = Ok(Some(RelayMessage::Resumed));
         let unexpected = Lifecycle::new().relay_said(other).unwrap_err();
         assert!(unexpected.to_string().contains("unexpected message"));
-        let broken = Lifecycle::new().relay_said(Err(timed_out())).unwrap_err();
+        let closed = TransportError::Connection(quinn::ConnectionError::LocallyClosed);
+        let broken = Lifecycle::new().relay_said(Err(closed)).unwrap_err();
         assert!(broken.to_string().starts_with("lost the relay"));
+    }
+
+    #[test]
+    fn a_lost_connection_to_the_relay_ends_the_session_as_the_technician_hears_it() {
+        let reset = || TransportError::Read(quinn::ReadError::ConnectionLost(
+            quinn::ConnectionError::Reset,
+        ));
+        let streaming = Lifecycle::new;
+        let suspended = || lost(Instant::now());
+        for fresh in [&streaming as &dyn Fn() -> Lifecycle, &suspended] {
+            for error in [timed_out(), reset()] {
+                let mut lifecycle = fresh();
+                let said = lifecycle.relay_said(Err(error)).unwrap();
+                assert_eq!(said.as_deref(), Some("your connection was lost"));
+                assert_eq!(said.as_deref(), Some(told(EndReason::AgentLost).as_str()));
+                assert_eq!(lifecycle.phase(), Phase::Over);
+            }
+        }
+        let mut waiting = lost(Instant::now());
+        assert_eq!(
+            waiting.relay_failed(timed_out()).unwrap(),
+            "your connection was lost"
+        );
     }
 
     #[test]

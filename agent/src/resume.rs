@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use quinn::{Connection, RecvStream, SendStream};
 use tether_e2e::AgentResumption;
 use tether_proto::control::{ClientMessage, RelayMessage, StreamHeader};
@@ -128,7 +128,10 @@ impl LiveSession<'_> {
                     }
                 }
                 stream = self.connection.accept_bi() => {
-                    let stream = stream.context("lost the relay")?;
+                    let stream = match stream {
+                        Ok(stream) => stream,
+                        Err(e) => return lifecycle.relay_failed(e.into()).map(Back::Ended),
+                    };
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.resume(stream)).await {
                         Ok(Ok(resumed)) => {
                             lifecycle.resumed();
