@@ -318,8 +318,14 @@ mod tests {
     fn the_relays_reason_reads_as_the_technician_reads_it_but_the_user_is_you() {
         for (reason, words) in [
             (EndReason::UserEnded, "you ended the session"),
-            (EndReason::TechnicianEnded, "the technician ended the session"),
-            (EndReason::ViewerLost, "the technician's connection was lost"),
+            (
+                EndReason::TechnicianEnded,
+                "the technician ended the session",
+            ),
+            (
+                EndReason::ViewerLost,
+                "the technician's connection was lost",
+            ),
             (EndReason::RelayShutdown, "the relay shut down"),
         ] {
             let mut lifecycle = Lifecycle::new();
@@ -360,9 +366,11 @@ mod tests {
 
     #[test]
     fn a_lost_connection_to_the_relay_ends_the_session_as_the_technician_hears_it() {
-        let reset = || TransportError::Read(quinn::ReadError::ConnectionLost(
-            quinn::ConnectionError::Reset,
-        ));
+        let reset = || {
+            TransportError::Read(quinn::ReadError::ConnectionLost(
+                quinn::ConnectionError::Reset,
+            ))
+        };
         let streaming = Lifecycle::new;
         let suspended = || lost(Instant::now());
         for fresh in [&streaming as &dyn Fn() -> Lifecycle, &suspended] {

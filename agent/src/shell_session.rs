@@ -11,9 +11,7 @@ use tether_proto::{
     PROTOCOL_VERSION,
 };
 use tether_shell::ShellConfig;
-use tether_transport::{
-    race, stopped, MessageReceiver, MessageSender, SecureReceiver, Trailing,
-};
+use tether_transport::{race, stopped, MessageReceiver, MessageSender, SecureReceiver, Trailing};
 use tokio::sync::Notify;
 
 use crate::{

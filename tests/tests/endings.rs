@@ -12,8 +12,8 @@ use std::{
 
 use serde_json::Value;
 use tether_tests::{
-    agent_args, audit, organisation::Organisation, udp_proxy::UdpProxy, wait_with_output,
-    Process, Relay,
+    agent_args, audit, organisation::Organisation, udp_proxy::UdpProxy, wait_with_output, Process,
+    Relay,
 };
 
 /// How long the viewer may take to report the user's end after a signal reached the agent.
@@ -210,7 +210,9 @@ fn a_revoked_certificate_ends_the_technicians_session_everywhere() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn viewer");
-    machine.stdout.wait_for_substring("session 1: shell opened by mallory");
+    machine
+        .stdout
+        .wait_for_substring("session 1: shell opened by mallory");
     org.certs(&["revoke", "mallory"]);
     let cut_off = wait_with_output(session);
     let stderr = String::from_utf8_lossy(&cut_off.stderr);

@@ -121,7 +121,9 @@ impl StreamBroke {
     pub fn heard(end: Result<(), TransportError>, lost: bool) -> Result<Self, Interrupted> {
         match end {
             // The agent's authenticated close: its user ended the session (exit 4).
-            Ok(()) => Err(Interrupted::Failed(ViewerError::Ended(EndReason::UserEnded))),
+            Ok(()) => Err(Interrupted::Failed(ViewerError::Ended(
+                EndReason::UserEnded,
+            ))),
             Err(e @ TransportError::E2e(_)) => Err(Interrupted::Failed(e.into())),
             Err(e) if e.is_disconnect() && lost => Err(Interrupted::Lost(e.into())),
             Err(e) => Ok(Self(e.into())),
@@ -300,7 +302,10 @@ mod tests {
                 panic!("{closed:?}");
             };
             assert!(matches!(error, ViewerError::Ended(EndReason::UserEnded)));
-            assert_eq!(error.to_string(), "session ended: the user ended the session");
+            assert_eq!(
+                error.to_string(),
+                "session ended: the user ended the session"
+            );
         }
     }
 

@@ -420,7 +420,11 @@ mod tests {
         // the second 6 ms before the third.
         assert_eq!(outcome.elapsed, Duration::from_millis(12));
         // Two updates in 12 ms after the first.
-        assert!((outcome.fps() - 2.0 / 0.012).abs() < 1e-6, "{}", outcome.fps());
+        assert!(
+            (outcome.fps() - 2.0 / 0.012).abs() < 1e-6,
+            "{}",
+            outcome.fps()
+        );
     }
 
     #[test]

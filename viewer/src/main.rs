@@ -329,7 +329,10 @@ async fn stop_on_signals(stop: Arc<Notify>) {
 /// viewing that ended as asked, and returns the exit code the ending means.
 fn report_join(viewing: &Viewing, snapshot: Option<&std::path::Path>) -> ExitCode {
     let outcome = &viewing.outcome;
-    let mut received = format!("received {} frames ({} bytes)", outcome.frames, outcome.bytes);
+    let mut received = format!(
+        "received {} frames ({} bytes)",
+        outcome.frames, outcome.bytes
+    );
     if let Some(agent) = &outcome.agent {
         received.push_str(&format!(" from {}", Printable(agent)));
     }

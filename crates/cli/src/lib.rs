@@ -117,7 +117,10 @@ mod tests {
         for env in [None, Some("info"), Some("debug")] {
             let logged = logged_through(log_filter(env, "info", &quiet));
             assert!(!logged.contains("unmapped"), "{env:?}: {logged}");
-            assert!(logged.contains("cannot reach the X server"), "{env:?}: {logged}");
+            assert!(
+                logged.contains("cannot reach the X server"),
+                "{env:?}: {logged}"
+            );
             assert!(logged.contains("session started"), "{env:?}: {logged}");
         }
         // Unless RUST_LOG asks for the dependency by name.

@@ -276,7 +276,10 @@ mod tests {
             (SessionEnd::UserEnded, EndReason::UserEnded),
             (SessionEnd::TechnicianEnded, EndReason::TechnicianEnded),
             (SessionEnd::AgentDisconnected, EndReason::AgentDisconnected),
-            (SessionEnd::ViewerDisconnected, EndReason::ViewerDisconnected),
+            (
+                SessionEnd::ViewerDisconnected,
+                EndReason::ViewerDisconnected,
+            ),
             (SessionEnd::AgentLost, EndReason::AgentLost),
             (SessionEnd::ViewerLost, EndReason::ViewerLost),
             (SessionEnd::RelayShutdown, EndReason::RelayShutdown),

@@ -534,7 +534,10 @@ mod tests {
         let ending = over(claimed);
         assert_eq!(ending.end, SessionEnd::UserEnded);
         assert_eq!(ending.reason, EndReason::UserEnded);
-        assert!(matches!(session.handle(Event::ClaimWindowOver, until), Decision::KeepGoing));
+        assert!(matches!(
+            session.handle(Event::ClaimWindowOver, until),
+            Decision::KeepGoing
+        ));
     }
 
     #[test]
@@ -544,7 +547,10 @@ mod tests {
         let ending = over(session.handle(technician_left(), now));
         assert_eq!(ending.end, SessionEnd::TechnicianEnded);
         assert_eq!(ending.reason, EndReason::TechnicianEnded);
-        assert!(ending.leaving.is_none(), "the leaving viewer is told the reason too");
+        assert!(
+            ending.leaving.is_none(),
+            "the leaving viewer is told the reason too"
+        );
         assert!(matches!(
             session.handle(agent_left(false), now),
             Decision::KeepGoing

@@ -151,9 +151,8 @@ impl Client {
     /// Connects to an organisation's relay as `technician`.
     async fn org(org: &Organisation, technician: &TechnicianFiles) -> Self {
         let trust = OrgTrust::load(&org.pki().join("ca.pem"), None).expect("trust");
-        let credential =
-            Credential::load(technician.cert.as_ref(), Some(technician.key.as_ref()))
-                .expect("credential");
+        let credential = Credential::load(technician.cert.as_ref(), Some(technician.key.as_ref()))
+            .expect("credential");
         let client_auth = Some((credential.chain().to_vec(), credential.private_key()));
         let verifier = trust.server_verifier().expect("verifier");
         let connected = connect_to_org_relay(&org.relay.addr, verifier, client_auth)
@@ -257,7 +256,11 @@ fn database(relay: &Relay) -> std::path::PathBuf {
 
 /// Stops the relay (SIGTERM) and waits until it has exited cleanly.
 fn stop(relay: &mut Relay) {
-    assert_eq!(relay.process.terminate().code(), Some(0), "the relay's exit");
+    assert_eq!(
+        relay.process.terminate().code(),
+        Some(0),
+        "the relay's exit"
+    );
 }
 
 /// A string field of an audit row (`None` when it has none).
