@@ -222,7 +222,8 @@ fn a_revoked_certificate_ends_the_technicians_session_everywhere() {
         "{stderr}"
     );
     assert_eq!(recorded_end(&org.relay), "technician_revoked");
-    // The machine hangs up the shell; the relay does not tell it why (yet).
-    let ended = machine.stdout.wait_for("session 1: shell ended: ");
-    eprintln!("the machine says the shell ended: {ended}");
+    assert_eq!(
+        machine.stdout.wait_for("session 1: shell ended: "),
+        "the technician's certificate was revoked"
+    );
 }

@@ -9,17 +9,22 @@ use std::{
 };
 
 use anyhow::Context;
+use rustls::pki_types::{CertificateDer, UnixTime};
 use tether_certs::{
     files::{read_bounded, write_atomic},
-    OrgTrust,
+    CertError, OrgTrust,
 };
+use tokio::sync::watch;
 
 /// Where the newest revocation list is kept (DER, as the CA signed it).
 const CRL_FILE: &str = "crl.der";
 
-/// The CA and the newest revocation list, shared by the machine's connection and its shells.
+/// The CA and the newest revocation list, shared by the machine's connection and its shells,
+/// which follow it ([`MachineTrust::revoked`]).
 pub struct MachineTrust {
-    current: Mutex<Arc<OrgTrust>>,
+    current: watch::Sender<Arc<OrgTrust>>,
+    /// Held while a list is checked, kept and put in force, so that two cannot cross.
+    updating: Mutex<()>,
     crl_file: PathBuf,
 }
 
@@ -36,24 +41,37 @@ impl MachineTrust {
             Err(e) => return Err(e).context(format!("cannot read {}", crl_file.display())),
         };
         Ok(Self {
-            current: Mutex::new(Arc::new(trust)),
+            current: watch::Sender::new(Arc::new(trust)),
+            updating: Mutex::new(()),
             crl_file,
         })
     }
 
     /// The trust in force now.
     pub fn current(&self) -> Arc<OrgTrust> {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.current.borrow().clone()
+    }
+
+    /// Resolves once a revocation list put in force revokes the technician whose certificate
+    /// `chain` (end entity first, DER) is: a session it opened must end then, as at its expiry.
+    /// Never resolves while the certificate stands.
+    pub async fn revoked(&self, chain: &[Vec<u8>]) {
+        let mut trust = self.current.subscribe();
+        loop {
+            if revokes(&trust.borrow_and_update(), chain) {
+                return;
+            }
+            // The sender lives as long as `self`, which this borrows.
+            let _ = trust.changed().await;
+        }
     }
 
     /// Takes `crl_der` if the CA signed it and it is newer than the list held, and keeps it;
     /// returns how many certificates it revokes, or `None` when it was not newer.
     pub fn take_crl(&self, crl_der: &[u8]) -> anyhow::Result<Option<usize>> {
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(newer) = current
+        let _updating = self.updating.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(newer) = self
+            .current()
             .with_newer_crl(crl_der)
             .context("the relay passed on a revocation list the organisation's CA did not sign")?
         else {
@@ -63,7 +81,20 @@ impl MachineTrust {
         write_atomic(&self.crl_file, crl_der)
             .with_context(|| format!("cannot write {}", self.crl_file.display()))?;
         let revoked = newer.revoked_count();
-        *current = Arc::new(newer);
+        self.current.send_replace(Arc::new(newer));
         Ok(Some(revoked))
     }
+}
+
+/// Whether `trust` refuses the technician certificate `chain` because it was revoked (its
+/// expiry is judged apart, from the certificate's own date).
+fn revokes(trust: &OrgTrust, chain: &[Vec<u8>]) -> bool {
+    let chain: Vec<CertificateDer<'_>> = chain
+        .iter()
+        .map(|cert| CertificateDer::from(cert.as_slice()))
+        .collect();
+    matches!(
+        trust.verify_technician(&chain, UnixTime::now()),
+        Err(CertError::Revoked { .. })
+    )
 }
