@@ -98,3 +98,55 @@ fn revokes(trust: &OrgTrust, chain: &[Vec<u8>]) -> bool {
         Err(CertError::Revoked { .. })
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tether_certs::{pki::Pki, Credential};
+
+    use super::*;
+
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+
+    /// The chain of technician `name`, issued by `pki`, as the handshake hands it over.
+    fn technician(pki: &mut Pki, name: &str) -> Vec<Vec<u8>> {
+        let issued = pki.issue_technician(name, "admin", YEAR).expect("issue");
+        let credential = Credential::load(&issued.files[0].path, Some(&issued.files[1].path))
+            .expect("credential");
+        credential
+            .chain()
+            .iter()
+            .map(|cert| cert.to_vec())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_technicians_session_hears_of_its_certificates_revocation_and_no_other() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut pki, _) = Pki::init(&dir.path().join("pki"), "Example", YEAR).expect("CA");
+        let alice = technician(&mut pki, "alice");
+        let bob = technician(&mut pki, "bob");
+        let ca = OrgTrust::load(&pki.ca_cert_path(), None).expect("CA");
+        let trust = MachineTrust::load(dir.path(), ca).expect("trust");
+        let mut alice_revoked = std::pin::pin!(trust.revoked(&alice));
+        let mut bob_revoked = std::pin::pin!(trust.revoked(&bob));
+        let soon = Duration::from_millis(50);
+        assert!(tokio::time::timeout(soon, &mut alice_revoked)
+            .await
+            .is_err());
+
+        pki.revoke("alice", None).expect("revoke");
+        let listed = OrgTrust::load(&pki.ca_cert_path(), Some(&pki.crl_path())).expect("CRL");
+        let crl = listed.crl_der().expect("a list").to_vec();
+        assert_eq!(trust.take_crl(&crl).expect("taken"), Some(1));
+        tokio::time::timeout(Duration::from_secs(5), &mut alice_revoked)
+            .await
+            .expect("alice's session hears of it");
+        assert!(tokio::time::timeout(soon, &mut bob_revoked).await.is_err());
+        // A session opened after the revocation (it would not be) hears of it at once.
+        tokio::time::timeout(soon, trust.revoked(&alice))
+            .await
+            .expect("at once");
+    }
+}
