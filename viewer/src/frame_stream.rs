@@ -1,6 +1,5 @@
 //! The viewer's side of the session stream, without IO: the agent's hello, update chunks,
-//! decoding, the remote pointer and counters, and what the viewing came to ([`ViewOutcome`],
-//! with how it ended: [`Viewing`]).
+//! decoding, the remote pointer and counters, and what the viewing came to ([`ViewOutcome`]).
 //! It outlives the stream that carries it: a session taken back on a new stream goes on from
 //! the same framebuffer. Time comes from a [`Clock`], so tests run it on one of their own.
 
@@ -14,7 +13,7 @@ use tether_proto::{
     UpdateAssembler, PROTOCOL_VERSION,
 };
 
-use crate::{cursor::RemoteCursor, latency::LatencyLog, ViewerError};
+use crate::{cursor::RemoteCursor, latency::LatencyLog};
 
 /// Largest screen the viewer accepts (8K UHD).
 const LIMITS: DecoderLimits = DecoderLimits {
@@ -57,32 +56,6 @@ impl ViewOutcome {
             return 0.0;
         }
         (self.frames - 1) as f64 / secs
-    }
-}
-
-/// How a viewing ended when nothing went wrong: the technician's side ended it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Finished {
-    /// The number of updates asked for arrived.
-    FramesReceived,
-    /// The technician ended the session (`stop`), or stopped before it began.
-    Stopped,
-}
-
-/// A viewing's end: what it received, and how it ended (an error says why it ended otherwise:
-/// from the other side, declined, lost, not secure, or failed).
-#[derive(Debug)]
-pub struct Viewing {
-    /// What was received.
-    pub outcome: ViewOutcome,
-    /// How it ended.
-    pub ended: Result<Finished, ViewerError>,
-}
-
-impl Viewing {
-    /// What was received, if the viewing ended as the technician's side asked; else why not.
-    pub fn into_result(self) -> Result<ViewOutcome, ViewerError> {
-        self.ended.map(|_| self.outcome)
     }
 }
 
@@ -585,19 +558,5 @@ mod tests {
         assert_eq!(admitted.granted, Some(Capabilities::VIEW_ONLY));
         assert_eq!(admitted.frames, 0);
         assert!(admitted.framebuffer.is_none());
-    }
-
-    #[test]
-    fn a_viewing_is_a_result_only_when_the_technicians_side_ended_it() {
-        let stopped = Viewing {
-            outcome: stream(STEP).finish(0),
-            ended: Ok(Finished::Stopped),
-        };
-        assert_eq!(stopped.into_result().unwrap().frames, 0);
-        let declined = Viewing {
-            outcome: stream(STEP).finish(0),
-            ended: Err(ViewerError::Declined),
-        };
-        assert!(matches!(declined.into_result(), Err(ViewerError::Declined)));
     }
 }

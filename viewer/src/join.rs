@@ -24,10 +24,11 @@ use tokio::sync::{mpsc, Notify};
 use crate::{
     cursor::RemoteCursor,
     ending::{handshake_or_news, Interrupted, RelaySpoke, StreamBroke},
-    frame_stream::{Finished, FrameStream, ViewOutcome, Viewing},
+    frame_stream::{FrameStream, ViewOutcome},
     input::InputFeed,
     relay_link::{LinkError, RelayLink, Ticket},
     resume::{resume, Resumption, SessionStream},
+    viewing::{Finished, Viewing},
     ViewerError,
 };
 
