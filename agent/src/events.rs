@@ -58,6 +58,8 @@ pub enum AgentEvent {
     ViewerLost,
     /// The technician came back and proved it is the same one: the session goes on.
     SessionResumed,
+    /// The agent was stopped (Ctrl-C, SIGTERM) before a session began, and hung up.
+    Stopped,
     /// The session is over.
     SessionEnded {
         /// Why, in words for the user.

@@ -4,14 +4,17 @@
 //! tests run every ordering on a clock of their own.
 //!
 //! ```text
-//! Streaming ── the stream ends first: the viewer's close ──▶ Over("the viewer disconnected")
-//!    ▲   │                            the user's stop ────▶ Over(USER_ENDED)
+//! Streaming ── the stream ends first: the viewer's close ──▶ Over(TechnicianEnded)
+//!    ▲   │                            the user's stop ────▶ Over(USER_ENDED), after saying
+//!    │   │                                                  Leaving, then the close
 //!    │   │                            lost (no close) ────▶ Suspended { lost_at }
 //!    │   └──── the relay's news first (Ended, a broken control stream), then the
-//!    │         stream's own end within Trailing::OwnClose:
-//!    │                                the user's stop ────▶ Over(USER_ENDED)
+//!    │         stream's own end within Trailing::PeerLeaving:
+//!    │                                the viewer's close ─▶ Over(TechnicianEnded)
 //!    │                                anything else ──────▶ Over(the news)
 //!    │
+//! any live phase ── the relay's connection lost ─────────▶ Over(AGENT_LOST)
+//!
 //! Suspended ── the relay's Suspended { grace } ───────────▶ the deadline moves
 //!    │   │     the relay's Ended { reason } ──────────────▶ Over(reason)
 //!    │   │     the deadline passes ───────────────────────▶ Over("… did not come back …")
@@ -20,6 +23,12 @@
 //!    │         a resume refused end to end ───────────────▶ Over, with the error
 //!    └──────── a returning viewer proves the secret
 //! ```
+//!
+//! The viewer's authenticated close means the technician ended the session, and the relay's
+//! `Ended { reason }` says who else did (in the agent's words: the user is "you"); a stream
+//! that breaks without that close is a lost connection, which the technician may come back
+//! from. The user's own stop is told to the relay first and then end to end (see
+//! `resume.rs`), so both hear it as the user's.
 //!
 //! The deadline is the relay's grace period (from its `Suspended`, and never above
 //! [`MAX_SUSPENSION`]) counted from the loss, plus [`RELAY_SLACK`]: the relay ends the session
@@ -39,8 +48,36 @@ const MAX_SUSPENSION: Duration = Duration::from_secs(3600);
 const RELAY_SLACK: Duration = Duration::from_secs(2);
 /// Why a session ended when its user ended it, in words for the user.
 pub(crate) const USER_ENDED: &str = "you ended the session";
+/// Why a session ended when this side's connection to the relay was lost, in words for the
+/// user: what the technician hears as [`EndReason::AgentLost`].
+const AGENT_LOST: &str = "your connection was lost";
 /// Why a session ended when its lost viewer did not come back, in words for the user.
 const NOT_BACK: &str = "the viewer did not come back in time";
+
+/// Why the session ended, as the relay (or the viewer's close) says it, in words for the
+/// user: the technician's words, except that the user is "you".
+pub(crate) fn told(reason: EndReason) -> String {
+    match reason {
+        EndReason::UserEnded => USER_ENDED.to_owned(),
+        EndReason::AgentLost => AGENT_LOST.to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether `error` says the connection to the relay was lost (it timed out, or the network
+/// reset it) rather than closed by either side.
+fn connection_lost(error: &TransportError) -> bool {
+    let connection = match error {
+        TransportError::Connection(e)
+        | TransportError::Read(quinn::ReadError::ConnectionLost(e))
+        | TransportError::Write(quinn::WriteError::ConnectionLost(e)) => e,
+        _ => return false,
+    };
+    matches!(
+        connection,
+        quinn::ConnectionError::TimedOut | quinn::ConnectionError::Reset
+    )
+}
 
 /// Why streaming stopped without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,21 +144,32 @@ impl Lifecycle {
             }
             Ok(Some(RelayMessage::Ended { reason })) => {
                 self.phase = Phase::Over;
-                Ok(Some(reason.to_string()))
+                Ok(Some(told(reason)))
             }
             Ok(None) if suspended => {
                 bail!("the relay went away while the session waited for its viewer")
             }
             Ok(other) => bail!("unexpected message from the relay: {other:?}"),
-            Err(e) => bail!("lost the relay: {e}"),
+            Err(e) => self.relay_failed(e).map(Some),
         }
+    }
+
+    /// The connection to the relay failed with `error` (its control stream, or waiting for a
+    /// stream on it): a lost connection ends the session as the network's doing, as the
+    /// relay tells the technician; anything else is an error.
+    pub fn relay_failed(&mut self, error: TransportError) -> anyhow::Result<String> {
+        self.phase = Phase::Over;
+        if connection_lost(&error) {
+            return Ok(AGENT_LOST.to_owned());
+        }
+        bail!("lost the relay: {error}")
     }
 
     /// A stream of the session ended at `now`, before any news of the relay's: returns why the
     /// session is over, or `None` when the viewer may come back (its connection was lost).
     pub fn stream_ended(&mut self, end: StreamEnd, now: Instant) -> Option<String> {
         let over = match end {
-            StreamEnd::ViewerLeft => EndReason::ViewerDisconnected.to_string(),
+            StreamEnd::ViewerLeft => told(EndReason::TechnicianEnded),
             StreamEnd::Stopped => USER_ENDED.to_owned(),
             StreamEnd::Lost => {
                 self.phase = Phase::Suspended { lost_at: now };
@@ -134,9 +182,10 @@ impl Lifecycle {
 
     /// The relay's `news` (why it ended the session, or why its control stream failed) came
     /// while the stream was still open, and the stream ended with `trailing` within
-    /// [`tether_transport::Trailing::OwnClose`] (`None`: it did not, or failed). A user who
-    /// ended the session waits for the viewer to take the close, and the relay's news of the
-    /// hang-up that follows can come first: the user's end is the one to report.
+    /// [`tether_transport::Trailing::PeerLeaving`] (`None`: it did not, or failed). A
+    /// technician who ends the session tells the relay, which tells this side at once, before
+    /// the viewer's close reaches it: that close, end to end, is the one to report. The user's
+    /// stop after the news comes too late: the session was over.
     pub fn news_overtook(
         &mut self,
         news: anyhow::Result<String>,
@@ -144,7 +193,7 @@ impl Lifecycle {
     ) -> anyhow::Result<String> {
         self.phase = Phase::Over;
         match trailing {
-            Some(StreamEnd::Stopped) => Ok(USER_ENDED.to_owned()),
+            Some(StreamEnd::ViewerLeft) => Ok(told(EndReason::TechnicianEnded)),
             _ => news,
         }
     }
@@ -228,7 +277,7 @@ mod tests {
         let now = Instant::now();
         let mut left = Lifecycle::new();
         let reason = left.stream_ended(StreamEnd::ViewerLeft, now);
-        assert_eq!(reason.as_deref(), Some("the viewer disconnected"));
+        assert_eq!(reason.as_deref(), Some("the technician ended the session"));
         assert_eq!(left.phase(), Phase::Over);
         let mut stopped = Lifecycle::new();
         let reason = stopped.stream_ended(StreamEnd::Stopped, now);
@@ -237,19 +286,20 @@ mod tests {
     }
 
     #[test]
-    fn the_users_end_wins_over_the_relays_news_of_the_hang_up_it_caused() {
-        // The user ended it; the viewer took the close and hung up; the relay's news of that
-        // hang-up arrived while this side's close still lingered.
+    fn the_viewers_close_trailing_the_relays_news_means_the_technician_ended_it() {
+        // The technician ended it; the relay heard so first and told this side before the
+        // viewer's close came through.
         let mut lifecycle = Lifecycle::new();
-        let news = Ok(EndReason::ViewerDisconnected.to_string());
-        let reason = lifecycle.news_overtook(news, Some(StreamEnd::Stopped));
-        assert_eq!(reason.unwrap(), USER_ENDED);
+        let news = Ok(told(EndReason::ViewerDisconnected));
+        let reason = lifecycle.news_overtook(news, Some(StreamEnd::ViewerLeft));
+        assert_eq!(reason.unwrap(), "the technician ended the session");
         assert_eq!(lifecycle.phase(), Phase::Over);
     }
 
     #[test]
-    fn the_relays_news_stands_when_no_stop_trailed_it() {
-        for trailing in [None, Some(StreamEnd::ViewerLeft), Some(StreamEnd::Lost)] {
+    fn the_relays_news_stands_when_no_close_trailed_it() {
+        // A stop after the news comes after the end.
+        for trailing in [None, Some(StreamEnd::Stopped), Some(StreamEnd::Lost)] {
             let mut lifecycle = Lifecycle::new();
             let news = Ok(EndReason::AgentDisconnected.to_string());
             let reason = lifecycle.news_overtook(news, trailing).unwrap();
@@ -262,6 +312,27 @@ mod tests {
         let mut lifecycle = Lifecycle::new();
         let broken = lifecycle.news_overtook(Err(anyhow::anyhow!("lost the relay")), None);
         assert_eq!(broken.unwrap_err().to_string(), "lost the relay");
+    }
+
+    #[test]
+    fn the_relays_reason_reads_as_the_technician_reads_it_but_the_user_is_you() {
+        for (reason, words) in [
+            (EndReason::UserEnded, "you ended the session"),
+            (
+                EndReason::TechnicianEnded,
+                "the technician ended the session",
+            ),
+            (
+                EndReason::ViewerLost,
+                "the technician's connection was lost",
+            ),
+            (EndReason::RelayShutdown, "the relay shut down"),
+        ] {
+            let mut lifecycle = Lifecycle::new();
+            let said = lifecycle.relay_said(ended(reason)).unwrap();
+            assert_eq!(said.as_deref(), Some(words), "{reason:?}");
+            assert_eq!(lifecycle.phase(), Phase::Over);
+        }
     }
 
     #[test]
@@ -288,8 +359,34 @@ mod tests {
         let other = Ok(Some(RelayMessage::Resumed));
         let unexpected = Lifecycle::new().relay_said(other).unwrap_err();
         assert!(unexpected.to_string().contains("unexpected message"));
-        let broken = Lifecycle::new().relay_said(Err(timed_out())).unwrap_err();
+        let closed = TransportError::Connection(quinn::ConnectionError::LocallyClosed);
+        let broken = Lifecycle::new().relay_said(Err(closed)).unwrap_err();
         assert!(broken.to_string().starts_with("lost the relay"));
+    }
+
+    #[test]
+    fn a_lost_connection_to_the_relay_ends_the_session_as_the_technician_hears_it() {
+        let reset = || {
+            TransportError::Read(quinn::ReadError::ConnectionLost(
+                quinn::ConnectionError::Reset,
+            ))
+        };
+        let streaming = Lifecycle::new;
+        let suspended = || lost(Instant::now());
+        for fresh in [&streaming as &dyn Fn() -> Lifecycle, &suspended] {
+            for error in [timed_out(), reset()] {
+                let mut lifecycle = fresh();
+                let said = lifecycle.relay_said(Err(error)).unwrap();
+                assert_eq!(said.as_deref(), Some("your connection was lost"));
+                assert_eq!(said.as_deref(), Some(told(EndReason::AgentLost).as_str()));
+                assert_eq!(lifecycle.phase(), Phase::Over);
+            }
+        }
+        let mut waiting = lost(Instant::now());
+        assert_eq!(
+            waiting.relay_failed(timed_out()).unwrap(),
+            "your connection was lost"
+        );
     }
 
     #[test]

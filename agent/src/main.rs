@@ -23,8 +23,10 @@ use tokio::sync::{mpsc, Notify};
 /// relay only ever forwards ciphertext. Before anything is shared, the user is asked whether
 /// the technician may see (and control) the screen: in a small dialog on the shared display, or
 /// on this terminal (see `--consent`). During the session, the dialog's End session button (or
-/// Enter on the terminal) ends it. The agent exits when the session ends: 0 when it ended
-/// normally or was declined, 1 on errors.
+/// Enter on the terminal) ends it; so do Ctrl-C and SIGTERM, which the technician hears of as
+/// the user ending the session (before a session, they withdraw the code; a second one quits
+/// at once). The agent exits when the session ends: 0 when it ended normally, was declined or
+/// was stopped, 1 on errors.
 ///
 /// The screen shared is the X11 display (`--display`, default `DISPLAY`) captured through
 /// MIT-SHM with XDamage, so an idle screen costs nothing; the technician's mouse and keyboard
@@ -163,10 +165,14 @@ struct RunArgs {
 
 /// How long a stopping `run` keeps printing what its open shells report.
 const STOP_REPORT_WAIT: Duration = Duration::from_secs(3);
+/// The log directive that keeps enigo's X11 backend to its errors.
+const QUIET_ENIGO: &str = "enigo::platform::x11=error";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tether_cli::init_logging("info");
+    // enigo warns about normal operation at every session (an X server with a modifier
+    // mapped to no key, as Xvfb and many desktops have); its errors still show.
+    tether_cli::init_logging_quieting("info", &[QUIET_ENIGO]);
     let first = std::env::args().nth(1);
     if !first.is_some_and(|arg| MACHINE_COMMANDS.contains(&arg.as_str())) {
         return share(Args::parse()).await;
@@ -327,9 +333,13 @@ async fn share(args: Args) -> ExitCode {
     } else {
         open_front_end(args.consent, screen.input.as_ref(), args.display.as_deref())
     };
+    // The user's end of the session (Enter, End session) or a signal: either ends it as the
+    // user's choice.
+    let stop = front_end.stop.unwrap_or_default();
+    tokio::spawn(stop_on_signals(stop.clone()));
     let config = AgentConfig {
         consent: front_end.consent,
-        stop: front_end.stop,
+        stop: Some(stop),
         input: screen.input,
         target: args.relay.target(),
         name: args
@@ -357,6 +367,16 @@ async fn share(args: Args) -> ExitCode {
             ExitCode::from(exit::FAILURE)
         }
     }
+}
+
+/// Ends the session (or stops a waiting agent) on Ctrl-C or SIGTERM, as the user's end; quits
+/// at once on a second one.
+async fn stop_on_signals(stop: Arc<Notify>) {
+    tether_cli::shutdown_signal().await;
+    stop.notify_one();
+    tether_cli::shutdown_signal().await;
+    eprintln!("tether-agent: stopped at once");
+    std::process::exit(i32::from(exit::FAILURE));
 }
 
 /// Opens the consent front end `choice` names. The dialog goes on the shared X display
@@ -442,6 +462,7 @@ fn print_event(event: &AgentEvent) {
         ),
         AgentEvent::SessionResumed => println!("session resumed"),
         AgentEvent::SessionEnded { reason } => println!("session ended: {reason}"),
+        AgentEvent::Stopped => println!("stopped before a session began"),
         AgentEvent::RelayLost { reason, retry_in } => println!(
             "relay unreachable: {reason}; trying again in {:.1} s",
             retry_in.as_secs_f64()

@@ -5,22 +5,27 @@
 //! viewer opens once that viewer proves, end to end, that it holds the session's resumption
 //! secret; the relay's word alone never brings anyone back. What happens next at each turn is
 //! the [`Lifecycle`]'s decision; this module does the waiting.
+//!
+//! When the user ends the session, the agent tells the relay first (`Leaving`), then closes
+//! the stream end to end, so that the relay, the technician and the audit log all hear it
+//! as the user's end, whichever of the two reaches the technician first.
 
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use quinn::{Connection, RecvStream, SendStream};
 use tether_e2e::AgentResumption;
-use tether_proto::control::{RelayMessage, StreamHeader};
+use tether_proto::control::{ClientMessage, RelayMessage, StreamHeader};
 use tether_transport::{
-    agent_resume, race, stopped, MessageReceiver, Raced, SecureStream, Trailing, HANDSHAKE_TIMEOUT,
+    agent_resume, race, stopped, MessageReceiver, MessageSender, Raced, SecureStream, Trailing,
+    HANDSHAKE_TIMEOUT,
 };
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
-    control::relay_ends,
+    control::{relay_ends, say_user_ended},
     events::AgentEvent,
-    lifecycle::Lifecycle,
+    lifecycle::{Lifecycle, StreamEnd},
     pipeline::Pipeline,
     stream::{stream_frames, SessionStream, SessionTerms},
 };
@@ -31,6 +36,8 @@ pub(crate) struct LiveSession<'a> {
     pub connection: &'a Connection,
     /// The relay's side of the control stream.
     pub control: &'a mut MessageReceiver<RelayMessage>,
+    /// The agent's side of the control stream.
+    pub to_relay: &'a mut MessageSender<ClientMessage>,
     /// The relay's session id.
     pub session_id: u64,
     /// What a returning viewer must prove.
@@ -60,10 +67,11 @@ impl LiveSession<'_> {
         let mut greet = true;
         let mut lifecycle = Lifecycle::new();
         loop {
+            let (mut send, recv) = stream;
             let raced = race(
-                stream_frames(stream, pipeline, terms, greet),
+                stream_frames(&mut send, recv, pipeline, terms, greet),
                 relay_ends(self.control, &mut lifecycle),
-                |_| Some(Trailing::OwnClose),
+                |_| Some(Trailing::PeerLeaving),
             )
             .await;
             let (next, end) = match raced {
@@ -74,6 +82,15 @@ impl LiveSession<'_> {
                 }
             };
             pipeline = next;
+            if end == StreamEnd::Stopped {
+                say_user_ended(self.to_relay).await;
+                // Lingers until the relay has read it. The user ended the session whether or
+                // not the close got through.
+                if let Err(e) = send.close().await {
+                    tracing::debug!("the session stream's close failed: {e}");
+                }
+                return Ok(lifecycle.stopped());
+            }
             if let Some(reason) = lifecycle.stream_ended(end, Instant::now()) {
                 return Ok(reason);
             }
@@ -111,7 +128,10 @@ impl LiveSession<'_> {
                     }
                 }
                 stream = self.connection.accept_bi() => {
-                    let stream = stream.context("lost the relay")?;
+                    let stream = match stream {
+                        Ok(stream) => stream,
+                        Err(e) => return lifecycle.relay_failed(e.into()).map(Back::Ended),
+                    };
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.resume(stream)).await {
                         Ok(Ok(resumed)) => {
                             lifecycle.resumed();
@@ -130,7 +150,10 @@ impl LiveSession<'_> {
                         return Ok(Back::Ended(reason));
                     }
                 }
-                () = stopped(stop) => return Ok(Back::Ended(lifecycle.stopped())),
+                () = stopped(stop) => {
+                    say_user_ended(self.to_relay).await;
+                    return Ok(Back::Ended(lifecycle.stopped()));
+                }
             }
         }
     }

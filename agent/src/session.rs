@@ -14,14 +14,15 @@ use tether_proto::{
 };
 use tether_screen::ScreenSource;
 use tether_transport::{
-    agent_handshake, connect_to_relay, open_control, Backoff, MessageReceiver, RelayTarget,
-    SecureStream, HANDSHAKE_TIMEOUT,
+    agent_handshake, connect_to_relay, open_control, stopped, Backoff, MessageReceiver,
+    RelayTarget, SecureStream, HANDSHAKE_TIMEOUT,
 };
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
-    consent::ConsentPolicy, events::AgentEvent, pipeline::Pipeline, resume::LiveSession,
-    screen::InputTarget, shell_session::serve_shell_session, stream::SessionTerms,
+    consent::ConsentPolicy, control::say_user_ended, events::AgentEvent, pipeline::Pipeline,
+    resume::LiveSession, screen::InputTarget, shell_session::serve_shell_session,
+    stream::SessionTerms,
 };
 
 /// Codes that may be spent without a session before the agent gives up: each failed
@@ -44,15 +45,17 @@ pub struct AgentConfig {
     pub max_fps: u32,
     /// Who decides whether a technician may join.
     pub consent: ConsentPolicy,
-    /// Notified when the user ends the session.
+    /// Notified when the user ends the session, or stops the agent (Ctrl-C, SIGTERM): a live
+    /// session ends as when the user ends it, and an agent waiting for a technician stops.
     pub stop: Option<Arc<Notify>>,
     /// Where to replay the technician's input (`None`: input is dropped).
     pub input: Option<InputTarget>,
 }
 
-/// Runs the agent until one session is over: connects, registers, reports the code, and serves
-/// the viewer that joins with it. A code spent without a secured session is replaced by a new
-/// one up to [`MAX_SPENT_CODES`] times. Returns `Ok` when the session ended normally.
+/// Runs the agent until one session is over, or `config.stop` stops it first: connects,
+/// registers, reports the code, and serves the viewer that joins with it. A code spent without
+/// a secured session is replaced by a new one up to [`MAX_SPENT_CODES`] times. Returns `Ok`
+/// when the session ended normally, or the agent was stopped.
 pub async fn run(
     config: AgentConfig,
     source: Box<dyn ScreenSource>,
@@ -71,11 +74,16 @@ pub async fn run(
             Ok(Err(e)) if !reached || !e.worth_retrying() => return Err(e.into()),
             Err(_) if !reached => bail!("the relay did not answer"),
             Ok(Err(e)) => {
-                retry_later(&mut backoff, e.to_string(), &events).await;
+                if !retry_later(&mut backoff, e.to_string(), &config, &events).await {
+                    return Ok(());
+                }
                 continue;
             }
             Err(_) => {
-                retry_later(&mut backoff, "the relay did not answer".into(), &events).await;
+                let reason = "the relay did not answer".into();
+                if !retry_later(&mut backoff, reason, &config, &events).await {
+                    return Ok(());
+                }
                 continue;
             }
         };
@@ -91,7 +99,15 @@ pub async fn run(
         relay.endpoint.wait_idle().await;
         match attempt? {
             Attempt::Done => return Ok(()),
-            Attempt::RelayLost(reason) => retry_later(&mut backoff, reason, &events).await,
+            Attempt::Stopped => {
+                let _ = events.send(AgentEvent::Stopped);
+                return Ok(());
+            }
+            Attempt::RelayLost(reason) => {
+                if !retry_later(&mut backoff, reason, &config, &events).await {
+                    return Ok(());
+                }
+            }
             Attempt::Burned(reason) => {
                 spent += 1;
                 let _ = events.send(AgentEvent::CodeBurned { reason });
@@ -106,21 +122,31 @@ pub async fn run(
     }
 }
 
-/// Waits out the next backoff delay, telling the user why and for how long.
+/// Waits out the next backoff delay, telling the user why and for how long; returns `false`
+/// if the agent was stopped meanwhile (and says so).
 async fn retry_later(
     backoff: &mut Backoff,
     reason: String,
+    config: &AgentConfig,
     events: &mpsc::UnboundedSender<AgentEvent>,
-) {
+) -> bool {
     let retry_in = backoff.next_delay(rand::random());
     let _ = events.send(AgentEvent::RelayLost { reason, retry_in });
-    tokio::time::sleep(retry_in).await;
+    tokio::select! {
+        () = tokio::time::sleep(retry_in) => true,
+        () = stopped(config.stop.as_deref()) => {
+            let _ = events.send(AgentEvent::Stopped);
+            false
+        }
+    }
 }
 
 /// How one registration ended.
 enum Attempt {
     /// A session took place (or was declined): the agent's job is done.
     Done,
+    /// The agent was stopped before a session began.
+    Stopped,
     /// The code was spent without a secured session.
     Burned(String),
     /// The relay went away before a viewer came: connect again for a new code.
@@ -147,7 +173,11 @@ async fn serve(
     send.send(&register).await?;
     let mut issued = None;
     let (code, session_id, viewer) = loop {
-        let message = match recv.recv().await {
+        let message = tokio::select! {
+            message = recv.recv() => message,
+            () = stopped(config.stop.as_deref()) => return Ok(Attempt::Stopped),
+        };
+        let message = match message {
             Ok(message) => message,
             Err(e) if e.is_disconnect() => return Ok(Attempt::RelayLost(e.to_string())),
             Err(e) => return Err(e).context("lost the relay"),
@@ -184,12 +214,19 @@ async fn serve(
         }
     };
 
-    let secured = tokio::time::timeout(
+    let securing = tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
         secure_session(connection, code, session_id),
-    )
-    .await;
-    let (session, window, technician, wants) = match secured {
+    );
+    // Stopped once paired: the technician hears that the user ended the session.
+    let secured = tokio::select! {
+        secured = securing => secured,
+        () = stopped(config.stop.as_deref()) => {
+            say_user_ended(&mut send).await;
+            return Ok(Attempt::Stopped);
+        }
+    };
+    let (mut session, window, technician, wants) = match secured {
         Ok(Ok(secured)) => secured,
         Ok(Err(e)) => return Ok(Attempt::Burned(format!("{e:#}"))),
         Err(_) => {
@@ -200,7 +237,16 @@ async fn serve(
     };
     tracing::info!(%viewer, %technician, sas = %session.sas, "session secured end to end");
 
-    let granted = config.consent.decide(&technician, wants, session.sas).await;
+    let asked = config.consent.decide(&technician, wants, session.sas);
+    let granted = tokio::select! {
+        granted = asked => granted,
+        () = stopped(config.stop.as_deref()) => {
+            say_user_ended(&mut send).await;
+            let _ = session.send.close().await;
+            return Ok(Attempt::Stopped);
+        }
+    };
+    let to_relay = &mut send;
     let SecureStream {
         mut send,
         recv: from_viewer,
@@ -222,7 +268,8 @@ async fn serve(
         // A shell, without the screen.
         let stream = (send, from_viewer);
         let stop = config.stop.as_deref();
-        let reason = serve_shell_session(stream, granted, &mut recv, stop).await?;
+        let control = (to_relay, &mut recv);
+        let reason = serve_shell_session(stream, granted, control, stop).await?;
         let _ = events.send(AgentEvent::SessionEnded { reason });
         return Ok(Attempt::Done);
     }
@@ -240,6 +287,7 @@ async fn serve(
     let live = LiveSession {
         connection,
         control: &mut recv,
+        to_relay,
         session_id,
         resumption: AgentResumption::new(resumption),
         events,

@@ -5,17 +5,17 @@
 //! user ends it here. Like an ssh session, it does not outlive a lost connection.
 
 use tether_proto::{
-    control::RelayMessage,
+    control::{ClientMessage, RelayMessage},
     session::{AgentMessage, Capabilities},
     shell::{ShellRequest, ShellResponse},
     PROTOCOL_VERSION,
 };
 use tether_shell::ShellConfig;
-use tether_transport::{race, stopped, MessageReceiver, SecureReceiver, Trailing};
+use tether_transport::{race, stopped, MessageReceiver, MessageSender, SecureReceiver, Trailing};
 use tokio::sync::Notify;
 
 use crate::{
-    control::relay_ends,
+    control::{relay_ends, say_user_ended},
     lifecycle::{Lifecycle, USER_ENDED},
     shell_end::{self, Ending, Interrupted},
     stream::SessionStream,
@@ -29,7 +29,10 @@ const SHOWN: &str = "a shell";
 pub(crate) async fn serve_shell_session(
     (mut send, recv): SessionStream,
     granted: Capabilities,
-    control: &mut MessageReceiver<RelayMessage>,
+    (to_relay, control): (
+        &mut MessageSender<ClientMessage>,
+        &mut MessageReceiver<RelayMessage>,
+    ),
     stop: Option<&Notify>,
 ) -> anyhow::Result<String> {
     send.send(&AgentMessage::Hello {
@@ -65,6 +68,7 @@ pub(crate) async fn serve_shell_session(
         Ending::Finished(served) => served,
         Ending::Over(reason) => return reason,
         Ending::Stopped => {
+            say_user_ended(to_relay).await;
             let _ = out.close().await;
             viewer_closed(&mut input).await;
             return Ok(USER_ENDED.to_owned());

@@ -44,11 +44,13 @@ pub struct SessionTerms {
 pub type SessionStream = (SecureSender<AgentMessage>, SecureReceiver<ViewerMessage>);
 
 /// Serves one secured session stream until the viewer closes it or loses it, or `stop` is
-/// notified; gives the pipeline back for a stream that may follow. The first update is a key
-/// update, so a viewer coming back converges on the screen whatever it holds; only a new
-/// session's stream (`greet`) starts with the agent's hello.
+/// notified (the caller then ends the session: the stream is left open for its close); gives
+/// the pipeline back for a stream that may follow. The first update is a key update, so a
+/// viewer coming back converges on the screen whatever it holds; only a new session's stream
+/// (`greet`) starts with the agent's hello.
 pub async fn stream_frames(
-    (mut send, mut recv): SessionStream,
+    send: &mut SecureSender<AgentMessage>,
+    mut recv: SecureReceiver<ViewerMessage>,
     mut pipeline: Box<Pipeline>,
     terms: &SessionTerms,
     greet: bool,
@@ -74,7 +76,7 @@ pub async fn stream_frames(
             .await?;
         }
         if let Some(update) = &first.update {
-            send_update(&mut send, &first, update).await?;
+            send_update(send, &first, update).await?;
         }
         anyhow::Ok(())
     }
@@ -130,7 +132,7 @@ pub async fn stream_frames(
                         if let Some(encoded) = step.encoded {
                             screen.set(encoded.width, encoded.height);
                             if let Some(update) = &encoded.update {
-                                send_update(&mut send, &encoded, update).await?;
+                                send_update(send, &encoded, update).await?;
                                 pacer.on_sent(encoded.seq);
                             }
                         }
@@ -163,9 +165,6 @@ pub async fn stream_frames(
     reader.abort();
     let _ = reader.await;
     let end = result?;
-    if end == StreamEnd::Stopped {
-        send.close().await?;
-    }
     let pipeline = pipeline.context("the screen pipeline is gone")?;
     Ok((pipeline, end))
 }

@@ -14,7 +14,7 @@ use crate::{
     error::RelayError,
     metrics::Limit,
     network::Network,
-    session::{AgentNotice, Peer, Presence, SessionEnd, ViewerArrived, WaitingAgent},
+    session::{AgentNotice, Party, Peer, Presence, SessionEnd, ViewerArrived, WaitingAgent},
     shared::Shared,
 };
 
@@ -103,6 +103,8 @@ pub(crate) async fn serve(
                 });
                 return match message? {
                     None => Ok(()),
+                    // An agent stopped before anyone joined: it hangs up next.
+                    Some(ClientMessage::Leaving { reason }) => Party::Agent.claim(reason).map(drop),
                     Some(other) => Err(RelayError::unexpected(&other, "while waiting for a viewer")),
                 };
             }
@@ -150,14 +152,20 @@ enum Followed {
     Done,
 }
 
-/// Tells the agent when a technician was lost (it may come back) and when the session is over.
+/// Tells the agent when a technician was lost (it may come back) and when the session is over,
+/// and passes on the agent's claim when it says it leaves.
 async fn follow_viewer(
     shared: &Shared,
     connection: &Connection,
     control: &mut Control,
     viewer: ViewerArrived,
 ) -> Result<Followed, RelayError> {
-    let mut presence = viewer.presence;
+    let ViewerArrived {
+        session_id,
+        mut presence,
+        leaving,
+        ..
+    } = viewer;
     loop {
         tokio::select! {
             changed = presence.changed() => {
@@ -176,7 +184,7 @@ async fn follow_viewer(
                         return Ok(Followed::Done);
                     }
                     AgentNotice::Ended(reason) => {
-                        info!(session_id = viewer.session_id, "session ended: {reason}");
+                        info!(session_id, "session ended: {reason}");
                         control.send.send(&RelayMessage::Ended { reason }).await?;
                         return Ok(Followed::Ended);
                     }
@@ -186,12 +194,14 @@ async fn follow_viewer(
                 relay_shutting_down(connection, control).await;
                 return Ok(Followed::Done);
             }
-            message = control.next() => {
-                return match message? {
-                    None => Ok(Followed::Done),
-                    Some(other) => Err(RelayError::unexpected(&other, "during a session")),
-                };
-            }
+            message = control.next() => match message? {
+                None => return Ok(Followed::Done),
+                Some(ClientMessage::Leaving { reason }) => {
+                    // The session's task ends the session for it, and says so here.
+                    let _ = leaving.try_send(Party::Agent.claim(reason)?);
+                }
+                Some(other) => return Err(RelayError::unexpected(&other, "during a session")),
+            },
         }
     }
 }
@@ -225,6 +235,8 @@ async fn wants_another_code(
     match message {
         Some(ClientMessage::Register { .. }) => Ok(true),
         None => Ok(false),
+        // Its user ended the session as it ended otherwise: it hangs up next.
+        Some(ClientMessage::Leaving { reason }) => Party::Agent.claim(reason).map(|_| false),
         Some(other) => Err(RelayError::expected("register", &other)),
     }
 }

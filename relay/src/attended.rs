@@ -32,8 +32,8 @@ use crate::{
     error::RelayError,
     forward::{SessionTally, Splice},
     session::{
-        farewell, resumable, Attachment, Decision, Ending, Event, Farewell, LegEnd, LegId,
-        Lifecycle, Pairing, Peer, Presence, SessionEnded,
+        farewell, is_lost, resumable, Attachment, Decision, Ending, Event, Farewell, LegEnd, LegId,
+        Lifecycle, Pairing, Peer, Presence, SessionEnd, SessionEnded, Timer,
     },
     shared::Shared,
 };
@@ -55,6 +55,7 @@ pub(crate) async fn serve(
         received,
         link,
         inbox,
+        agent_leaving,
     } = pairing;
     info!(remote = %viewer.addr, session_id, viewer = %viewer.name, agent = %agent.name, "session started");
     let paired = RelayMessage::Paired {
@@ -74,6 +75,8 @@ pub(crate) async fn serve(
         shared: shared.clone(),
         session_id,
         agent: agent_connection,
+        agent_gone: false,
+        agent_leaving,
         technicians: vec![first],
         lifecycle: Lifecycle::new(grace),
         started: Instant::now(),
@@ -123,6 +126,10 @@ struct AttendedSession {
     session_id: u64,
     /// The agent leg: the agent's connection.
     agent: Connection,
+    /// Whether the agent's connection ended (reported once).
+    agent_gone: bool,
+    /// The agent's claim, when it says it leaves.
+    agent_leaving: mpsc::Receiver<SessionEnd>,
     technicians: Vec<TechnicianLeg>,
     lifecycle: Lifecycle,
     started: Instant,
@@ -170,11 +177,12 @@ struct Forwarding {
     task: JoinHandle<LegDone>,
 }
 
-/// A leg's forwarding task, finished: the connection it carried, and why it finished (when
-/// the session stopped it, `Ok`: the session decides the connection's farewell itself).
+/// A leg's forwarding task, finished: the connection it carried, and why it finished
+/// (`Ok(Some(end))`: the viewer said it leaves; when the session stopped it, `Ok(None)`: the
+/// session decides the connection's farewell itself).
 struct LegDone {
     attachment: Attachment,
-    left: Result<(), RelayError>,
+    left: Result<Option<SessionEnd>, RelayError>,
 }
 
 impl AttendedSession {
@@ -218,11 +226,11 @@ impl AttendedSession {
     /// it (a leg's, whose forwarding finished; or one that resumes a leg).
     async fn next_event(&mut self) -> (Event, Option<Attachment>) {
         let timer = self.lifecycle.next_deadline();
-        let grace_over = async move {
+        let timer_fired = async move {
             match timer {
-                Some((leg, deadline)) => {
+                Some((timer, deadline)) => {
                     tokio::time::sleep_until(deadline.into()).await;
-                    leg
+                    timer
                 }
                 None => std::future::pending().await,
             }
@@ -241,15 +249,22 @@ impl AttendedSession {
             Some(arriving) = self.attachments.recv() => {
                 (Event::ResumeArrived { leg: arriving.leg }, Some(arriving))
             }
-            _ = self.agent.closed() => (Event::AgentLeft, None),
-            _ = self.shared.shutdown_requested() => (Event::RelayShutdown, None),
-            leg = grace_over => {
-                let taken_back = self
-                    .shared
-                    .resume_book()
-                    .resumed_in_time(self.session_id, Instant::now());
-                (Event::GraceOver { leg, taken_back }, None)
+            Some(end) = self.agent_leaving.recv() => (Event::AgentLeaving(end), None),
+            reason = self.agent.closed(), if !self.agent_gone => {
+                self.agent_gone = true;
+                (Event::AgentLeft { lost: is_lost(Some(&reason)) }, None)
             }
+            _ = self.shared.shutdown_requested() => (Event::RelayShutdown, None),
+            timer = timer_fired => match timer {
+                Timer::Grace(leg) => {
+                    let taken_back = self
+                        .shared
+                        .resume_book()
+                        .resumed_in_time(self.session_id, Instant::now());
+                    (Event::GraceOver { leg, taken_back }, None)
+                }
+                Timer::Claim => (Event::ClaimWindowOver, None),
+            },
         }
     }
 
@@ -426,7 +441,7 @@ impl LegForwarder {
             left = self.forward(&tally, &mut attachment) => left,
             // Stopped (or the session's task is gone): the session's farewell, not the
             // viewer's, ends the connection.
-            _ = stop => Ok(()),
+            _ = stop => Ok(None),
         };
         LegDone { attachment, left }
     }
@@ -436,7 +451,7 @@ impl LegForwarder {
         &self,
         tally: &SessionTally,
         attachment: &mut Attachment,
-    ) -> Result<(), RelayError> {
+    ) -> Result<Option<SessionEnd>, RelayError> {
         if let Some(ticket) = attachment.resumed_with.take() {
             let control = &mut attachment.control;
             control.send.send(&RelayMessage::Resumed).await?;

@@ -7,12 +7,20 @@ use std::sync::{
 
 use prometheus_client::metrics::counter::Counter;
 use quinn::{Connection, RecvStream, SendStream, VarInt};
-use tether_proto::{control::StreamHeader, encode_message};
+use tether_proto::{
+    control::{ClientMessage, StreamHeader},
+    encode_message,
+};
 use tether_transport::TransportError;
 use tokio::sync::Semaphore;
 use tracing::debug;
 
-use crate::{control::Control, error::RelayError, metrics::RelayMetrics};
+use crate::{
+    control::Control,
+    error::RelayError,
+    metrics::RelayMetrics,
+    session::{Party, SessionEnd},
+};
 
 const CHUNK: usize = 256 * 1024;
 const RESET_CODE: VarInt = VarInt::from_u32(0);
@@ -34,22 +42,25 @@ pub(crate) struct Splice<'a> {
 }
 
 impl Splice<'_> {
-    /// Forwards every stream the viewer opens until it hangs up (`Ok`) or breaks the protocol,
-    /// reading its control stream meanwhile, on which nothing may come during a session.
+    /// Forwards every stream the viewer opens until it hangs up (`Ok(None)`), says it leaves
+    /// (`Ok(Some(end))`: its technician ended the session, and its close is on its way end to
+    /// end) or breaks the protocol, reading its control stream meanwhile, on which nothing else
+    /// may come during a session. Streams already forwarded go on after this returns, until
+    /// their ends or the connections close.
     ///
     /// QUIC flow control bounds the bytes in flight per stream and quinn the streams a peer may
     /// open at once (100), but each forwarded stream also costs a task, a stream to the agent
     /// and up to one chunk of buffer. A session needs a handful (the viewer uses one), so the
     /// relay allows `max_streams` at once and disconnects a viewer opening more: waiting
     /// instead would let it pin that many of the agent's streams indefinitely.
-    pub async fn run(&self, control: &mut Control) -> Result<(), RelayError> {
+    pub async fn run(&self, control: &mut Control) -> Result<Option<SessionEnd>, RelayError> {
         let session_id = self.header.session_id;
         let streams = Arc::new(Semaphore::new(self.max_streams as usize));
         loop {
             tokio::select! {
                 stream = self.viewer.accept_bi() => {
                     let Ok(stream) = stream else {
-                        return Ok(());
+                        return Ok(None);
                     };
                     let Ok(permit) = streams.clone().try_acquire_owned() else {
                         return Err(RelayError::TooManyStreams(self.max_streams));
@@ -69,7 +80,10 @@ impl Splice<'_> {
                     });
                 }
                 message = control.next() => match message? {
-                    None => return Ok(()),
+                    None => return Ok(None),
+                    Some(ClientMessage::Leaving { reason }) => {
+                        return Party::Technician.claim(reason).map(Some);
+                    }
                     Some(other) => return Err(RelayError::unexpected(&other, "during a session")),
                 },
             }

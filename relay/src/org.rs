@@ -42,7 +42,8 @@ impl Organisation {
         })
     }
 
-    /// Wakes up each time the CRL is reloaded from then on.
+    /// Wakes up each time a reloaded CRL is announced ([`Organisation::announce_reload`]) from
+    /// then on.
     pub fn watch_reloads(&self) -> watch::Receiver<()> {
         self.reloaded.subscribe()
     }
@@ -57,7 +58,8 @@ impl Organisation {
         Ok(self.trust().client_verifier()?)
     }
 
-    /// Re-reads the CRL if the file changed since it was read; returns whether it did.
+    /// Re-reads the CRL if the file changed since it was read; returns whether it did. The
+    /// new list is in force at once, but announced only by [`Organisation::announce_reload`].
     pub fn reload_if_changed(&self) -> anyhow::Result<bool> {
         let modified = modified(&self.files.crl);
         let mut state = lock(&self.state);
@@ -65,8 +67,12 @@ impl Organisation {
             return Ok(false);
         }
         *state = load(&self.files)?;
-        self.reloaded.send_replace(());
         Ok(true)
+    }
+
+    /// Wakes those watching reloads (the machines' connections, which pass the list on).
+    pub fn announce_reload(&self) {
+        self.reloaded.send_replace(());
     }
 }
 

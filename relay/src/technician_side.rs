@@ -20,7 +20,7 @@ use crate::{
     forward::{SessionTally, Splice},
     metrics::Cut,
     org,
-    session::{end_reason, Peer, SessionEnd, SessionEnded},
+    session::{end_reason, is_lost, Peer, SessionEnd, SessionEnded},
     shared::{Shared, TechnicianSession},
 };
 
@@ -154,8 +154,14 @@ pub(crate) async fn open(
             .pairing_latency
             .observe(received.elapsed().as_secs_f64());
         tokio::select! {
-            left = splice.run(&mut control) => left.map(|()| SessionEnd::ViewerDisconnected),
-            _ = machine_connection.closed() => Ok(SessionEnd::AgentDisconnected),
+            left = splice.run(&mut control) => {
+                left.map(|claim| claim.unwrap_or(SessionEnd::ViewerDisconnected))
+            }
+            reason = machine_connection.closed() => Ok(if is_lost(Some(&reason)) {
+                SessionEnd::AgentLost
+            } else {
+                SessionEnd::AgentDisconnected
+            }),
             _ = shared.shutdown_requested() => Ok(SessionEnd::RelayShutdown),
             _ = tokio::time::sleep_until(deadline.into()) => Ok(SessionEnd::TechnicianExpired),
             Ok(_) = invalidated.wait_for(Option::is_some) => Ok(SessionEnd::TechnicianRevoked),
@@ -178,7 +184,12 @@ pub(crate) async fn open(
         bytes_to_viewer: tally.to_viewer(),
     });
     match outcome? {
-        end @ (SessionEnd::RelayShutdown | SessionEnd::AgentDisconnected) => {
+        // A technician that said it leaves is told so too, and hangs up itself, so that its
+        // close still reaches the machine.
+        end @ (SessionEnd::RelayShutdown
+        | SessionEnd::AgentDisconnected
+        | SessionEnd::AgentLost
+        | SessionEnd::TechnicianEnded) => {
             let reason = end_reason(end);
             control
                 .last_word(connection, RelayMessage::Ended { reason })

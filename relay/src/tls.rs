@@ -102,8 +102,14 @@ pub(crate) async fn watch_crl(
                     endpoint.set_server_config(Some(config));
                     info!("revocation list reloaded");
                     close_revoked_sessions(&shared, organisation);
+                    // Only now, so that the sessions the list ends are recorded as revoked
+                    // before the machines end them too.
+                    organisation.announce_reload();
                 }
-                Err(e) => warn!("revocation list changed but cannot be used: {e:#}"),
+                Err(e) => {
+                    warn!("revocation list changed but cannot be used: {e:#}");
+                    organisation.announce_reload();
+                }
             },
             Err(e) => warn!("cannot reload the revocation list: {e:#}"),
         }
@@ -120,10 +126,12 @@ fn close_revoked_sessions(shared: &Shared, organisation: &Organisation) {
         if let Err(e) = trust.verify_technician(&session.chain, now) {
             let reason = e.to_string();
             warn!(remote = %session.connection.remote_address(), "closing a technician's session: {reason}");
+            // The session first, then the connection: its task, woken by either, records
+            // the revocation only if it is already told.
+            session.invalid.send_replace(Some(reason.clone()));
             session
                 .connection
                 .close(CLOSE_REVOKED.into(), reason.as_bytes());
-            session.invalid.send_replace(Some(reason));
         }
     }
 }

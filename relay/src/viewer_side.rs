@@ -62,10 +62,13 @@ pub(crate) async fn join(
     };
     let session_id = shared.next_session_id.fetch_add(1, Ordering::Relaxed);
     let (link, inbox) = SessionLink::new(LegId::FIRST);
+    // One claim at most: the agent says it leaves once.
+    let (leaving, agent_leaving) = mpsc::channel(1);
     let arrived = ViewerArrived {
         session_id,
         name: viewer.name.clone(),
         presence: link.presence.clone(),
+        leaving,
     };
     if agent.pair.send(arrived).is_err() {
         // The agent left between registering and this claim.
@@ -91,6 +94,7 @@ pub(crate) async fn join(
         received,
         link,
         inbox,
+        agent_leaving,
     })
 }
 

@@ -68,6 +68,7 @@ pub fn in_process_viewer(
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime
             .block_on(join(&options))
+            .into_result()
             .map_err(|e| eprintln!("in-process viewer: {e}"))
             .ok()
     });

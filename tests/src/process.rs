@@ -284,11 +284,16 @@ impl Process {
 
     /// Asks the process to stop (SIGTERM), as systemd does, without waiting for it.
     pub fn ask_to_stop(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the process the signal `name` (`INT` as Ctrl-C does, `TERM`, ...), without waiting.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     /// Asks the process to stop (SIGTERM) and waits until it has; returns how it exited.

@@ -25,10 +25,16 @@ pub struct Relay {
 impl Relay {
     /// Starts a relay with extra arguments and waits until it is ready.
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_on("127.0.0.1:0", extra)
+    }
+
+    /// Starts a relay listening on `listen` (`[::1]:0`, say) with extra arguments, and waits
+    /// until it is ready.
+    pub fn start_on(listen: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("relay");
         let data = data.to_str().expect("utf-8 path");
-        let mut args = vec!["--listen", "127.0.0.1:0", "--data-dir", data];
+        let mut args = vec!["--listen", listen, "--data-dir", data];
         args.extend_from_slice(extra);
         let process = Process::spawn("tether-relay", &args, &[]);
         let addr = process.stdout.wait_for("listening on ");
@@ -58,7 +64,9 @@ impl Relay {
         self.start_again();
     }
 
-    fn start_again(&mut self) {
+    /// Starts the relay again once it has exited, on the same address with the same data
+    /// directory and arguments.
+    pub fn start_again(&mut self) {
         let data = self.data_dir();
         let mut args = vec!["--listen", self.addr.as_str(), "--data-dir", data.as_str()];
         args.extend(self.extra.iter().map(String::as_str));

@@ -83,7 +83,7 @@ fn killing_the_agent_mid_session_ends_the_viewer_with_a_clear_message() {
         viewer
             .stderr
             .text()
-            .contains("session ended: the agent disconnected"),
+            .contains("session ended: the user's connection was lost"),
         "{}",
         viewer.stderr.text()
     );
@@ -101,6 +101,6 @@ fn killing_the_viewer_mid_session_ends_the_agent_with_a_clear_message() {
     assert!(agent.wait().success(), "agent: {}", agent.stderr.text());
     assert_eq!(
         agent.stdout.wait_for("session ended: "),
-        "the viewer disconnected"
+        "the technician's connection was lost"
     );
 }

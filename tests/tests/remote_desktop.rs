@@ -85,7 +85,7 @@ fn clicks_and_typing_in_the_viewer_window_reach_the_agents_display_and_come_back
     focus_follows_pointer(&agent_x.display);
 
     let relay = Relay::start(&[]);
-    let (_agent, code) = x11_agent(&relay, &agent_x.display, &[]);
+    let (agent, code) = x11_agent(&relay, &agent_x.display, &[]);
     let viewer = relay.viewer_on_display(&code, &viewer_x.display);
     wait_for_window(&viewer_x.display, "Tether", |shot| {
         shot.title.contains("view + control")
@@ -132,6 +132,11 @@ fn clicks_and_typing_in_the_viewer_window_reach_the_agents_display_and_come_back
     user.run(&["key", "Return"]);
     assert_eq!(terminal.line(), "Hi 42 é€");
     drop(viewer);
+    // enigo injected all that without a word: it warns at every session on a display with a
+    // modifier mapped to no key (Xvfb has one), which is normal operation, so the agent keeps
+    // it to its errors.
+    let stderr = agent.stderr.text();
+    assert!(!stderr.contains("enigo"), "{stderr}");
 }
 
 #[test]
@@ -156,7 +161,7 @@ fn a_view_only_session_applies_no_input() {
     // order: once the title shows the view it switched to, the window has been through the
     // click and every key. A view-only viewer sends none of them, so nothing on the session
     // stream can follow them to the agent; instead the window is closed, which closes the
-    // session stream after anything the viewer sent, and the agent ends the session.
+    // session stream after anything the viewer sent: the technician ended the session.
     user.run(&["key", "ctrl+alt+shift+s"]);
     wait_for_window(&viewer_x.display, "Tether", |shot| {
         shot.title.contains("· 1:1")
@@ -166,7 +171,7 @@ fn a_view_only_session_applies_no_input() {
     viewer.wait();
     agent
         .stdout
-        .wait_for_substring("session ended: the viewer disconnected");
+        .wait_for_substring("session ended: the technician ended the session");
     assert!(
         recorder.input_so_far().is_empty(),
         "a view-only session moved or typed on the agent's screen"
@@ -335,5 +340,5 @@ fn keys_held_when_the_viewer_vanishes_are_released_on_the_agents_display() {
     );
     agent
         .stdout
-        .wait_for_substring("session ended: the viewer disconnected");
+        .wait_for_substring("session ended: the technician's connection was lost");
 }

@@ -186,7 +186,7 @@ fn the_relay_refuses_wrong_tickets_and_tickets_past_the_grace_period() {
         agent.stdout.wait_for_substring("session paused");
         agent
             .stdout
-            .wait_for_substring("session ended: the viewer disconnected");
+            .wait_for_substring("session ended: the technician's connection was lost");
         let (_, answer) = ask_to_resume(&relay, viewer.session_id, viewer.ticket.clone()).await;
         assert_eq!(
             answer,

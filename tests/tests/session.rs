@@ -34,11 +34,20 @@ fn viewer_snapshot_equals_the_agents_demo_frame_bit_exactly() {
         "snapshot differs from demo frame {frame}"
     );
 
-    // The viewer left: the agent is told and exits cleanly.
+    assert!(
+        viewer
+            .stdout
+            .text()
+            .contains("ended: the frames asked for were received"),
+        "{}",
+        viewer.stdout.text()
+    );
+
+    // The viewer ended the session once it had its frames: the agent is told and exits cleanly.
     assert!(agent.wait().success(), "agent: {}", agent.stderr.text());
     assert_eq!(
         agent.stdout.wait_for("session ended: "),
-        "the viewer disconnected"
+        "the technician ended the session"
     );
 }
 

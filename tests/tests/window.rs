@@ -75,7 +75,7 @@ fn join_shows_a_live_window_that_reports_the_end_of_the_session() {
     assert!(
         ended
             .title
-            .ends_with("session ended: the agent disconnected"),
+            .ends_with("session ended: the user's connection was lost"),
         "{}",
         ended.title
     );

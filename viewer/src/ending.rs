@@ -13,7 +13,7 @@
 //!   (RelaySpoke)           otherwise, the agent's word trailing
 //!                          within Trailing::Answer: a no ────────▶ Failed(Declined)
 //!                                                   else ────────▶ Failed(the news)
-//! the stream ends first ─▶ the agent's close (its user ended it) ─▶ Failed(Ended(agent left))
+//! the stream ends first ─▶ the agent's close (its user ended it) ─▶ Failed(Ended(UserEnded))
 //!   (StreamBroke)          a record failed to authenticate ───────▶ Failed(Insecure)
 //!                          the connection was lost ───────────────▶ Lost
 //!                          otherwise, the relay's reason trailing
@@ -24,6 +24,11 @@
 //!
 //! "Lost" means the connection to the relay timed out or was reset, not closed by either side:
 //! only then does the relay keep the session for the viewer to take back.
+//!
+//! The agent's authenticated close means its user ended the session, whatever the relay says:
+//! the relay cannot forge it. A stream that breaks without it is a transport loss. The
+//! technician's own end is this side's: the viewer tells the relay (`Leaving`), then closes
+//! its stream, which the agent reads as "the technician ended the session".
 
 use anyhow::anyhow;
 use tether_proto::{
@@ -117,7 +122,7 @@ impl StreamBroke {
         match end {
             // The agent's authenticated close: its user ended the session (exit 4).
             Ok(()) => Err(Interrupted::Failed(ViewerError::Ended(
-                EndReason::AgentDisconnected,
+                EndReason::UserEnded,
             ))),
             Err(e @ TransportError::E2e(_)) => Err(Interrupted::Failed(e.into())),
             Err(e) if e.is_disconnect() && lost => Err(Interrupted::Lost(e.into())),
@@ -262,6 +267,21 @@ mod tests {
     }
 
     #[test]
+    fn the_users_end_reads_the_same_whether_the_relay_or_the_agents_close_comes_first() {
+        // The relay first, the agent's close trailing it.
+        let spoke = RelaySpoke::heard(ended(EndReason::UserEnded), false).unwrap();
+        let Interrupted::Failed(relay_first) = spoke.settle(Some(Ok(None))) else {
+            panic!("the session is over");
+        };
+        // The agent's close first.
+        let Err(Interrupted::Failed(close_first)) = StreamBroke::heard(Ok(()), false) else {
+            panic!("the session is over");
+        };
+        assert_eq!(relay_first.to_string(), close_first.to_string());
+        assert_eq!(relay_first.exit_code(), close_first.exit_code());
+    }
+
+    #[test]
     fn a_control_stream_lost_with_the_connection_is_lost_at_once() {
         let lost = RelaySpoke::heard(Err(timed_out()), true).unwrap_err();
         assert!(matches!(lost, Interrupted::Lost(_)), "{lost:?}");
@@ -276,11 +296,17 @@ mod tests {
 
     #[test]
     fn the_agents_close_means_its_user_ended_the_session() {
-        let closed = StreamBroke::heard(Ok(()), true).unwrap_err();
-        assert!(matches!(
-            closed,
-            Interrupted::Failed(ViewerError::Ended(EndReason::AgentDisconnected))
-        ));
+        for lost in [false, true] {
+            let closed = StreamBroke::heard(Ok(()), lost).unwrap_err();
+            let Interrupted::Failed(error) = closed else {
+                panic!("{closed:?}");
+            };
+            assert!(matches!(error, ViewerError::Ended(EndReason::UserEnded)));
+            assert_eq!(
+                error.to_string(),
+                "session ended: the user ended the session"
+            );
+        }
     }
 
     #[test]

@@ -21,21 +21,21 @@ const LIMITS: DecoderLimits = DecoderLimits {
     max_height: 4320,
 };
 
-/// The result of a completed viewing.
-#[derive(Debug)]
+/// What a viewing received, however it ended.
+#[derive(Debug, Default)]
 pub struct ViewOutcome {
-    /// The agent's name.
-    pub agent: String,
-    /// The digits both sides showed.
-    pub sas: ShortAuthString,
-    /// What the user allowed.
-    pub granted: Capabilities,
-    /// What the agent showed (e.g. "demo desktop 1280x720").
-    pub screen: String,
-    /// The final framebuffer.
-    pub framebuffer: Frame,
+    /// The agent's name, once paired.
+    pub agent: Option<String>,
+    /// The digits both sides showed, once the session was secured.
+    pub sas: Option<ShortAuthString>,
+    /// What the user allowed, once the user admitted the session.
+    pub granted: Option<Capabilities>,
+    /// What the agent showed (e.g. "demo desktop 1280x720"), once it said hello.
+    pub screen: Option<String>,
+    /// The final framebuffer, once an update arrived.
+    pub framebuffer: Option<Frame>,
     /// Sequence number (the agent's capture counter) of the last update applied.
-    pub last_seq: u64,
+    pub last_seq: Option<u64>,
     /// Frame updates applied.
     pub frames: u64,
     /// Encoded update bytes received.
@@ -46,6 +46,17 @@ pub struct ViewOutcome {
     pub latency: LatencyLog,
     /// How many times the session was taken back after a lost connection.
     pub resumes: u32,
+}
+
+impl ViewOutcome {
+    /// Updates per second from the first to the last (0 with fewer than two).
+    pub fn fps(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if self.frames < 2 || secs <= 0.0 {
+            return 0.0;
+        }
+        (self.frames - 1) as f64 / secs
+    }
 }
 
 /// Where a [`FrameStream`] reads the time.
@@ -217,33 +228,25 @@ impl<C: Clock> FrameStream<C> {
         }
     }
 
-    /// What the session came to.
-    pub fn finish(self, resumes: u32) -> anyhow::Result<ViewOutcome> {
-        let (Some(screen), Some(granted), Some(last_seq), Some(framebuffer)) = (
-            self.screen,
-            self.granted,
-            self.last_seq,
-            self.decoder.framebuffer(),
-        ) else {
-            bail!("no frame received");
-        };
+    /// What the session came to, however far it got.
+    pub fn finish(self, resumes: u32) -> ViewOutcome {
         let elapsed = match (self.first_at, self.last_at) {
             (Some(first), Some(last)) => last - first,
             _ => Duration::ZERO,
         };
-        Ok(ViewOutcome {
-            agent: self.agent,
-            sas: self.sas,
-            granted,
-            screen,
-            framebuffer: framebuffer.clone(),
-            last_seq,
+        ViewOutcome {
+            agent: Some(self.agent),
+            sas: Some(self.sas),
+            granted: self.granted,
+            screen: self.screen,
+            framebuffer: self.decoder.framebuffer().cloned(),
+            last_seq: self.last_seq,
             frames: self.frames,
             bytes: self.bytes,
             elapsed,
             latency: self.latency,
             resumes,
-        })
+        }
     }
 }
 
@@ -380,15 +383,21 @@ mod tests {
             assert_eq!(frames.last_bytes, update.len());
             assert!(!frames.changed.is_empty());
         }
-        let outcome = frames.finish(1).expect("an outcome");
-        assert_eq!(outcome.agent, "agent");
-        assert_eq!(outcome.screen, "a test pattern");
-        assert_eq!(outcome.framebuffer, picture(0x80));
-        assert_eq!((outcome.last_seq, outcome.frames), (5, 3));
+        let outcome = frames.finish(1);
+        assert_eq!(outcome.agent.as_deref(), Some("agent"));
+        assert_eq!(outcome.screen.as_deref(), Some("a test pattern"));
+        assert_eq!(outcome.framebuffer, Some(picture(0x80)));
+        assert_eq!((outcome.last_seq, outcome.frames), (Some(5), 3));
         assert_eq!((outcome.bytes, outcome.resumes), (total, 1));
         // Two readings per decode, 3 ms apart: the first update decoded 6 ms before the second,
         // the second 6 ms before the third.
         assert_eq!(outcome.elapsed, Duration::from_millis(12));
+        // Two updates in 12 ms after the first.
+        assert!(
+            (outcome.fps() - 2.0 / 0.012).abs() < 1e-6,
+            "{}",
+            outcome.fps()
+        );
     }
 
     #[test]
@@ -416,7 +425,7 @@ mod tests {
         messages.extend(chunks(2, &encoder.encode(&picture(2)).expect("a change")));
         feed(&mut frames, messages);
         assert_eq!(frames.last_latency, None);
-        assert_eq!(frames.finish(0).expect("an outcome").latency.len(), 1);
+        assert_eq!(frames.finish(0).latency.len(), 1);
     }
 
     #[test]
@@ -532,13 +541,22 @@ mod tests {
     }
 
     #[test]
-    fn a_viewing_without_a_frame_has_no_outcome() {
-        let mut frames = stream(STEP);
+    fn a_viewing_without_a_frame_says_so() {
+        let declined = stream(STEP).finish(0);
+        assert_eq!(declined.agent.as_deref(), Some("agent"));
+        assert_eq!(declined.fps(), 0.0);
+        assert_eq!((declined.frames, declined.bytes), (0, 0));
+        assert_eq!((declined.granted, declined.screen), (None, None));
+        assert_eq!((declined.framebuffer, declined.last_seq), (None, None));
+
+        let mut admitted = stream(STEP);
         feed(
-            &mut frames,
+            &mut admitted,
             vec![hello(PROTOCOL_VERSION, Capabilities::VIEW_ONLY)],
         );
-        let error = frames.finish(0).unwrap_err();
-        assert_eq!(error.to_string(), "no frame received");
+        let admitted = admitted.finish(0);
+        assert_eq!(admitted.granted, Some(Capabilities::VIEW_ONLY));
+        assert_eq!(admitted.frames, 0);
+        assert!(admitted.framebuffer.is_none());
     }
 }

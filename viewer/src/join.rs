@@ -11,12 +11,13 @@ use anyhow::{anyhow, Context};
 use tether_codec::{Frame, Rect};
 use tether_e2e::ShortAuthString;
 use tether_proto::{
-    control::{ClientMessage, RelayMessage},
+    control::{ClientMessage, EndReason, RelayMessage},
     session::{AgentMessage, Capabilities, ViewerMessage},
     SessionCode, PROTOCOL_VERSION,
 };
 use tether_transport::{
-    race, stopped, viewer_handshake, RelayTarget, SecureStream, Trailing, TransportError,
+    race, stopped, viewer_handshake, RelayTarget, SecureSender, SecureStream, Trailing,
+    TransportError, CLOSE_LINGER,
 };
 use tokio::sync::{mpsc, Notify};
 
@@ -27,6 +28,7 @@ use crate::{
     input::InputFeed,
     relay_link::{LinkError, RelayLink, Ticket},
     resume::{resume, Resumption, SessionStream},
+    viewing::{Finished, Viewing},
     ViewerError,
 };
 
@@ -135,18 +137,27 @@ impl fmt::Debug for FrameObserver {
 }
 
 /// Joins the session behind `options.code` and receives frame updates until `options.frames`
-/// have been applied or `options.stop` is notified. If the connection to the relay is lost
+/// have been applied or `options.stop` is notified (the technician's end: the relay and the
+/// agent are told so), or the session ends otherwise. If the connection to the relay is lost
 /// mid-session, takes the session back on a new one, for as long as the relay keeps it.
-pub async fn join(options: &JoinOptions) -> Result<ViewOutcome, ViewerError> {
-    let mut link = RelayLink::open(&options.target)
-        .await
-        .map_err(|e| match e {
-            LinkError::Connect(e) => ViewerError::Connect(e),
-            LinkError::Transport(e) => ViewerError::Other(e.into()),
-        })?;
-    let result = view(options, &mut link).await;
+/// Returns what was received and how it ended, whatever the ending.
+pub async fn join(options: &JoinOptions) -> Viewing {
+    let mut link = match RelayLink::open(&options.target).await {
+        Ok(link) => link,
+        Err(e) => {
+            let error = match e {
+                LinkError::Connect(e) => ViewerError::Connect(e),
+                LinkError::Transport(e) => ViewerError::Other(e.into()),
+            };
+            return Viewing {
+                outcome: ViewOutcome::default(),
+                ended: Err(error),
+            };
+        }
+    };
+    let viewing = view(options, &mut link).await;
     link.close().await;
-    result
+    viewing
 }
 
 /// A session stream keyed end to end with the agent behind a code.
@@ -222,29 +233,56 @@ pub(crate) fn hello(name: &str, wants: Capabilities) -> ViewerMessage {
     }
 }
 
-async fn view(options: &JoinOptions, link: &mut RelayLink) -> Result<ViewOutcome, ViewerError> {
+async fn view(options: &JoinOptions, link: &mut RelayLink) -> Viewing {
     let mut ticket = None;
+    let mut agent = None;
+    let mut report = |event: JoinEvent| {
+        if let JoinEvent::Paired { agent: name } = &event {
+            agent = Some(name.clone());
+        }
+        notify(options, event);
+    };
+    let securing = pair_and_secure(options.code, &options.name, link, &mut ticket, &mut report);
+    let secured = tokio::select! {
+        secured = securing => Some(secured),
+        () = stopped(options.stop.as_deref()) => None,
+    };
+    let before = |agent, ended| Viewing {
+        outcome: ViewOutcome {
+            agent,
+            ..ViewOutcome::default()
+        },
+        ended,
+    };
+    let secured = match secured {
+        Some(Ok(secured)) => secured,
+        Some(Err(e)) => return before(agent, Err(e)),
+        None => {
+            // Stopped while joining: once paired, the agent hears the technician ended it.
+            if agent.is_some() {
+                say_technician_ended(link).await;
+            }
+            return before(agent, Ok(Finished::Stopped));
+        }
+    };
     let Secured {
         agent,
         session_id,
         stream,
-    } = pair_and_secure(
-        options.code,
-        &options.name,
-        link,
-        &mut ticket,
-        &mut |event| notify(options, event),
-    )
-    .await?;
+    } = secured;
     let SecureStream {
         mut send,
         recv,
         sas,
         resumption: secret,
     } = stream;
-    send.send(&hello(&options.name, options.wants)).await?;
-
     let mut frames = FrameStream::new(agent, sas);
+    if let Err(e) = send.send(&hello(&options.name, options.wants)).await {
+        return Viewing {
+            outcome: frames.finish(0),
+            ended: Err(e.into()),
+        };
+    }
     let mut stream = (send, recv);
     let mut resumption = Resumption {
         session_id,
@@ -252,7 +290,7 @@ async fn view(options: &JoinOptions, link: &mut RelayLink) -> Result<ViewOutcome
         secret,
     };
     let mut resumes = 0;
-    loop {
+    let ended = loop {
         let received = receive(
             options,
             link,
@@ -261,17 +299,24 @@ async fn view(options: &JoinOptions, link: &mut RelayLink) -> Result<ViewOutcome
             &mut resumption.ticket,
         );
         let interrupted = match received.await {
-            Ok(()) => return frames.finish(resumes).map_err(Into::into),
+            Ok(finished) => break Ok(finished),
             Err(interrupted) => interrupted,
         };
         let admitted = frames.granted.is_some();
-        let error = interrupted.resumable(admitted, resumption.ticket.is_some())?;
+        let error = match interrupted.resumable(admitted, resumption.ticket.is_some()) {
+            Ok(error) => error,
+            Err(error) => break Err(error),
+        };
         tracing::warn!("lost the connection to the relay ({error}); taking the session back");
         notify(options, JoinEvent::ConnectionLost);
         let lost_at = Instant::now();
-        let (resumed_link, resumed_stream) = tokio::select! {
-            resumed = resume(&options.target, &mut resumption) => resumed?,
-            () = stopped(options.stop.as_deref()) => return frames.finish(resumes).map_err(Into::into),
+        let resumed = tokio::select! {
+            resumed = resume(&options.target, &mut resumption) => resumed,
+            () = stopped(options.stop.as_deref()) => break Ok(Finished::Stopped),
+        };
+        let (resumed_link, resumed_stream) = match resumed {
+            Ok(resumed) => resumed,
+            Err(error) => break Err(error),
         };
         *link = resumed_link;
         stream = resumed_stream;
@@ -280,23 +325,48 @@ async fn view(options: &JoinOptions, link: &mut RelayLink) -> Result<ViewOutcome
         let after = lost_at.elapsed();
         tracing::info!(after_ms = after.as_millis() as u64, "session resumed");
         notify(options, JoinEvent::Resumed { after });
+    };
+    Viewing {
+        outcome: frames.finish(resumes),
+        ended,
     }
 }
 
-/// Receives updates on one session stream until the viewing is done (`Ok`) or the stream is
-/// interrupted.
+/// Ends the session as the technician's choice: tells the relay (which tells the agent and
+/// records it), then closes the session stream end to end, which the agent reads the same way.
+async fn technician_ends(link: &mut RelayLink, send: &mut SecureSender<ViewerMessage>) {
+    say_technician_ended(link).await;
+    // Lingers until the relay has read it.
+    if let Err(e) = send.close().await {
+        tracing::debug!("the session stream's close failed: {e}");
+    }
+}
+
+/// Tells the relay the technician ends the session (`Leaving { TechnicianEnded }`). A relay
+/// that does not take it at once is not waited for: the close end to end says the same.
+async fn say_technician_ended(link: &mut RelayLink) {
+    let leaving = ClientMessage::Leaving {
+        reason: EndReason::TechnicianEnded,
+    };
+    if let Ok(Err(e)) = tokio::time::timeout(CLOSE_LINGER, link.say(&leaving)).await {
+        tracing::debug!("could not tell the relay the technician ends the session: {e}");
+    }
+}
+
+/// Receives updates on one session stream until the viewing is done (`Ok`: the technician's
+/// side ended it, and said so) or the stream is interrupted.
 async fn receive(
     options: &JoinOptions,
     link: &mut RelayLink,
     frames: &mut FrameStream,
     (send, recv): &mut SessionStream,
     ticket: &mut Option<Ticket>,
-) -> Result<(), Interrupted> {
+) -> Result<Finished, Interrupted> {
     loop {
         tokio::select! {
             () = stopped(options.stop.as_deref()) => {
-                let _ = send.close().await;
-                return Ok(());
+                technician_ends(link, send).await;
+                return Ok(Finished::Stopped);
             }
             Some(event) = next_input(options.input.as_ref()), if frames.granted.is_some_and(|g| g.control) => {
                 send.send(&ViewerMessage::Input(event))
@@ -341,8 +411,8 @@ async fn receive(
                         .await
                         .map_err(|e| Interrupted::broken(e, link.lost()))?;
                     if options.frames.is_some_and(|n| frames.frames >= n) {
-                        let _ = send.close().await;
-                        return Ok(());
+                        technician_ends(link, send).await;
+                        return Ok(Finished::FramesReceived);
                     }
                 }
             }

@@ -22,6 +22,7 @@ mod scale;
 mod snapshot;
 pub mod technician;
 pub mod view;
+mod viewing;
 pub mod window;
 
 pub use error::ViewerError;
@@ -29,3 +30,4 @@ pub use frame_stream::ViewOutcome;
 pub use join::{join, AppliedUpdate, CursorObserver, FrameObserver, JoinEvent, JoinOptions};
 pub use join_shell::join_shell;
 pub use snapshot::write_png;
+pub use viewing::{Finished, Viewing};

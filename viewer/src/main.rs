@@ -1,6 +1,6 @@
 //! `tether-viewer`: the technician's client.
 
-use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Args, Parser, Subcommand};
 use tether_cli::{exit, RelayArgs};
@@ -10,14 +10,19 @@ use tether_viewer::{
     technician::{self, RemoteProgram, ShellOutcome, TechnicianArgs},
     view::ViewMode,
     window::{display_available, run_console, LiveView},
-    write_png, JoinEvent, JoinOptions, ViewOutcome, ViewerError,
+    write_png, Finished, JoinEvent, JoinOptions, ViewerError, Viewing,
 };
-use tokio::runtime::Runtime;
+use tokio::{runtime::Runtime, sync::Notify};
 
 /// The technician's client: joins a user's session by its one-time code.
 ///
 /// Every session is encrypted end to end: the code's last six digits never reach the relay and
 /// key a handshake with the agent; both sides then show the same security digits.
+///
+/// `join` ends when the user ends the session, after `--frames` updates, or when you close the
+/// window or press Ctrl-C (or send SIGTERM), which the user hears of as the technician ending
+/// the session. Without a window it then prints what it received (`received N frames ...`,
+/// the rate, latency percentiles) and how it ended (`ended: ...`), whatever the ending.
 ///
 /// Exit codes: 0 done, 1 error, 2 bad usage, 3 join refused (wrong, expired or used code, or
 /// the user declined), 4 the session ended from the other side, 5 the relay is unreachable or
@@ -138,18 +143,11 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
-    let result = match cli.command {
-        Command::Join(args) if args.shell => return runtime.block_on(run_join_shell(args)),
+    match cli.command {
+        Command::Join(args) if args.shell => runtime.block_on(run_join_shell(args)),
         Command::Join(args) => run_join(&runtime, args),
-        Command::Machines(args) => return runtime.block_on(run_machines(args)),
-        Command::Shell(args) => return runtime.block_on(run_shell(args)),
-    };
-    match result {
-        Ok(()) => ExitCode::from(exit::SUCCESS),
-        Err(e) => {
-            eprintln!("tether-viewer: {e}");
-            e.exit_code()
-        }
+        Command::Machines(args) => runtime.block_on(run_machines(args)),
+        Command::Shell(args) => runtime.block_on(run_shell(args)),
     }
 }
 
@@ -250,7 +248,7 @@ fn runtime_for(command: &Command) -> std::io::Result<Runtime> {
     }
 }
 
-fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
+fn run_join(runtime: &Runtime, args: JoinArgs) -> ExitCode {
     let options = JoinOptions {
         target: args.relay.target(),
         code: args.code,
@@ -283,49 +281,74 @@ fn run_join(runtime: &Runtime, args: JoinArgs) -> Result<(), ViewerError> {
                 stop: Some(stop),
                 ..windowed
             };
-            let result = join(&options).await;
-            match &result {
-                Ok(outcome) => {
-                    live.ended(format!("session ended: {} frames received", outcome.frames))
-                }
+            let viewing = join(&options).await;
+            match &viewing.ended {
+                Ok(_) => live.ended(format!(
+                    "session ended: {} frames received",
+                    viewing.outcome.frames
+                )),
                 Err(e) => live.failed(e),
             }
-            result
+            Ok(viewing)
         });
         match shown {
-            Some(outcome) => return report_join(&outcome?, None),
+            Some(Ok(viewing)) => return report_join(&viewing, None),
+            Some(Err(e)) => {
+                eprintln!("tether-viewer: {e}");
+                return e.exit_code();
+            }
             None => eprintln!("tether-viewer: running headless"),
         }
     }
-    let outcome = runtime.block_on(async {
+    // Ctrl-C and SIGTERM end the session as the technician's choice, as closing the window does.
+    let stop = Arc::new(Notify::new());
+    let viewing = runtime.block_on(async {
+        tokio::spawn(stop_on_signals(stop.clone()));
         let options = JoinOptions {
             events: Some(follow_progress(None)),
+            stop: Some(stop),
             ..options
         };
-        tokio::select! {
-            outcome = join(&options) => outcome.map(Some),
-            _ = tokio::signal::ctrl_c() => Ok(None),
-        }
-    })?;
-    match outcome {
-        Some(outcome) => report_join(&outcome, snapshot.as_deref()),
-        None => {
-            eprintln!("interrupted");
-            Ok(())
-        }
-    }
+        join(&options).await
+    });
+    report_join(&viewing, snapshot.as_deref())
 }
 
-fn report_join(
-    outcome: &ViewOutcome,
-    snapshot: Option<&std::path::Path>,
-) -> Result<(), ViewerError> {
+/// Ends the viewing on Ctrl-C or SIGTERM, as the technician's end of the session; quits at
+/// once on a second one.
+async fn stop_on_signals(stop: Arc<Notify>) {
+    tether_cli::shutdown_signal().await;
+    stop.notify_one();
+    tether_cli::shutdown_signal().await;
+    eprintln!("tether-viewer: stopped at once");
+    std::process::exit(i32::from(exit::FAILURE));
+}
+
+/// Prints what the viewing received and how it ended, whatever the ending, on stdout (one
+/// `key: value` line each, the first `received N frames ...`), writes the snapshot of a
+/// viewing that ended as asked, and returns the exit code the ending means.
+fn report_join(viewing: &Viewing, snapshot: Option<&std::path::Path>) -> ExitCode {
+    let outcome = &viewing.outcome;
+    let mut received = format!(
+        "received {} frames ({} bytes)",
+        outcome.frames, outcome.bytes
+    );
+    if let Some(agent) = &outcome.agent {
+        received.push_str(&format!(" from {}", Printable(agent)));
+    }
+    if let Some(screen) = &outcome.screen {
+        received.push_str(&format!(" showing {}", Printable(screen)));
+    }
+    println!("{received}");
+    let secs = outcome.elapsed.as_secs_f64();
+    let kbits = if secs > 0.0 {
+        outcome.bytes as f64 * 8.0 / 1000.0 / secs
+    } else {
+        0.0
+    };
     println!(
-        "received {} frames ({} bytes) from {} showing {}",
-        outcome.frames,
-        outcome.bytes,
-        Printable(&outcome.agent),
-        Printable(&outcome.screen)
+        "rate: {:.1} fps, {kbits:.0} kbit/s over {secs:.2} s",
+        outcome.fps()
     );
     if !outcome.latency.is_empty() {
         println!("latency p50/p99 ms: {}", outcome.latency.summary());
@@ -336,17 +359,39 @@ fn report_join(
             outcome.resumes
         );
     }
-    if let Some(path) = snapshot {
-        write_png(&outcome.framebuffer, path)?;
+    let finished = match &viewing.ended {
+        Ok(finished) => finished,
+        Err(e) => {
+            let why = match e {
+                ViewerError::Ended(reason) => reason.to_string(),
+                other => other.to_string(),
+            };
+            println!("ended: {why}");
+            eprintln!("tether-viewer: {e}");
+            return e.exit_code();
+        }
+    };
+    println!(
+        "ended: {}",
+        match finished {
+            Finished::FramesReceived => "the frames asked for were received",
+            Finished::Stopped => "you ended the session",
+        }
+    );
+    if let (Some(path), Some(frame)) = (snapshot, &outcome.framebuffer) {
+        if let Err(e) = write_png(frame, path) {
+            eprintln!("tether-viewer: {e:#}");
+            return ExitCode::from(exit::FAILURE);
+        }
         println!(
             "snapshot: {} (frame {}, {}x{})",
             path.display(),
-            outcome.last_seq,
-            outcome.framebuffer.width(),
-            outcome.framebuffer.height()
+            outcome.last_seq.unwrap_or_default(),
+            frame.width(),
+            frame.height()
         );
     }
-    Ok(())
+    ExitCode::from(exit::SUCCESS)
 }
 
 /// Starts telling the technician how joining goes; returns where the session reports it.

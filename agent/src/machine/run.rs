@@ -24,7 +24,7 @@ use tether_transport::{
     direct::{agent_direct, DirectLink, Negotiation},
     identity::OrgAuthority,
     machine_handshake, open_control, race, Backoff, MessageReceiver, MessageSender,
-    RelayConnection, SecureStream, HANDSHAKE_TIMEOUT,
+    RelayConnection, SecureStream, Trailing, HANDSHAKE_TIMEOUT,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -297,16 +297,26 @@ async fn serve_stream(
         role: technician.role,
         data_path: direct.is_some(),
     });
-    // A session lasts no longer than the certificate that opened it: when it expires, the
-    // shell is dropped, which kills its process group and hangs up its streams.
-    let outcome = tokio::select! {
-        ended = shell(config, negotiation, direct) => match ended {
-            Ok(status) => format!("exit code {}", status.code),
-            Err(e) => format!("{e:#}"),
-        },
-        () = tokio::time::sleep(until(technician.expires_at, SystemTime::now())) => {
-            CERTIFICATE_EXPIRED.to_owned()
+    // A session lasts no longer than the certificate that opened it: when it expires or is
+    // revoked, the shell is dropped, which kills its process group and hangs up its streams.
+    let mut revoked = std::pin::pin!(config.state.trust.revoked(&technician.chain));
+    let ended = tokio::select! {
+        ended = shell(config, negotiation, direct) => {
+            ended.map(|status| format!("exit code {}", status.code))
         }
+        () = tokio::time::sleep(until(technician.expires_at, SystemTime::now())) => {
+            Ok(CERTIFICATE_EXPIRED.to_owned())
+        }
+        () = &mut revoked => Ok(CERTIFICATE_REVOKED.to_owned()),
+    };
+    let outcome = match ended {
+        Ok(outcome) => outcome,
+        // The relay cuts a revoked technician off as it passes the new list on, so the list
+        // can come just after the break it caused, and says why.
+        Err(e) => match tokio::time::timeout(Trailing::RelayReason.window(), &mut revoked).await {
+            Ok(()) => CERTIFICATE_REVOKED.to_owned(),
+            Err(_) => format!("{e:#}"),
+        },
     };
     let _ = events.send(MachineEvent::ShellEnded {
         session_id,
@@ -316,6 +326,8 @@ async fn serve_stream(
 
 /// Why a shell ended when its technician's certificate expired, in words for the log.
 const CERTIFICATE_EXPIRED: &str = "the technician's certificate expired";
+/// Why a shell ended when its technician's certificate was revoked, in words for the log.
+const CERTIFICATE_REVOKED: &str = "the technician's certificate was revoked";
 
 /// How long from `now` until `deadline` (nothing once it has passed).
 fn until(deadline: SystemTime, now: SystemTime) -> Duration {

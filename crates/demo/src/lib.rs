@@ -111,9 +111,13 @@ pub async fn run(options: &DemoOptions) -> anyhow::Result<DemoReport> {
         cursor: options.cursor.clone(),
         stop: options.stop.clone(),
     })
-    .await?;
-    write_png(&outcome.framebuffer, &options.snapshot)?;
-    let bit_exact = recorded.frame(outcome.last_seq).as_ref() == Some(&outcome.framebuffer);
+    .await
+    .into_result()?;
+    let (Some(framebuffer), Some(last_seq)) = (&outcome.framebuffer, outcome.last_seq) else {
+        bail!("the viewer received no frame");
+    };
+    write_png(framebuffer, &options.snapshot)?;
+    let bit_exact = recorded.frame(last_seq).as_ref() == Some(framebuffer);
 
     // The agent sees the viewer leave and ends its session.
     let _ = tokio::time::timeout(Duration::from_secs(5), agent).await;

@@ -152,7 +152,10 @@ fn print_report(report: &DemoReport, options: &DemoOptions) {
         report.relay
     );
     println!("  session code   {}", report.code);
-    println!("  agent screen   {}", outcome.screen);
+    println!(
+        "  agent screen   {}",
+        outcome.screen.as_deref().unwrap_or("?")
+    );
     println!(
         "  received       {} frame updates in {:.1} s ({:.1} fps)",
         outcome.frames,

@@ -56,6 +56,9 @@ pub struct Technician {
     pub role: String,
     /// When the certificate expires: a session it opened must end then.
     pub expires_at: SystemTime,
+    /// The certificate chain it was verified with, end entity first (DER): checked again when
+    /// the organisation revokes certificates, since a session it opened must end then too.
+    pub chain: Vec<Vec<u8>>,
 }
 
 /// The technician's side of its identity: a certificate chain and its private key.

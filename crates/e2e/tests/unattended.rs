@@ -73,6 +73,7 @@ impl TechnicianAuthority for FakeAuthority {
             name,
             role: "admin".to_owned(),
             expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000),
+            chain: chain.to_vec(),
         })
     }
 

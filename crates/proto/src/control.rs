@@ -95,6 +95,14 @@ pub enum ClientMessage {
         /// The ticket of the relay's last [`RelayMessage::Resumable`].
         ticket: ResumeTicket,
     },
+    /// Agent or viewer, during a session, just before it ends the session end to end (its
+    /// authenticated close) and hangs up: why. The relay records it as this party's claim and
+    /// tells the other side the same reason; it accepts only the sender's own reason, from the
+    /// agent [`EndReason::UserEnded`] and from a viewer [`EndReason::TechnicianEnded`].
+    Leaving {
+        /// Why this side ends the session.
+        reason: EndReason,
+    },
 }
 
 /// A relay's one-time proof that a connection may take a suspended session back. It only
@@ -352,26 +360,42 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// Why a session ended, as told by the relay to the side that remains.
+/// Why a session ended: told by the relay to the side that remains, and claimed by the side
+/// that ends it ([`ClientMessage::Leaving`]). Each reads the same everywhere: on the agent's
+/// screen, in the viewer's output and, as its label, in the relay's audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EndReason {
-    /// The agent closed its connection or vanished.
+    /// The agent closed its connection without saying why.
     AgentDisconnected,
-    /// The viewer closed its connection or vanished.
+    /// The viewer closed its connection without saying why.
     ViewerDisconnected,
     /// The relay is shutting down.
     RelayShutdown,
     /// The agent's code expired before a viewer joined.
     CodeExpired,
+    /// The user ended the session at the agent (Enter, the End session button, or a signal
+    /// to the agent).
+    UserEnded,
+    /// The technician ended the session at the viewer.
+    TechnicianEnded,
+    /// The agent's connection was lost (it timed out or was reset): the user's network dropped.
+    AgentLost,
+    /// The viewer's connection was lost, and the technician did not come back in time.
+    ViewerLost,
 }
 
 impl std::fmt::Display for EndReason {
+    /// The reason in words for the technician (the agent says "you" for its user).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             EndReason::AgentDisconnected => "the agent disconnected",
             EndReason::ViewerDisconnected => "the viewer disconnected",
             EndReason::RelayShutdown => "the relay shut down",
             EndReason::CodeExpired => "the session code expired",
+            EndReason::UserEnded => "the user ended the session",
+            EndReason::TechnicianEnded => "the technician ended the session",
+            EndReason::AgentLost => "the user's connection was lost",
+            EndReason::ViewerLost => "the technician's connection was lost",
         })
     }
 }

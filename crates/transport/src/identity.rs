@@ -63,6 +63,7 @@ impl TechnicianAuthority for OrgAuthority<'_> {
             name: technician.name,
             role: technician.role,
             expires_at: technician.not_after,
+            chain: chain.iter().map(|cert| cert.to_vec()).collect(),
         })
     }
 

@@ -39,10 +39,10 @@ pub enum Trailing {
     /// answer does, and the reader may still be busy with what came before it (the program's
     /// last output to write out here): a second more than [`CLOSE_LINGER`].
     Outcome,
-    /// This side's own close: it lingers (at most [`CLOSE_LINGER`]) until the peer has read
-    /// it, and the peer hangs up once it has, so the news of that can come while the close
-    /// still lingers.
-    OwnClose,
+    /// The close of a peer that said it leaves: it tells the relay first (`Leaving`) and then
+    /// closes its session stream, so the relay's news of its claim can come before the close,
+    /// which is only a read and a write behind it at the relay.
+    PeerLeaving,
     /// A shell served here that has sent the exit status: its close lingers (at most
     /// [`CLOSE_LINGER`]) while the viewer, which hangs up on reading the status, can already
     /// make news of it; half a second more for the shell to wind up.
@@ -51,6 +51,12 @@ pub enum Trailing {
     /// session): the relay sees the same break and says why at once, on the control stream;
     /// the window is for a relay under load.
     RelayReason,
+    /// A party's claim to have ended the session (`Leaving`), at the relay, which heard first
+    /// that the other party hung up without a word: the party that ends a session tells the
+    /// relay why and closes its stream end to end, the other hangs up on reading that close,
+    /// and this hang-up can reach the session's task before the claim. Shorter than
+    /// [`Trailing::RelayReason`], so that a side waiting for the relay's reason hears it.
+    Claim,
     /// The peer's close of its own side, which it sends once it has this side's last word:
     /// waited for before hanging up, so that the hang-up cannot overtake that word at the
     /// peer. As long as the peer itself waits for a trailing outcome.
@@ -61,7 +67,7 @@ impl Trailing {
     /// How long the trailing word is waited for.
     pub const fn window(self) -> Duration {
         match self {
-            Trailing::Answer | Trailing::OwnClose => CLOSE_LINGER,
+            Trailing::Answer | Trailing::PeerLeaving | Trailing::Claim => CLOSE_LINGER,
             Trailing::Outcome | Trailing::RelayReason | Trailing::PeerClose => {
                 CLOSE_LINGER.saturating_add(Duration::from_secs(1))
             }
@@ -206,7 +212,9 @@ mod tests {
         assert_eq!(CLOSE_LINGER, Duration::from_secs(1));
         let window = |trailing: Trailing| trailing.window().as_millis();
         assert_eq!(window(Trailing::Answer), 1000);
-        assert_eq!(window(Trailing::OwnClose), 1000);
+        assert_eq!(window(Trailing::PeerLeaving), 1000);
+        assert_eq!(window(Trailing::Claim), 1000);
+        assert!(Trailing::Claim.window() < Trailing::RelayReason.window());
         assert_eq!(window(Trailing::ShellExit), 1500);
         assert_eq!(window(Trailing::Outcome), 2000);
         assert_eq!(window(Trailing::RelayReason), 2000);

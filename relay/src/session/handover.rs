@@ -3,7 +3,8 @@
 //! connections that carry it, borrows them:
 //!
 //! - an agent waits in the registry as a [`WaitingAgent`], and learns of its viewer as a
-//!   [`ViewerArrived`] holding the session's [`Presence`];
+//!   [`ViewerArrived`] holding the session's [`Presence`], and where to pass on the agent's
+//!   claim when it says it leaves;
 //! - a viewer's join, once paired with its agent, is a [`Pairing`], which its attended session
 //!   starts from;
 //! - a viewer connection goes to the session's task as an [`Attachment`] (through its
@@ -15,7 +16,7 @@ use quinn::Connection;
 use tether_proto::control::{EndReason, RelayMessage, ResumeTicket};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{grace_secs, LegId, Peer, Presence};
+use super::{grace_secs, LegId, Peer, Presence, SessionEnd};
 use crate::{
     control::{Control, CLOSE_OK},
     error::RelayError,
@@ -34,6 +35,8 @@ pub(crate) struct ViewerArrived {
     pub name: String,
     /// The session's technicians, as its task follows them.
     pub presence: watch::Receiver<Presence>,
+    /// Where the agent's claim goes when it says it leaves (checked: [`super::Party::Agent`]).
+    pub leaving: mpsc::Sender<SessionEnd>,
 }
 
 /// A viewer paired with the agent that waited under its code: what its attended session
@@ -51,6 +54,8 @@ pub(crate) struct Pairing {
     pub link: SessionLink,
     /// The ends of `link` the session's task keeps.
     pub inbox: SessionInbox,
+    /// The agent's claim, when it says it leaves.
+    pub agent_leaving: mpsc::Receiver<SessionEnd>,
 }
 
 /// A viewer connection handed to a session's task.

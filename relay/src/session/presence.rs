@@ -80,7 +80,7 @@ mod tests {
         );
         assert_eq!(
             Presence::Ended(SessionEnd::ViewerLost).agent_notice(),
-            AgentNotice::Ended(EndReason::ViewerDisconnected)
+            AgentNotice::Ended(EndReason::ViewerLost)
         );
         assert_eq!(
             Presence::Ended(SessionEnd::RelayShutdown).agent_notice(),

@@ -118,6 +118,7 @@ pub fn run(chars: u64, delay_ms: u64, changes: u64) {
     let outcome = runtime
         .block_on(session.expect("the window opened"))
         .expect("session task")
+        .into_result()
         .expect("the viewer failed");
 
     let updates = report.latency.updates();

@@ -3,6 +3,7 @@
 //! log, its metrics endpoint and its exit are checked.
 
 mod audit;
+mod exhaustion;
 mod metrics;
 mod misbehaving_clients;
 mod scrape;

@@ -81,6 +81,7 @@ impl TechnicianAuthority for SignatureAuthority {
             name: "fuzz".into(),
             role: "admin".into(),
             expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000),
+            chain: chain.to_vec(),
         })
     }
 

@@ -78,7 +78,9 @@ fn check_client(message: &ClientMessage) {
             assert!(machine.len() <= MAX_NAME_LEN);
             assert!(signature.len() <= MAX_SIGNATURE_LEN);
         }
-        ClientMessage::ListMachines | ClientMessage::Resume { .. } => {}
+        ClientMessage::ListMachines
+        | ClientMessage::Resume { .. }
+        | ClientMessage::Leaving { .. } => {}
     }
 }
 
