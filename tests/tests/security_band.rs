@@ -170,7 +170,9 @@ fn without_a_window_manager_the_band_comes_back_when_unmapped_or_covered() {
     session.user.run(&["windowminimize", &session.band_id()]);
     session.wait_until_in_sight("asked to minimise");
 
-    // A window mapped right over it: the band is raised above it.
+    // A window mapped right over it: the band is raised above it. The count of returns is
+    // taken before the cover appears: the agent may put the band back before this thread looks.
+    let before = session.returns();
     let geometry = session
         .x
         .get_geometry(session.band)
@@ -197,7 +199,6 @@ fn without_a_window_manager_the_band_comes_back_when_unmapped_or_covered() {
         .expect("create the cover");
     session.x.map_window(cover).expect("map the cover");
     session.x.flush().expect("flush");
-    let before = session.returns();
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let stack = session
