@@ -342,3 +342,40 @@ fn keys_held_when_the_viewer_vanishes_are_released_on_the_agents_display() {
         .stdout
         .wait_for_substring("session ended: the technician's connection was lost");
 }
+
+#[test]
+fn a_snapshot_of_a_still_screen_is_written_once_the_picture_settles() {
+    let Some(agent_x) = Xvfb::start(GEOMETRY) else {
+        return;
+    };
+    let client = XClient::connect(&agent_x.display);
+    client.put_pattern(40, 30, 500, 300, 5);
+    client.sync();
+    let relay = Relay::start(&[]);
+    let (_agent, code) = x11_agent(&relay, &agent_x.display, &[]);
+    let snapshot = relay.path("still.png");
+    // Far more updates than a still screen sends: damage-driven capture sends one picture.
+    let mut viewer = Process::spawn(
+        "tether-viewer",
+        &[
+            "join",
+            &code,
+            "--relay",
+            &relay.addr,
+            "--relay-fingerprint",
+            &relay.fingerprint,
+            "--frames",
+            "1000",
+            "--snapshot",
+            &snapshot,
+        ],
+        &[("TETHER_KNOWN_RELAYS", &relay.path("viewer_known_relays"))],
+    );
+    // Within the harness's timeout, not waiting for updates that never come.
+    assert!(viewer.wait().success(), "{}", viewer.stderr.text());
+    viewer
+        .stdout
+        .wait_for_substring("ended: the screen was still for 2 s");
+    let (width, height, pixels) = tether_tests::snapshot::read_png_as_bgra(&snapshot);
+    assert_eq!((width, height, pixels), client.root_bgra());
+}

@@ -19,6 +19,7 @@ mod meter;
 mod relay_link;
 mod resume;
 mod scale;
+mod settle;
 mod snapshot;
 pub mod technician;
 pub mod view;
