@@ -28,7 +28,6 @@ use crate::{
     input::InputFeed,
     relay_link::{LinkError, RelayLink, Ticket},
     resume::{resume, Resumption, SessionStream},
-    settle::{Settle, SETTLE_TIME},
     viewing::{Finished, Viewing},
     ViewerError,
 };
@@ -47,8 +46,7 @@ pub struct JoinOptions {
     pub name: String,
     /// What the technician asks to do.
     pub wants: Capabilities,
-    /// Stop after this many frame updates, or once the picture has been still for
-    /// [`SETTLE_TIME`] (`None`: until the session ends or `stop`).
+    /// Stop after this many frame updates (`None`: until the session ends or `stop`).
     pub frames: Option<u64>,
     /// Shown every applied update (e.g. by a window).
     pub observer: Option<FrameObserver>,
@@ -292,7 +290,6 @@ async fn view(options: &JoinOptions, link: &mut RelayLink) -> Viewing {
         secret,
     };
     let mut resumes = 0;
-    let mut settle = Settle::after(SETTLE_TIME);
     let ended = loop {
         let received = receive(
             options,
@@ -300,7 +297,6 @@ async fn view(options: &JoinOptions, link: &mut RelayLink) -> Viewing {
             &mut frames,
             &mut stream,
             &mut resumption.ticket,
-            &mut settle,
         );
         let interrupted = match received.await {
             Ok(finished) => break Ok(finished),
@@ -325,8 +321,6 @@ async fn view(options: &JoinOptions, link: &mut RelayLink) -> Viewing {
         *link = resumed_link;
         stream = resumed_stream;
         frames.resumed();
-        // The agent sends a fresh picture after a resume: the quiet counts from it.
-        settle = Settle::after(SETTLE_TIME);
         resumes += 1;
         let after = lost_at.elapsed();
         tracing::info!(after_ms = after.as_millis() as u64, "session resumed");
@@ -367,17 +361,12 @@ async fn receive(
     frames: &mut FrameStream,
     (send, recv): &mut SessionStream,
     ticket: &mut Option<Ticket>,
-    settle: &mut Settle,
 ) -> Result<Finished, Interrupted> {
     loop {
         tokio::select! {
             () = stopped(options.stop.as_deref()) => {
                 technician_ends(link, send).await;
                 return Ok(Finished::Stopped);
-            }
-            () = until(settle.deadline()), if options.frames.is_some() => {
-                technician_ends(link, send).await;
-                return Ok(Finished::Settled);
             }
             Some(event) = next_input(options.input.as_ref()), if frames.granted.is_some_and(|g| g.control) => {
                 send.send(&ViewerMessage::Input(event))
@@ -410,7 +399,6 @@ async fn receive(
                     notify(options, JoinEvent::Admitted { granted });
                 }
                 if let Some(seq) = applied {
-                    settle.updated(Instant::now());
                     if let (Some(observer), Some(frame)) = (&options.observer, frames.decoder.framebuffer()) {
                         let applied = AppliedUpdate {
                             changed: &frames.changed,
@@ -442,14 +430,6 @@ async fn stream_ended(
     match StreamBroke::heard(end, link.lost()) {
         Ok(broke) => Interrupted::Failed(link.explain(ticket, broke).await),
         Err(interrupted) => interrupted,
-    }
-}
-
-/// Sleeps until `deadline`; never without one.
-async fn until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -19,7 +19,6 @@ mod meter;
 mod relay_link;
 mod resume;
 mod scale;
-mod settle;
 mod snapshot;
 pub mod technician;
 pub mod view;

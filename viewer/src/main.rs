@@ -19,8 +19,7 @@ use tokio::{runtime::Runtime, sync::Notify};
 /// Every session is encrypted end to end: the code's last six digits never reach the relay and
 /// key a handshake with the agent; both sides then show the same security digits.
 ///
-/// `join` ends when the user ends the session, after `--frames` updates (or fewer once the
-/// screen has been still for 2 s), or when you close the
+/// `join` ends when the user ends the session, after `--frames` updates, or when you close the
 /// window or press Ctrl-C (or send SIGTERM), which the user hears of as the technician ending
 /// the session. Without a window it then prints what it received (`received N frames ...`,
 /// the rate, latency percentiles) and how it ended (`ended: ...`), whatever the ending.
@@ -108,9 +107,7 @@ struct JoinArgs {
     #[arg(long, env = "TETHER_VIEWER_NAME")]
     name: Option<String>,
 
-    /// Write the remote screen to this PNG after --frames updates, or once the screen has been
-    /// still for 2 s after its first picture (an idle screen sends no more), then exit (no
-    /// window).
+    /// Write the remote screen to this PNG after --frames updates, then exit (no window).
     #[arg(long, requires = "frames")]
     snapshot: Option<PathBuf>,
 
@@ -118,8 +115,7 @@ struct JoinArgs {
     #[arg(long)]
     headless: bool,
 
-    /// Frame updates to receive before exiting, or fewer once the screen has been still for 2 s
-    /// (default: until the session ends).
+    /// Frame updates to receive before exiting (default: until the session ends).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     frames: Option<u64>,
 
@@ -379,7 +375,6 @@ fn report_join(viewing: &Viewing, snapshot: Option<&std::path::Path>) -> ExitCod
         "ended: {}",
         match finished {
             Finished::FramesReceived => "the frames asked for were received",
-            Finished::Settled => "the screen was still for 2 s",
             Finished::Stopped => "you ended the session",
         }
     );

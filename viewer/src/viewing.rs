@@ -8,9 +8,6 @@ use crate::{ViewOutcome, ViewerError};
 pub enum Finished {
     /// The number of updates asked for arrived.
     FramesReceived,
-    /// Fewer updates than asked for arrived, and the picture then stayed unchanged for
-    /// [`crate::settle::SETTLE_TIME`]: a still screen sends no more.
-    Settled,
     /// The technician ended the session (`stop`), or stopped before it began.
     Stopped,
 }
